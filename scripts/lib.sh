@@ -1,0 +1,156 @@
+# shellcheck shell=bash
+# Shared helpers for the local-stack scripts. Source it; do not run it.
+#
+# Everything the scripts create lives under $RUN_DIR (.run/ at the repository
+# root, ignored by git): data, logs, pid files, built binaries, keys.
+
+# ROOT is the repository root, whatever directory the caller ran from.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="$ROOT/.run"
+LOG_DIR="$RUN_DIR/logs"
+# The unprivileged OS user that owns the PostgreSQL cluster when we run as root.
+SERVICE_USER="${WILDCAT_SERVICE_USER:-wildcat}"
+
+cd "$ROOT" || exit 1
+
+_script_name="$(basename "$0" .sh)"
+
+# log prints a progress line on stderr so that stdout stays clean for values
+# (e.g. `postgres.sh url`).
+log() { printf '[%s] %s\n' "$_script_name" "$*" >&2; }
+warn() { printf '[%s] WARNING: %s\n' "$_script_name" "$*" >&2; }
+die() {
+	printf '[%s] ERROR: %s\n' "$_script_name" "$*" >&2
+	exit 1
+}
+
+ensure_run_dirs() { mkdir -p "$RUN_DIR" "$LOG_DIR"; }
+
+# is_root reports whether we run with uid 0.
+is_root() { [[ $EUID -eq 0 ]]; }
+
+# proc_alive PID: true if PID exists and is not a zombie.
+proc_alive() {
+	local pid=$1 state
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	kill -0 "$pid" 2>/dev/null || return 1
+	state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+	[[ -n $state && $state != Z && $state != X ]]
+}
+
+# pidfile_alive FILE [PATTERN]: true if FILE holds the pid of a live process
+# (and, with PATTERN, one whose command line contains PATTERN, so that a pid
+# reused by an unrelated process after a reboot does not count).
+pidfile_alive() {
+	local file=$1 pattern=${2:-} pid
+	[[ -s $file ]] || return 1
+	pid=$(head -n1 "$file")
+	proc_alive "$pid" || return 1
+	if [[ -n $pattern ]]; then
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern" || return 1
+	fi
+}
+
+# stop_pidfile NAME FILE: SIGTERM the process (its whole process group when it
+# leads one, which is how we start everything), wait up to STOP_TIMEOUT
+# seconds, then SIGKILL. Removes FILE.
+stop_pidfile() {
+	local name=$1 file=$2 pid target i timeout=${STOP_TIMEOUT:-15}
+	if [[ ! -s $file ]]; then
+		rm -f "$file"
+		return 0
+	fi
+	pid=$(head -n1 "$file")
+	if ! proc_alive "$pid"; then
+		log "$name: not running (stale pid file removed)"
+		rm -f "$file"
+		return 0
+	fi
+	target=$pid
+	# Signal the group only when the process leads it (we start everything
+	# with setsid), never our own group.
+	if [[ "$(ps -o pgid= -p "$pid" | tr -d ' ')" == "$pid" && "$pid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]]; then
+		target=-$pid
+	fi
+	log "$name: stopping pid $pid"
+	kill -TERM -- "$target" 2>/dev/null || true
+	for ((i = 0; i < timeout * 5; i++)); do
+		proc_alive "$pid" || break
+		sleep 0.2
+	done
+	if proc_alive "$pid"; then
+		warn "$name: still alive after ${timeout}s, sending SIGKILL"
+		kill -KILL -- "$target" 2>/dev/null || true
+		for ((i = 0; i < 25; i++)); do
+			proc_alive "$pid" || break
+			sleep 0.2
+		done
+	fi
+	# Stragglers in the group (a forked child) go too.
+	if [[ $target == -* ]]; then
+		kill -KILL -- "$target" 2>/dev/null || true
+	fi
+	rm -f "$file"
+	log "$name: stopped"
+}
+
+# http_code URL: prints the HTTP status code of a GET (000 when nothing answers).
+http_code() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time "${HTTP_TIMEOUT:-5}" "$1" 2>/dev/null || true
+}
+
+# log_tail FILE [N]: prints the last N lines of a log, framed, on stderr.
+log_tail() {
+	local file=$1 n=${2:-40}
+	{
+		echo "----- last $n lines of ${file#"$ROOT"/} -----"
+		tail -n "$n" "$file" 2>/dev/null || echo "(no log)"
+		echo "-----"
+	} >&2
+}
+
+# ensure_service_user creates the unprivileged system user (root only).
+ensure_service_user() {
+	is_root || return 0
+	if ! id -u "$SERVICE_USER" >/dev/null 2>&1; then
+		log "creating system user $SERVICE_USER"
+		useradd --system --user-group --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$SERVICE_USER"
+	fi
+}
+
+# as_service_user CMD...: runs CMD as $SERVICE_USER when we are root, else as us.
+as_service_user() {
+	if is_root; then
+		runuser -u "$SERVICE_USER" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# short_hash STRING: a short stable id, used to name per-checkout fallback dirs.
+short_hash() { printf '%s' "$1" | sha256sum | cut -c1-10; }
+
+# pg_bin_dir prints the directory holding initdb, pg_ctl and postgres: the one
+# of initdb on PATH, else the newest /usr/lib/postgresql/*/bin. PG_BIN wins.
+pg_bin_dir() {
+	local initdb dir
+	if [[ -n ${PG_BIN:-} ]]; then
+		echo "$PG_BIN"
+		return 0
+	fi
+	if initdb=$(command -v initdb 2>/dev/null); then
+		dir=$(dirname "$(readlink -f "$initdb")")
+		if [[ -x $dir/pg_ctl && -x $dir/postgres ]]; then
+			echo "$dir"
+			return 0
+		fi
+	fi
+	while read -r dir; do
+		if [[ -x $dir/initdb && -x $dir/pg_ctl && -x $dir/postgres ]]; then
+			echo "$dir"
+			return 0
+		fi
+	done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r)
+	return 1
+}
