@@ -1,0 +1,149 @@
+package domain
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxAmount is the largest payment amount in minor units (10^15).
+const MaxAmount int64 = 1_000_000_000_000_000
+
+// Limits of text fields, counted in Unicode code points.
+const (
+	MaxNameLen        = 200
+	MaxEmailLen       = 254
+	MinPasswordLen    = 12
+	MaxPasswordLen    = 256
+	MaxThirdPartyLen  = 64
+	MaxDescriptionLen = 500
+	MaxBatchSize      = 1000
+)
+
+// Status is the processing state of a payment.
+type Status string
+
+// Payment statuses.
+const (
+	StatusPending   Status = "pending"
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusSucceeded, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// CanTransition reports whether a payment may move from s to next: pending
+// may settle either way; settled payments are final.
+func (s Status) CanTransition(next Status) bool {
+	return s == StatusPending && (next == StatusSucceeded || next == StatusFailed)
+}
+
+// User is a person or client that logs in. The password hash never leaves
+// the command side.
+type User struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Customer is the party on whose behalf payments are made (a shop).
+type Customer struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Email     *string   `json:"email"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Link grants a user access to a customer.
+type Link struct {
+	CustomerID string    `json:"customer_id"`
+	UserID     string    `json:"user_id"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Payment is one payment as stored in the write model. Amount is in the
+// currency's minor units.
+type Payment struct {
+	ID           string    `json:"id"`
+	PaymentRefID string    `json:"payment_ref_id"`
+	CustomerID   string    `json:"customer_id"`
+	UserID       string    `json:"user_id"`
+	Amount       int64     `json:"amount"`
+	Currency     string    `json:"currency"`
+	ThirdParty   string    `json:"third_party"`
+	Description  string    `json:"description"`
+	Status       Status    `json:"status"`
+	Date         time.Time `json:"date"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// ValidateAmount checks 0 < amount ≤ MaxAmount.
+func ValidateAmount(v *Validation, field string, amount int64) {
+	if amount <= 0 || amount > MaxAmount {
+		v.Add(field, "must be an integer number of minor units between 1 and %d", MaxAmount)
+	}
+}
+
+// ValidateCurrency checks that code is an upper-case ISO 4217 code.
+func ValidateCurrency(v *Validation, field, code string) {
+	if !IsCurrency(code) {
+		v.Add(field, "must be an upper-case ISO 4217 currency code such as DKK or EUR")
+	}
+}
+
+// ValidateText checks that s is valid UTF-8, has no control characters other
+// than tab and newline when multiline is set, and has between min and max
+// code points.
+func ValidateText(v *Validation, field, s string, min, max int) {
+	if !utf8.ValidString(s) {
+		v.Add(field, "must be valid UTF-8")
+		return
+	}
+	n := utf8.RuneCountInString(s)
+	if n < min || n > max {
+		if min > 0 {
+			v.Add(field, "must be %d to %d characters", min, max)
+		} else {
+			v.Add(field, "must be at most %d characters", max)
+		}
+		return
+	}
+	if min > 0 && strings.TrimSpace(s) == "" {
+		v.Add(field, "must not be blank")
+		return
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
+			v.Add(field, "must not contain control characters")
+			return
+		}
+	}
+}
+
+// ValidateEmail checks that s is a plain address (no display name) of at
+// most MaxEmailLen bytes.
+func ValidateEmail(v *Validation, field, s string) {
+	if len(s) == 0 || len(s) > MaxEmailLen || !utf8.ValidString(s) {
+		v.Add(field, "must be an email address of at most %d characters", MaxEmailLen)
+		return
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		v.Add(field, "must be a plain email address like name@example.com")
+	}
+}
+
+// NormalizeEmail trims surrounding space. Case is preserved for display;
+// uniqueness is case-insensitive in the database.
+func NormalizeEmail(s string) string { return strings.TrimSpace(s) }

@@ -1,0 +1,134 @@
+package domain_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
+)
+
+func TestFormatAmount(t *testing.T) {
+	for _, tc := range []struct {
+		minor    int64
+		currency string
+		want     string
+	}{
+		{12345, "DKK", "123.45"},
+		{5, "EUR", "0.05"},
+		{100, "USD", "1.00"},
+		{1500, "JPY", "1500"},
+		{1, "KWD", "0.001"},
+		{domain.MaxAmount, "DKK", "10000000000000.00"},
+		{-250, "SEK", "-2.50"},
+	} {
+		t.Run(fmt.Sprintf("%d_%s", tc.minor, tc.currency), func(t *testing.T) {
+			if got := domain.FormatAmount(tc.minor, tc.currency); got != tc.want {
+				t.Fatalf("FormatAmount(%d, %s) = %q, want %q", tc.minor, tc.currency, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestIsCurrency(t *testing.T) {
+	for _, c := range []string{"DKK", "EUR", "USD", "GBP", "SEK", "NOK", "CHF", "JPY"} {
+		if !domain.IsCurrency(c) {
+			t.Errorf("IsCurrency(%q) = false, want true", c)
+		}
+	}
+	for _, c := range []string{"", "dkk", "XXX", "EURO", "DK", "ÆØÅ"} {
+		if domain.IsCurrency(c) {
+			t.Errorf("IsCurrency(%q) = true, want false", c)
+		}
+	}
+}
+
+func TestIsUUID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"123e4567-e89b-12d3-a456-426614174000":  true,
+		"123E4567-E89B-12D3-A456-426614174000":  true,
+		"123e4567e89b12d3a456426614174000":      false,
+		"123e4567-e89b-12d3-a456-42661417400g":  false,
+		"123e4567-e89b-12d3-a456-4266141740000": false,
+		"' OR 1=1 --":                           false,
+	} {
+		if got := domain.IsUUID(s); got != want {
+			t.Errorf("IsUUID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestValidation(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		var v domain.Validation
+		domain.ValidateAmount(&v, "amount", 1)
+		domain.ValidateCurrency(&v, "currency", "DKK")
+		domain.ValidateText(&v, "third_party", "ACME", 1, domain.MaxThirdPartyLen)
+		domain.ValidateEmail(&v, "email", "a@example.com")
+		if err := v.Err(); err != nil {
+			t.Fatalf("got %v, want nil", err)
+		}
+	})
+	t.Run("EveryFieldReported", func(t *testing.T) {
+		var v domain.Validation
+		domain.ValidateAmount(&v, "amount", 0)
+		domain.ValidateAmount(&v, "amount2", domain.MaxAmount+1)
+		domain.ValidateCurrency(&v, "currency", "usd")
+		domain.ValidateText(&v, "third_party", "", 1, domain.MaxThirdPartyLen)
+		domain.ValidateText(&v, "description", strings.Repeat("é", 501), 0, domain.MaxDescriptionLen)
+		domain.ValidateText(&v, "name", "a\x00b", 1, 10)
+		domain.ValidateText(&v, "bad_utf8", "\xff", 1, 10)
+		domain.ValidateEmail(&v, "email", "Bob <bob@example.com>")
+		err := v.Err()
+		var e *domain.Error
+		if !errors.As(err, &e) || e.Code != domain.EINVALID {
+			t.Fatalf("got %v, want an EINVALID *Error", err)
+		}
+		var got []string
+		for _, f := range e.Fields {
+			got = append(got, f.Field)
+		}
+		want := "amount,amount2,currency,third_party,description,name,bad_utf8,email"
+		if strings.Join(got, ",") != want {
+			t.Fatalf("fields = %v, want %v", got, want)
+		}
+	})
+	t.Run("MultiByteLengthCountsRunes", func(t *testing.T) {
+		var v domain.Validation
+		domain.ValidateText(&v, "third_party", strings.Repeat("ø", 64), 1, 64)
+		if err := v.Err(); err != nil {
+			t.Fatalf("64 runes: got %v, want nil", err)
+		}
+	})
+}
+
+func TestStatusTransitions(t *testing.T) {
+	for _, tc := range []struct {
+		from, to domain.Status
+		want     bool
+	}{
+		{domain.StatusPending, domain.StatusSucceeded, true},
+		{domain.StatusPending, domain.StatusFailed, true},
+		{domain.StatusSucceeded, domain.StatusFailed, false},
+		{domain.StatusFailed, domain.StatusPending, false},
+		{domain.StatusPending, domain.StatusPending, false},
+	} {
+		if got := tc.from.CanTransition(tc.to); got != tc.want {
+			t.Errorf("%s→%s = %v, want %v", tc.from, tc.to, got, tc.want)
+		}
+	}
+}
+
+func TestErrorCode(t *testing.T) {
+	wrapped := fmt.Errorf("postgres: insert: %w", domain.Errorf(domain.ECONFLICT, "dup"))
+	if got := domain.ErrorCode(wrapped); got != domain.ECONFLICT {
+		t.Errorf("ErrorCode(wrapped conflict) = %q, want conflict", got)
+	}
+	if got := domain.ErrorCode(errors.New("boom")); got != domain.EINTERNAL {
+		t.Errorf("ErrorCode(plain) = %q, want internal", got)
+	}
+	if got := domain.ErrorMessage(errors.New("secret dsn")); strings.Contains(got, "secret") {
+		t.Errorf("ErrorMessage leaked %q", got)
+	}
+}

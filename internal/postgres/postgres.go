@@ -1,0 +1,99 @@
+// Package postgres is the PostgreSQL adapter of the write model: connection
+// pools, migrations and the stores the command use cases declare. Driver
+// errors are translated to domain errors here and nowhere else.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
+	"github.com/wildcat-payments/wildcat/migrations"
+)
+
+// Open connects a pool to url. maxConns ≤ 0 keeps pgx's default. The pool is
+// pinged before it is returned. The pool is safe for concurrent use.
+func Open(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: ping: %w", err)
+	}
+	return pool, nil
+}
+
+// Migrate applies every pending migration embedded in package migrations.
+// goose takes a PostgreSQL advisory lock, so concurrent callers serialize.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	return migrate(ctx, db, logger)
+}
+
+func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithSessionLocker(mustLocker()))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	for _, r := range results {
+		logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration_ms", r.Duration.Milliseconds())
+	}
+	return nil
+}
+
+// Error codes of PostgreSQL that the stores translate.
+const (
+	pgUniqueViolation     = "23505"
+	pgForeignKeyViolation = "23503"
+	pgCheckViolation      = "23514"
+	pgSerialization       = "40001"
+	pgDeadlock            = "40P01"
+)
+
+// translate maps a driver error to a domain error where one applies. what
+// names the operation for the wrapped message.
+func translate(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case pgUniqueViolation:
+			return &domain.Error{Code: domain.ECONFLICT, Reason: pgErr.ConstraintName, Message: "The resource already exists."}
+		case pgForeignKeyViolation:
+			return &domain.Error{Code: domain.ENOTFOUND, Reason: pgErr.ConstraintName, Message: "A referenced resource does not exist."}
+		case pgCheckViolation:
+			return &domain.Error{Code: domain.EINVALID, Reason: pgErr.ConstraintName, Message: "A value is out of range."}
+		case pgSerialization, pgDeadlock:
+			return &domain.Error{Code: domain.ECONFLICT, Reason: "retry", Message: "A concurrent request conflicted; retry."}
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &domain.Error{Code: domain.EUNAVAILABLE, Message: "The database did not answer in time.", RetryAfter: 1}
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}

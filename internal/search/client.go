@@ -1,0 +1,207 @@
+// Package search builds the one go-elasticsearch/v8 client the projector and
+// the query API share, for Elasticsearch 8 and OpenSearch 2/3 alike (SPEC
+// §1). The engine is detected from GET / before the client is created; for
+// OpenSearch a RoundTripper marks responses so the client's product check
+// passes. Only APIs both engines share are used by callers.
+package search
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+)
+
+// Distribution names a search engine product.
+type Distribution string
+
+// Supported distributions.
+const (
+	Elasticsearch Distribution = "elasticsearch"
+	OpenSearch    Distribution = "opensearch"
+)
+
+// Engine describes the detected search engine.
+type Engine struct {
+	Distribution Distribution
+	Version      string // e.g. "2.19.1"
+	Major        int
+}
+
+// String implements fmt.Stringer.
+func (e Engine) String() string { return string(e.Distribution) + " " + e.Version }
+
+// Client is a go-elasticsearch/v8 client plus what was detected about the
+// engine. It is safe for concurrent use.
+type Client struct {
+	ES     *elasticsearch.Client
+	Engine Engine
+}
+
+// Options tunes Open. The zero value is fine.
+type Options struct {
+	// Transport is the base RoundTripper; nil means a pooled http.Transport
+	// sized for the many concurrent requests of the query API and projector.
+	Transport http.RoundTripper
+}
+
+// Open detects the engine behind url and returns a client for it. It fails
+// for engines other than Elasticsearch 8+ and OpenSearch 2+.
+func Open(ctx context.Context, url string, opts Options) (*Client, error) {
+	base := opts.Transport
+	if base == nil {
+		base = &http.Transport{
+			Proxy:               nil,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+			ForceAttemptHTTP2:   false,
+		}
+	}
+	url = strings.TrimRight(url, "/")
+	engine, err := Detect(ctx, &http.Client{Transport: base, Timeout: 10 * time.Second}, url)
+	if err != nil {
+		return nil, err
+	}
+	transport := base
+	if engine.Distribution == OpenSearch {
+		transport = productHeader{base}
+	}
+	es, err := elasticsearch.NewClient(elasticsearch.Config{
+		Addresses:     []string{url},
+		Transport:     transport,
+		MaxRetries:    3,
+		RetryOnStatus: []int{502, 503, 504},
+		RetryBackoff:  func(n int) time.Duration { return time.Duration(n) * 100 * time.Millisecond },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search: new client: %w", err)
+	}
+	return &Client{ES: es, Engine: engine}, nil
+}
+
+// Detect asks GET / which engine answers at url.
+func Detect(ctx context.Context, hc *http.Client, url string) (Engine, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
+	if err != nil {
+		return Engine{}, fmt.Errorf("search: detect: %w", err)
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return Engine{}, fmt.Errorf("search: detect: %w", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if res.StatusCode != http.StatusOK {
+		return Engine{}, fmt.Errorf("search: detect: GET / answered %d", res.StatusCode)
+	}
+	return parseRoot(body, res.Header)
+}
+
+func parseRoot(body []byte, h http.Header) (Engine, error) {
+	var root struct {
+		Version struct {
+			Number       string `json:"number"`
+			Distribution string `json:"distribution"`
+		} `json:"version"`
+		Tagline string `json:"tagline"`
+	}
+	if err := json.Unmarshal(body, &root); err != nil {
+		return Engine{}, fmt.Errorf("search: detect: GET / is not JSON: %w", err)
+	}
+	major, _ := strconv.Atoi(strings.SplitN(root.Version.Number, ".", 2)[0])
+	e := Engine{Version: root.Version.Number, Major: major}
+	switch {
+	case root.Version.Distribution == "opensearch":
+		e.Distribution = OpenSearch
+		if major < 2 {
+			return e, fmt.Errorf("search: OpenSearch %s is not supported (need 2 or later)", e.Version)
+		}
+	case h.Get("X-Elastic-Product") == "Elasticsearch" || strings.Contains(root.Tagline, "You Know, for Search"):
+		e.Distribution = Elasticsearch
+		if major < 8 {
+			return e, fmt.Errorf("search: Elasticsearch %s is not supported (need 8 or later)", e.Version)
+		}
+	default:
+		return e, errors.New("search: detect: GET / is neither Elasticsearch nor OpenSearch")
+	}
+	return e, nil
+}
+
+// productHeader marks OpenSearch responses as the product go-elasticsearch
+// expects. The REST APIs we use are the same on both engines.
+type productHeader struct{ base http.RoundTripper }
+
+func (t productHeader) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := t.base.RoundTrip(req)
+	if err == nil && res.Header.Get("X-Elastic-Product") == "" {
+		res.Header.Set("X-Elastic-Product", "Elasticsearch")
+	}
+	return res, err
+}
+
+// Ping checks that the cluster answers and is at least yellow.
+func (c *Client) Ping(ctx context.Context) error {
+	res, err := c.ES.Cluster.Health(c.ES.Cluster.Health.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("search: ping: %w", err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		return fmt.Errorf("search: ping: %s", res.Status())
+	}
+	var h struct {
+		Status string `json:"status"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&h); err != nil {
+		return fmt.Errorf("search: ping: %w", err)
+	}
+	if h.Status == "red" {
+		return errors.New("search: cluster status is red")
+	}
+	return nil
+}
+
+// Do sends one request with a JSON body (nil for none) and returns the
+// status and body. Non-2xx statuses are returned, not treated as errors, so
+// callers can branch on 404 or 409; transport failures are errors.
+func (c *Client) Do(ctx context.Context, method, path string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		switch b := body.(type) {
+		case []byte:
+			rd = bytes.NewReader(b)
+		default:
+			buf, err := json.Marshal(body)
+			if err != nil {
+				return 0, nil, fmt.Errorf("search: encode %s %s: %w", method, path, err)
+			}
+			rd = bytes.NewReader(buf)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	if err != nil {
+		return 0, nil, fmt.Errorf("search: %s %s: %w", method, path, err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.ES.Perform(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("search: %s %s: %w", method, path, err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		return res.StatusCode, nil, fmt.Errorf("search: read %s %s: %w", method, path, err)
+	}
+	return res.StatusCode, out, nil
+}
