@@ -132,3 +132,18 @@ func TestErrorCode(t *testing.T) {
 		t.Errorf("ErrorMessage leaked %q", got)
 	}
 }
+
+func TestConsistencyToken(t *testing.T) {
+	for _, lsn := range []uint64{0, 1, 0x16B3748, 1<<64 - 1} {
+		tok := domain.EncodeConsistencyToken(lsn)
+		got, err := domain.DecodeConsistencyToken(tok)
+		if err != nil || got != lsn {
+			t.Errorf("round trip %d via %q = %d, %v", lsn, tok, got, err)
+		}
+	}
+	for _, bad := range []string{"", "c1.", "c1.0000000000000g00", "c2.0000000000000001", "c1.00000000000000001", "c1.000000000000000A", "0/16B3748"} {
+		if _, err := domain.DecodeConsistencyToken(bad); domain.ErrorCode(err) != domain.EINVALID {
+			t.Errorf("DecodeConsistencyToken(%q) err = %v, want invalid", bad, err)
+		}
+	}
+}

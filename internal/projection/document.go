@@ -1,0 +1,74 @@
+// Package projection defines the read model: the search documents the
+// projector writes and the query API reads, their index names and mappings,
+// and the pure logic that turns write-model changes into documents.
+package projection
+
+import (
+	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
+)
+
+// Index names. Each name is prefixed (INDEX_PREFIX, empty by default) so
+// tests and several deployments can share one engine. Payments and
+// customers are aliases over versioned indices (payments_v1, …), so a
+// mapping change is a new index plus an alias swap.
+func PaymentsAlias(prefix string) string  { return prefix + "payments" }
+func CustomersAlias(prefix string) string { return prefix + "customers" }
+func StateIndex(prefix string) string     { return prefix + "projector_state" }
+
+// MappingVersion is the suffix of the concrete indices behind the aliases.
+const MappingVersion = "v1"
+
+// StateDocID is the id of the document in StateIndex that holds the
+// projector's applied position.
+const StateDocID = "applied"
+
+// PaymentDoc is the denormalized payment document: the payment plus the
+// customer's current name and the executing user's name and email.
+type PaymentDoc struct {
+	ID           string        `json:"id"`
+	PaymentRefID string        `json:"payment_ref_id"`
+	CustomerID   string        `json:"customer_id"`
+	UserID       string        `json:"user_id"`
+	Amount       int64         `json:"amount"`
+	Currency     string        `json:"currency"`
+	ThirdParty   string        `json:"third_party"`
+	Description  string        `json:"description"`
+	Status       domain.Status `json:"status"`
+	Date         time.Time     `json:"date"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	CustomerName string        `json:"customer_name"`
+	UserName     string        `json:"user_name"`
+	UserEmail    string        `json:"user_email"`
+}
+
+// CustomerUser is a linked user as carried in a CustomerDoc.
+type CustomerUser struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// CustomerDoc is the access document of one customer: who is linked to it.
+// The query API scopes every request with the ids of the customers whose
+// user_ids contain the caller, and lists them for filter pickers.
+type CustomerDoc struct {
+	ID        string         `json:"id"`
+	Name      string         `json:"name"`
+	Email     *string        `json:"email"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+	UserIDs   []string       `json:"user_ids"`
+	Users     []CustomerUser `json:"users"`
+}
+
+// StateDoc is the projector's published position: every change committed at
+// or before AppliedLSN is indexed and searchable.
+type StateDoc struct {
+	AppliedLSN uint64    `json:"applied_lsn"` // stored as long; LSNs fit in int64 in practice
+	LSN        string    `json:"lsn"`         // the same position in PostgreSQL's X/Y text form
+	CommitTime time.Time `json:"commit_time"` // commit time of the last applied transaction
+	UpdatedAt  time.Time `json:"updated_at"`
+}

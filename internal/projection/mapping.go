@@ -1,0 +1,76 @@
+package projection
+
+// Index settings and mappings. "dynamic": "strict" makes an unexpected field
+// an indexing error instead of a silent mapping change. Ids are keywords,
+// amounts are longs (integers, never floats), text that is searched and
+// also sorted or aggregated has a keyword sub-field.
+
+// PaymentsMapping is the body of PUT /<payments index>.
+const PaymentsMapping = `{
+  "settings": {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    "refresh_interval": "200ms"
+  },
+  "mappings": {
+    "dynamic": "strict",
+    "properties": {
+      "id":             {"type": "keyword"},
+      "payment_ref_id": {"type": "keyword"},
+      "customer_id":    {"type": "keyword"},
+      "user_id":        {"type": "keyword"},
+      "amount":         {"type": "long"},
+      "currency":       {"type": "keyword"},
+      "third_party":    {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}},
+      "description":    {"type": "text"},
+      "status":         {"type": "keyword"},
+      "date":           {"type": "date", "format": "strict_date_optional_time_nanos"},
+      "created_at":     {"type": "date", "format": "strict_date_optional_time_nanos"},
+      "updated_at":     {"type": "date", "format": "strict_date_optional_time_nanos"},
+      "customer_name":  {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}},
+      "user_name":      {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}},
+      "user_email":     {"type": "keyword"}
+    }
+  }
+}`
+
+// CustomersMapping is the body of PUT /<customers index>.
+const CustomersMapping = `{
+  "settings": {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    "refresh_interval": "200ms"
+  },
+  "mappings": {
+    "dynamic": "strict",
+    "properties": {
+      "id":         {"type": "keyword"},
+      "name":       {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}},
+      "email":      {"type": "keyword"},
+      "created_at": {"type": "date", "format": "strict_date_optional_time_nanos"},
+      "updated_at": {"type": "date", "format": "strict_date_optional_time_nanos"},
+      "user_ids":   {"type": "keyword"},
+      "users": {
+        "properties": {
+          "id":    {"type": "keyword"},
+          "name":  {"type": "keyword"},
+          "email": {"type": "keyword"}
+        }
+      }
+    }
+  }
+}`
+
+// StateMapping is the body of PUT /<state index>.
+const StateMapping = `{
+  "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+  "mappings": {
+    "dynamic": "strict",
+    "properties": {
+      "applied_lsn": {"type": "long"},
+      "lsn":         {"type": "keyword"},
+      "commit_time": {"type": "date"},
+      "updated_at":  {"type": "date"}
+    }
+  }
+}`
