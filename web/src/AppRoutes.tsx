@@ -1,0 +1,30 @@
+import { Navigate, Route, Routes } from 'react-router';
+import { RequireAuth } from './auth/RequireAuth';
+import { AppLayout } from './layout/AppLayout';
+import { LoginPage } from './pages/LoginPage';
+import { SignupPage } from './pages/SignupPage';
+import { NotFoundPage } from './pages/NotFoundPage';
+import { PaymentsPage } from './payments/PaymentsPage';
+import { CustomersPage } from './customers/CustomersPage';
+
+/** AppRoutes maps URLs to pages; everything but login and sign-up needs a session. */
+export function AppRoutes() {
+  return (
+    <Routes>
+      <Route path="/login" element={<LoginPage />} />
+      <Route path="/signup" element={<SignupPage />} />
+      <Route
+        element={
+          <RequireAuth>
+            <AppLayout />
+          </RequireAuth>
+        }
+      >
+        <Route index element={<Navigate to="/payments" replace />} />
+        <Route path="/payments" element={<PaymentsPage />} />
+        <Route path="/customers" element={<CustomersPage />} />
+        <Route path="*" element={<NotFoundPage />} />
+      </Route>
+    </Routes>
+  );
+}

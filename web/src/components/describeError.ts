@@ -1,0 +1,39 @@
+import type { TFunction } from 'i18next';
+import { ApiError } from '../api/problem';
+
+/** Described is an error in words a person can act on. */
+export interface Described {
+  title: string;
+  message: string;
+  fields: { field: string; message: string }[];
+}
+
+/** describeError turns any thrown value (usually an ApiError with a problem+json body) into words. */
+export function describeError(err: unknown, t: TFunction): Described {
+  if (err instanceof ApiError) {
+    const p = err.problem;
+    const fields = (p.errors ?? []).filter((e) => e.message);
+    let message = p.detail ?? '';
+    switch (true) {
+      case err.status === 0:
+        return { title: t('errors.generic'), message: t('errors.network'), fields: [] };
+      case err.code === 'idempotency_key_reused':
+        message = t('errors.idempotencyReused');
+        break;
+      case err.status === 429:
+        message = message || t('errors.tooManyRequests');
+        break;
+      case err.status === 503 || err.status === 502 || err.status === 504:
+        message = message || t('errors.unavailable');
+        break;
+      case err.status === 404:
+        message = message || t('errors.notFound');
+        break;
+      case err.status === 409:
+        message = message || t('errors.conflict');
+        break;
+    }
+    return { title: p.title ?? t('errors.generic'), message, fields };
+  }
+  return { title: t('errors.generic'), message: err instanceof Error ? err.message : String(err), fields: [] };
+}

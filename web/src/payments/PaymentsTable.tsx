@@ -1,0 +1,127 @@
+import { Anchor, Stack, Table, Text, UnstyledButton, Group } from '@mantine/core';
+import { IconArrowDown, IconArrowUp, IconArrowsSort } from '@tabler/icons-react';
+import { useTranslation } from 'react-i18next';
+import type { Payment } from '../api/types';
+import { useLocale } from '../i18n';
+import { formatMoney } from '../money/money';
+import type { SortKey } from './filters';
+import { formatDateTime, shortRef } from './format';
+import { StatusBadge } from './StatusBadge';
+
+/** PaymentListProps is shared by the table (desktop) and the cards (phone). */
+export interface PaymentListProps {
+  payments: Payment[];
+  onOpen: (p: Payment) => void;
+  highlightId?: string | null;
+  busy?: boolean;
+}
+
+function SortHeader({
+  column,
+  label,
+  sort,
+  onSort,
+  align,
+}: {
+  column: 'date' | 'amount';
+  label: string;
+  sort: SortKey;
+  onSort: (s: SortKey) => void;
+  align?: 'right';
+}) {
+  const { t } = useTranslation();
+  const active = sort === column || sort === `-${column}`;
+  const desc = sort === `-${column}`;
+  const Icon = !active ? IconArrowsSort : desc ? IconArrowDown : IconArrowUp;
+  // Dates default to newest first, amounts to largest first: the order people look for first.
+  const next: SortKey = active ? (desc ? column : `-${column}`) : `-${column}`;
+  return (
+    <Table.Th aria-sort={active ? (desc ? 'descending' : 'ascending') : 'none'} style={align ? { textAlign: align } : undefined}>
+      <UnstyledButton onClick={() => onSort(next)} fw={700} fz="sm" aria-label={t('payments.sortBy', { column: label })}>
+        <Group gap={4} wrap="nowrap" justify={align === 'right' ? 'flex-end' : 'flex-start'}>
+          {label}
+          <Icon size={14} aria-hidden />
+        </Group>
+      </UnstyledButton>
+    </Table.Th>
+  );
+}
+
+/** PaymentsTable is the desktop list: one row per payment, sortable by date and amount. */
+export function PaymentsTable({
+  payments,
+  onOpen,
+  highlightId,
+  busy,
+  sort,
+  onSort,
+}: PaymentListProps & { sort: SortKey; onSort: (s: SortKey) => void }) {
+  const { t } = useTranslation();
+  const { locale } = useLocale();
+  return (
+    <Table.ScrollContainer minWidth={960} type="native">
+      <Table
+        className="payments-table"
+        striped
+        highlightOnHover
+        verticalSpacing="xs"
+        aria-busy={busy}
+        aria-label={t('payments.title')}
+      >
+        <Table.Thead>
+          <Table.Tr>
+            <SortHeader column="date" label={t('payments.columns.date')} sort={sort} onSort={onSort} />
+            <Table.Th>{t('payments.columns.reference')}</Table.Th>
+            <Table.Th>{t('payments.columns.customer')}</Table.Th>
+            <Table.Th>{t('payments.columns.executedBy')}</Table.Th>
+            <Table.Th>{t('payments.columns.thirdParty')}</Table.Th>
+            <SortHeader column="amount" label={t('payments.columns.amount')} sort={sort} onSort={onSort} align="right" />
+            <Table.Th>{t('payments.columns.status')}</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {payments.map((p) => (
+            <Table.Tr
+              key={p.id}
+              data-testid="payment-row"
+              data-payment-id={p.id}
+              bg={p.id === highlightId ? 'var(--mantine-primary-color-light)' : undefined}
+            >
+              <Table.Td className="tabular">{formatDateTime(p.date, locale)}</Table.Td>
+              <Table.Td>
+                <Anchor
+                  component="button"
+                  type="button"
+                  className="mono"
+                  onClick={() => onOpen(p)}
+                  title={p.payment_ref_id}
+                  aria-label={t('payments.openDetails', { ref: p.payment_ref_id })}
+                >
+                  {shortRef(p.payment_ref_id)}
+                </Anchor>
+              </Table.Td>
+              <Table.Td>{p.customer_name ?? p.customer_id}</Table.Td>
+              <Table.Td>
+                <Stack gap={0}>
+                  <Text size="sm">{p.user_name ?? p.user_id}</Text>
+                  {p.user_email && (
+                    <Text size="xs" c="dimmed">
+                      {p.user_email}
+                    </Text>
+                  )}
+                </Stack>
+              </Table.Td>
+              <Table.Td className="wrap">{p.third_party}</Table.Td>
+              <Table.Td className="tabular" ta="right" fw={600} data-testid="payment-amount">
+                {formatMoney(p.amount, p.currency, locale)}
+              </Table.Td>
+              <Table.Td>
+                <StatusBadge status={p.status} />
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
+  );
+}
