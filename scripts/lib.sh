@@ -154,3 +154,20 @@ pg_bin_dir() {
 	done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r)
 	return 1
 }
+
+# ensure_web_deps installs web/node_modules with `npm ci` when it is missing or
+# older than web/package-lock.json (npm records each install in
+# node_modules/.package-lock.json).
+ensure_web_deps() {
+	local web="$ROOT/web"
+	[[ -f $web/package.json ]] || return 0
+	if [[ ! -f $web/node_modules/.package-lock.json ||
+		($web/package-lock.json -nt $web/node_modules/.package-lock.json) ]]; then
+		log "web: npm ci"
+		if [[ -f $web/package-lock.json ]]; then
+			(cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+		else
+			(cd "$web" && npm install --no-audit --no-fund --loglevel=error)
+		fi
+	fi
+}
