@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# test.sh [all|go|web|e2e] — every test of the project (`make test`).
+#
+#   go    go vet, then go test -race of every package. Integration tests use
+#         TEST_DATABASE_URL / TEST_SEARCH_URL; when those are not given, the
+#         project's own PostgreSQL and OpenSearch are started (stack.sh infra)
+#         and WILDCAT_REQUIRE_INTEGRATION=1 makes a missing one fail, not skip.
+#   web   npm ci (when needed), lint, typecheck, unit tests of web/.
+#   e2e   brings the whole stack up (stack.sh up) and runs `npm run e2e` in a
+#         headless Chromium against it.
+#
+# Whatever this script started is stopped at the end; what was already running
+# is left running. Every step runs even after a failure; a summary closes the
+# output and the exit status is non-zero if any step failed.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SCRIPTS="$ROOT/scripts"
+WEB="$ROOT/web"
+what=${1:-all}
+case $what in all | go | web | e2e) ;; *)
+	echo "usage: $0 [all|go|web|e2e]" >&2
+	exit 2
+	;;
+esac
+
+results=()
+failed=0
+
+# step NAME CMD...: runs CMD, records PASS/FAIL, never aborts the script.
+step() {
+	local name=$1 start=$SECONDS rc=0
+	shift
+	printf '\n==> %s\n' "$name"
+	"$@" || rc=$?
+	if ((rc == 0)); then
+		results+=("PASS  $name ($((SECONDS - start))s)")
+	else
+		results+=("FAIL  $name (exit $rc, $((SECONDS - start))s)")
+		failed=$((failed + 1))
+	fi
+	return 0
+}
+
+skip() { results+=("SKIP  $1: $2"); printf '\n==> %s: skipped (%s)\n' "$1" "$2"; }
+
+# Components running before we touch anything: these stay up afterwards.
+ensure_run_dirs
+before=$("$SCRIPTS/stack.sh" running)
+
+cleanup() {
+	local rc=$? now name to_stop=()
+	now=$("$SCRIPTS/stack.sh" running 2>/dev/null || true)
+	# Stop in reverse start order: services, then search, then postgres.
+	for name in web projector query-api command-api search postgres; do
+		if grep -qx "$name" <<<"$now" && ! grep -qx "$name" <<<"$before"; then
+			to_stop+=("$name")
+		fi
+	done
+	if ((${#to_stop[@]})); then
+		printf '\n==> stopping what this run started: %s\n' "${to_stop[*]}"
+		"$SCRIPTS/stack.sh" stop "${to_stop[@]}" || true
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+infra() {
+	if [[ -n ${TEST_DATABASE_URL:-} && -n ${TEST_SEARCH_URL:-} ]]; then
+		echo "using TEST_DATABASE_URL and TEST_SEARCH_URL from the environment"
+		return 0
+	fi
+	"$SCRIPTS/stack.sh" infra >/dev/null || return 1
+	: "${TEST_DATABASE_URL:=$("$SCRIPTS/postgres.sh" admin-url)}"
+	: "${TEST_SEARCH_URL:=$("$SCRIPTS/search.sh" url)}"
+	export TEST_DATABASE_URL TEST_SEARCH_URL
+	echo "TEST_DATABASE_URL=$TEST_DATABASE_URL"
+	echo "TEST_SEARCH_URL=$TEST_SEARCH_URL"
+}
+
+go_tests() {
+	export WILDCAT_REQUIRE_INTEGRATION=1
+	step "infra (PostgreSQL + search engine)" infra
+	step "go vet ./..." go vet ./...
+	# shellcheck disable=SC2086 # GO_TEST_FLAGS is a list of flags
+	step "go test -race ./..." go test -race -count=1 ${GO_TEST_FLAGS:-} ./...
+}
+
+npm_run() { (cd "$WEB" && npm run --silent "$@"); }
+
+web_tests() {
+	if [[ ! -f $WEB/package.json ]]; then
+		skip "web" "no web/package.json yet"
+		return 0
+	fi
+	step "web: npm ci" ensure_web_deps
+	step "web: lint" npm_run lint
+	step "web: typecheck" npm_run typecheck
+	step "web: unit tests" npm_run test
+}
+
+ensure_chromium() {
+	local b
+	for b in chromium chromium-browser; do
+		if command -v "$b" >/dev/null; then
+			CHROMIUM_PATH=$(command -v "$b")
+			export CHROMIUM_PATH
+			return 0
+		fi
+	done
+	if ! is_root; then
+		echo "Chromium is needed for the e2e tests: sudo apt-get install -y chromium" >&2
+		return 1
+	fi
+	echo "installing Debian chromium for the e2e tests"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null || return 1
+	CHROMIUM_PATH=$(command -v chromium)
+	export CHROMIUM_PATH
+}
+
+e2e_run() {
+	# shellcheck source=/dev/null
+	source "$RUN_DIR/stack.env"
+	export CHROME_PATH="$CHROMIUM_PATH"
+	echo "WEB_URL=$WEB_URL COMMAND_API=$COMMAND_API QUERY_API=$QUERY_API CHROMIUM_PATH=$CHROMIUM_PATH"
+	npm_run e2e
+}
+
+e2e_tests() {
+	if [[ ! -f $WEB/package.json ]] || ! grep -q '"e2e"' "$WEB/package.json"; then
+		skip "e2e" "web/package.json has no e2e script yet"
+		return 0
+	fi
+	if [[ ! -d $WEB/e2e ]]; then
+		skip "e2e" "web/e2e/ does not exist yet"
+		return 0
+	fi
+	local before_steps=$failed
+	step "e2e: chromium" ensure_chromium
+	step "e2e: stack up" "$SCRIPTS/stack.sh" up
+	if ((failed > before_steps)); then
+		skip "e2e: npm run e2e" "the steps above failed"
+		return 0
+	fi
+	step "e2e: npm run e2e" e2e_run
+}
+
+start=$SECONDS
+case $what in
+all)
+	go_tests
+	web_tests
+	e2e_tests
+	;;
+go) go_tests ;;
+web) web_tests ;;
+e2e) e2e_tests ;;
+esac
+
+printf '\n==> summary (%ss)\n' "$((SECONDS - start))"
+printf '  %s\n' "${results[@]}"
+if ((failed)); then
+	echo "summary: $failed step(s) FAILED"
+	exit 1
+fi
+echo "summary: every step passed"
