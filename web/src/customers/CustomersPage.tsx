@@ -18,7 +18,7 @@ import { useForm } from '@mantine/form';
 import { useDisclosure } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { IconEdit, IconPlus, IconTrash, IconUserPlus } from '@tabler/icons-react';
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { setConsistencyToken, useConsistencyToken } from '../api/consistency';
@@ -158,6 +158,8 @@ export function CustomersPage() {
   const customers = useQuery({
     queryKey: ['customers', consistencyToken],
     queryFn: ({ signal }) => api.listCustomers(consistencyToken, signal),
+    // Keep the cards on screen while the list is read again after a write.
+    placeholderData: keepPreviousData,
   });
 
   const wrote = (token: string | null) => {

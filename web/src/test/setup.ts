@@ -33,3 +33,11 @@ afterEach(() => {
   sessionStorage.clear();
   localStorage.clear();
 });
+
+// Data arrives from (fake) fetches after the test's own act() scopes; React's act() warnings
+// about those updates are noise here, everything else still reaches the console.
+const consoleError = console.error.bind(console);
+console.error = (...args: unknown[]) => {
+  if (typeof args[0] === 'string' && args[0].includes('not wrapped in act(')) return;
+  consoleError(...args);
+};

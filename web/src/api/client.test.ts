@@ -1,0 +1,127 @@
+import { describe, expect, it, vi } from 'vitest';
+import { fakeFetch } from '../test/http';
+import { ApiClient, filenameFrom } from './client';
+import { ApiError } from './problem';
+
+function client(routes: Parameters<typeof fakeFetch>[0], token: string | null = 'tok') {
+  const f = fakeFetch(routes);
+  const onUnauthorized = vi.fn();
+  const api = new ApiClient({ getToken: () => token, onUnauthorized, fetch: f.fetch });
+  return { api, calls: f.calls, onUnauthorized };
+}
+
+describe('ApiClient', () => {
+  it('routes commands and queries through the web origin prefixes with the bearer token', async () => {
+    const { api, calls } = client([
+      ['GET', '/api/query/v1/payments', { body: { data: [], next_cursor: null, has_more: false, total: 0 } }],
+      ['GET', '/api/command/v1/me', { body: { id: 'u', email: 'e', name: 'n', created_at: '' } }],
+    ]);
+    await api.searchPayments(new URLSearchParams('limit=5&status=pending&status=failed'));
+    await api.me();
+    expect(calls[0]!.url.pathname).toBe('/api/query/v1/payments');
+    expect(calls[0]!.url.searchParams.getAll('status')).toEqual(['pending', 'failed']);
+    expect(calls[0]!.headers.get('Authorization')).toBe('Bearer tok');
+    expect(calls[1]!.url.pathname).toBe('/api/command/v1/me');
+  });
+
+  it('sends the Idempotency-Key and returns the consistency token', async () => {
+    const payment = { id: 'p1', amount: 1250 };
+    const { api, calls } = client([
+      ['POST', '/api/command/v1/payments', { status: 201, body: payment, headers: { 'X-Consistency-Token': 'ct-1' } }],
+    ]);
+    const res = await api.createPayment({ customer_id: 'c', amount: 1250, currency: 'DKK', third_party: 'x' }, 'key-1');
+    expect(res).toEqual({ value: payment, consistencyToken: 'ct-1' });
+    expect(calls[0]!.headers.get('Idempotency-Key')).toBe('key-1');
+    expect(calls[0]!.headers.get('Content-Type')).toBe('application/json');
+    expect(calls[0]!.body).toEqual({ customer_id: 'c', amount: 1250, currency: 'DKK', third_party: 'x' });
+  });
+
+  it('throws problem+json as ApiError with field errors', async () => {
+    const problem = {
+      type: 'https://wildcat/validation',
+      title: 'Invalid request',
+      status: 422,
+      detail: 'The request has invalid fields.',
+      code: 'invalid',
+      errors: [
+        { field: 'amount', message: 'must be greater than 0' },
+        { field: 'currency', message: 'unknown currency' },
+      ],
+    };
+    const { api } = client([['POST', '/api/command/v1/customers', { status: 422, body: problem }]]);
+    const err = await api.createCustomer({ name: '' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    const e = err as ApiError;
+    expect(e.status).toBe(422);
+    expect(e.code).toBe('invalid');
+    expect(e.message).toBe('The request has invalid fields.');
+    expect(e.fieldErrors()).toEqual({ amount: 'must be greater than 0', currency: 'unknown currency' });
+  });
+
+  it('copes with non-JSON error bodies', async () => {
+    const { api } = client([['GET', '/api/query/v1/customers', { status: 502, body: 'Bad Gateway', headers: { 'Content-Type': 'text/plain' } }]]);
+    const e = (await api.listCustomers().catch((x: unknown) => x)) as ApiError;
+    expect(e.status).toBe(502);
+    expect(e.problem.detail).toBe('Bad Gateway');
+    expect(e.code).toBe('http_502');
+  });
+
+  it('reports network failures as status 0', async () => {
+    const api = new ApiClient({ getToken: () => null, fetch: () => Promise.reject(new TypeError('Failed to fetch')) });
+    const e = (await api.listCustomers().catch((x: unknown) => x)) as ApiError;
+    expect(e.status).toBe(0);
+    expect(e.code).toBe('network');
+  });
+
+  it('calls onUnauthorized on a 401 of an authenticated request only', async () => {
+    const unauthorized = { status: 401, body: { title: 'Unauthorized', status: 401, code: 'unauthorized' } };
+    const { api, onUnauthorized } = client([
+      ['GET', '/api/query/v1/payments', unauthorized],
+      ['POST', '/api/command/v1/auth/token', unauthorized],
+    ]);
+    await expect(api.token({ email: 'a@b.c', password: 'x' })).rejects.toBeInstanceOf(ApiError);
+    expect(onUnauthorized).not.toHaveBeenCalled();
+    await expect(api.searchPayments(new URLSearchParams())).rejects.toBeInstanceOf(ApiError);
+    expect(onUnauthorized).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not send a token with sign-up and login', async () => {
+    const { api, calls } = client([['POST', '/api/command/v1/users', { status: 201, body: { id: 'u' } }]]);
+    await api.signUp({ email: 'a@b.c', password: 'x'.repeat(12), name: 'A' });
+    expect(calls[0]!.headers.has('Authorization')).toBe(false);
+  });
+
+  it('downloads CSV with the Authorization header and the server file name', async () => {
+    const { api, calls } = client([
+      [
+        'GET',
+        '/api/query/v1/payments/export.csv',
+        { body: 'id,amount\np1,1250\n', headers: { 'Content-Type': 'text/csv', 'Content-Disposition': 'attachment; filename="payments.csv"' } },
+      ],
+    ]);
+    const { blob, filename } = await api.exportCsv(new URLSearchParams('currency=DKK'));
+    expect(await blob.text()).toBe('id,amount\np1,1250\n');
+    expect(filename).toBe('payments.csv');
+    expect(calls[0]!.headers.get('Authorization')).toBe('Bearer tok');
+    expect(calls[0]!.url.search).toBe('?currency=DKK');
+  });
+
+  it('passes the consistency token to the customers list', async () => {
+    const { api, calls } = client([['GET', '/api/query/v1/customers', { body: { data: null } }]]);
+    expect(await api.listCustomers('ct-9')).toEqual([]);
+    expect(calls[0]!.url.searchParams.get('consistency_token')).toBe('ct-9');
+  });
+});
+
+describe('filenameFrom', () => {
+  it.each([
+    ['attachment; filename="a.csv"', 'a.csv'],
+    ['attachment; filename=b.csv', 'b.csv'],
+    ["attachment; filename*=UTF-8''bet%C3%A6linger.csv", 'betælinger.csv'],
+  ])('%s', (h, want) => {
+    expect(filenameFrom(h)).toBe(want);
+  });
+  it('falls back to a dated name', () => {
+    expect(filenameFrom(null)).toMatch(/^payments-\d{4}-\d{2}-\d{2}\.csv$/);
+  });
+});
