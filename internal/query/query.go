@@ -1,0 +1,185 @@
+// Package query holds Wildcat's read use cases (SPEC §5): parsing and
+// validating search parameters, scoping every read to the caller's linked
+// customers, opaque tamper-evident cursors over search_after, summaries,
+// streamed exports and read-your-writes waits. It declares the Searcher it
+// needs; internal/searchquery implements it on the search engine. The
+// package never imports gin, pgx or the search client.
+package query
+
+import (
+	"context"
+	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
+)
+
+// Searcher is the read model as the query use cases need it. Every method
+// answers from the search engine's current searchable state; none of them
+// scopes by itself: callers pass the customer ids the caller may see.
+// Implementations must be safe for concurrent use.
+type Searcher interface {
+	// LinkedCustomerIDs returns the ids of the customers whose linked users
+	// include userID, in any order.
+	LinkedCustomerIDs(ctx context.Context, userID string) ([]string, error)
+	// LinkedCustomers returns the same customers with their linked users.
+	LinkedCustomers(ctx context.Context, userID string) ([]Customer, error)
+	// Search returns up to q.Size payments matching q in q.Sort order, each
+	// with its sort key, strictly after q.After when set. Total is the exact
+	// number of payments matching q's filter (ignoring After) when
+	// q.TrackTotal is set, otherwise unspecified.
+	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
+	// Payment returns the payment with id if its customer is one of
+	// customerIDs; found is false otherwise.
+	Payment(ctx context.Context, id string, customerIDs []string) (p Payment, found bool, err error)
+	// Summarize aggregates the payments matching f with exact integer sums;
+	// days are calendar days in loc.
+	Summarize(ctx context.Context, f Filter, loc *time.Location) (Summary, error)
+	// AppliedLSN returns the projector's published position: every write
+	// committed at or before it is searchable. 0 when none is published.
+	AppliedLSN(ctx context.Context) (uint64, error)
+}
+
+// Sort is a result order: a field, ascending or descending (leading "-").
+// Ties are always broken by payment id in the same direction, so sort keys
+// are unique and search_after never duplicates or skips.
+type Sort string
+
+// Sort orders.
+const (
+	SortDateDesc   Sort = "-date"
+	SortDate       Sort = "date"
+	SortAmountDesc Sort = "-amount"
+	SortAmount     Sort = "amount"
+)
+
+// DefaultSort is the order when none is asked for.
+const DefaultSort = SortDateDesc
+
+// Valid reports whether s is a known sort.
+func (s Sort) Valid() bool {
+	switch s {
+	case SortDateDesc, SortDate, SortAmountDesc, SortAmount:
+		return true
+	}
+	return false
+}
+
+// Field returns the document field s orders by: "date" or "amount".
+func (s Sort) Field() string {
+	if len(s) > 0 && s[0] == '-' {
+		return string(s[1:])
+	}
+	return string(s)
+}
+
+// Desc reports whether s is descending.
+func (s Sort) Desc() bool { return len(s) > 0 && s[0] == '-' }
+
+// Filter is a validated, normalized set of payment filters; zero fields do
+// not filter. Lists are sorted and free of duplicates; ids are lower case.
+// From and To are compared at millisecond precision (the index's): a payment
+// matches when From ≤ date < To.
+type Filter struct {
+	From         *time.Time
+	To           *time.Time
+	CustomerIDs  []string
+	UserIDs      []string
+	Statuses     []domain.Status
+	Currencies   []string
+	PaymentRefID string
+	AmountMin    *int64
+	AmountMax    *int64
+	// Text is free text over third party, description and customer name:
+	// every word must occur in at least one of them. It is never query
+	// syntax.
+	Text string
+}
+
+// SortKey is the position of a payment in a sort: the value of the sort
+// field as the engine orders it (epoch milliseconds for date, minor units
+// for amount) and the payment id.
+type SortKey struct {
+	Value int64
+	ID    string
+}
+
+// SearchQuery is one scoped engine search. Filter.CustomerIDs is already the
+// intersection of the caller's scope and the requested customers, and is
+// never empty.
+type SearchQuery struct {
+	Filter     Filter
+	Sort       Sort
+	Size       int
+	After      *SortKey
+	TrackTotal bool
+}
+
+// SearchResult is one page of engine hits.
+type SearchResult struct {
+	Payments []Payment
+	Total    int64
+}
+
+// Payment is a payment as the query API returns it: the payment plus the
+// customer's current name and the executing user's name and email.
+type Payment struct {
+	ID           string        `json:"id"`
+	PaymentRefID string        `json:"payment_ref_id"`
+	CustomerID   string        `json:"customer_id"`
+	UserID       string        `json:"user_id"`
+	Amount       int64         `json:"amount"`
+	Currency     string        `json:"currency"`
+	ThirdParty   string        `json:"third_party"`
+	Description  string        `json:"description"`
+	Status       domain.Status `json:"status"`
+	Date         time.Time     `json:"date"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	CustomerName string        `json:"customer_name"`
+	UserName     string        `json:"user_name"`
+	UserEmail    string        `json:"user_email"`
+
+	// Key is the payment's position in the search that returned it.
+	Key SortKey `json:"-"`
+}
+
+// Customer is a customer the caller is linked to, with its linked users.
+type Customer struct {
+	ID    string  `json:"id"`
+	Name  string  `json:"name"`
+	Email *string `json:"email"`
+	Users []User  `json:"users"`
+}
+
+// User is a user linked to a customer.
+type User struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// Page is one page of GET /v1/payments. NextCursor is set exactly when
+// HasMore is; Total counts every match of the filter, not just this page.
+type Page struct {
+	Data       []Payment `json:"data"`
+	NextCursor *string   `json:"next_cursor"`
+	HasMore    bool      `json:"has_more"`
+	Total      int64     `json:"total"`
+}
+
+// Summary aggregates the payments matching a filter. Sums are exact
+// integers in minor units, one per currency, never across currencies.
+type Summary struct {
+	Count         int64            `json:"count"`
+	SumByCurrency map[string]int64 `json:"sum_by_currency"`
+	CountByStatus map[string]int64 `json:"count_by_status"`
+	Histogram     []Day            `json:"histogram"`
+}
+
+// Day is one calendar day of a summary histogram (days without payments
+// are omitted).
+type Day struct {
+	Date          string           `json:"date"` // YYYY-MM-DD in the summary's time zone
+	Count         int64            `json:"count"`
+	SumByCurrency map[string]int64 `json:"sum_by_currency"`
+}

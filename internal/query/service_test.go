@@ -1,0 +1,321 @@
+package query_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
+	"github.com/wildcat-payments/wildcat/internal/query"
+	"github.com/wildcat-payments/wildcat/internal/query/querytest"
+)
+
+const (
+	alice = "aaaaaaaa-0000-0000-0000-00000000000a"
+	bob   = "bbbbbbbb-0000-0000-0000-00000000000b"
+	c1    = "c0000000-0000-0000-0000-000000000001"
+	c2    = "c0000000-0000-0000-0000-000000000002"
+	c3    = "c0000000-0000-0000-0000-000000000003"
+)
+
+func paymentID(i int) string { return fmt.Sprintf("00000000-0000-0000-0000-%012d", i) }
+
+// newMemory links alice to c1 and c2 and bob to c3, with n payments spread
+// over the three customers.
+func newMemory(n int) *querytest.Memory {
+	m := querytest.NewMemory()
+	m.PutCustomer(query.Customer{ID: c1, Name: "beta", Users: []query.User{{ID: alice, Name: "Alice"}}})
+	m.PutCustomer(query.Customer{ID: c2, Name: "Alpha", Users: []query.User{{ID: bob, Name: "Bob"}, {ID: alice, Name: "Alice"}}})
+	m.PutCustomer(query.Customer{ID: c3, Name: "Gamma", Users: []query.User{{ID: bob, Name: "Bob"}}})
+	for i := range n {
+		m.PutPayment(query.Payment{
+			ID: paymentID(i), PaymentRefID: paymentID(1000 + i), CustomerID: []string{c1, c2, c3}[i%3], UserID: alice,
+			Amount: int64(100 + i%7), Currency: "DKK", Status: domain.StatusPending,
+			Date: time.Date(2024, 1, 1, 0, 0, i%5, 0, time.UTC),
+		})
+	}
+	return m
+}
+
+func ids(ps []query.Payment) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.ID
+	}
+	return out
+}
+
+func TestServiceScope(t *testing.T) {
+	ctx := context.Background()
+	m := newMemory(30)
+	svc := query.NewService(m, query.Options{})
+
+	t.Run("SearchOnlyLinkedCustomers", func(t *testing.T) {
+		page, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 20 || len(page.Data) != 20 {
+			t.Fatalf("total %d, %d rows; want 20 of c1 and c2", page.Total, len(page.Data))
+		}
+		for _, p := range page.Data {
+			if p.CustomerID == c3 {
+				t.Fatalf("alice sees %s of c3", p.ID)
+			}
+		}
+	})
+	t.Run("FilterOutsideScopeIsEmpty", func(t *testing.T) {
+		before := m.Calls("Search")
+		page, err := svc.Search(ctx, alice, query.SearchRequest{Filter: query.Filter{CustomerIDs: []string{c3}}, Sort: query.SortDate, Limit: 10})
+		if err != nil || page.Total != 0 || len(page.Data) != 0 || page.HasMore || page.NextCursor != nil || page.Data == nil {
+			t.Fatalf("got %+v, %v; want an empty page", page, err)
+		}
+		if m.Calls("Search") != before {
+			t.Fatal("an empty scope still asked the engine")
+		}
+	})
+	t.Run("FilterIntersectsScope", func(t *testing.T) {
+		page, err := svc.Search(ctx, alice, query.SearchRequest{Filter: query.Filter{CustomerIDs: []string{c1, c3}}, Sort: query.SortDate, Limit: 500})
+		if err != nil || page.Total != 10 {
+			t.Fatalf("total %d, %v; want c1's 10", page.Total, err)
+		}
+	})
+	t.Run("ReadOutsideScopeIsNotFound", func(t *testing.T) {
+		if _, err := svc.Payment(ctx, alice, paymentID(2), query.ReadRequest{}); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("c3's payment: err = %v, want not_found", err)
+		}
+		if _, err := svc.Payment(ctx, alice, paymentID(999), query.ReadRequest{}); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("missing payment: err = %v, want not_found", err)
+		}
+		p, err := svc.Payment(ctx, alice, paymentID(1), query.ReadRequest{})
+		if err != nil || p.ID != paymentID(1) {
+			t.Fatalf("c2's payment: %v, %v", p.ID, err)
+		}
+		if _, err := svc.Payment(ctx, alice, "nope", query.ReadRequest{}); domain.ErrorCode(err) != domain.EINVALID {
+			t.Fatalf("bad id: err = %v, want invalid", err)
+		}
+	})
+	t.Run("SummaryScoped", func(t *testing.T) {
+		s, err := svc.Summary(ctx, bob, query.SummaryRequest{Filter: query.Filter{CustomerIDs: []string{c1}}})
+		if err != nil || s.Count != 0 || len(s.SumByCurrency) != 0 || s.CountByStatus["failed"] != 0 || len(s.CountByStatus) != 3 {
+			t.Fatalf("got %+v, %v; want an empty summary with every status", s, err)
+		}
+	})
+	t.Run("ExportScoped", func(t *testing.T) {
+		var got []string
+		err := svc.Export(ctx, bob, query.ExportRequest{Sort: query.SortDate}, func(ps []query.Payment) error {
+			got = append(got, ids(ps)...)
+			return nil
+		})
+		if err != nil || len(got) != 20 {
+			t.Fatalf("bob exported %d, %v; want c2's and c3's 20", len(got), err)
+		}
+	})
+	t.Run("CustomersSortedByName", func(t *testing.T) {
+		cs, err := svc.Customers(ctx, alice, query.ReadRequest{})
+		if err != nil || len(cs) != 2 || cs[0].Name != "Alpha" || cs[1].Name != "beta" {
+			t.Fatalf("got %+v, %v; want Alpha, beta", cs, err)
+		}
+		if cs[0].Users[0].Name != "Alice" {
+			t.Fatalf("users of Alpha = %+v, want sorted by name", cs[0].Users)
+		}
+	})
+	t.Run("NoCustomers", func(t *testing.T) {
+		cs, err := svc.Customers(ctx, "dddddddd-0000-0000-0000-00000000000d", query.ReadRequest{})
+		if err != nil || cs == nil || len(cs) != 0 {
+			t.Fatalf("got %#v, %v; want an empty, non-nil list", cs, err)
+		}
+	})
+}
+
+func TestServiceCursorWalk(t *testing.T) {
+	ctx := context.Background()
+	m := newMemory(50)
+	svc := query.NewService(m, query.Options{})
+	for _, sort := range []query.Sort{query.SortDate, query.SortDateDesc, query.SortAmount, query.SortAmountDesc} {
+		t.Run(string(sort), func(t *testing.T) {
+			want, _ := m.Search(ctx, query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{c1, c2, c3}}, Sort: sort, Size: 1000})
+			var got []string
+			req := query.SearchRequest{Sort: sort, Limit: 7}
+			for pages := 0; ; pages++ {
+				page, err := svc.Search(ctx, bob, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ids(page.Data)...)
+				if !page.HasMore {
+					break
+				}
+				req.Cursor = *page.NextCursor
+			}
+			var wantIDs []string
+			for _, p := range want.Payments {
+				if p.CustomerID != c1 {
+					wantIDs = append(wantIDs, p.ID)
+				}
+			}
+			if !slices.Equal(got, wantIDs) {
+				t.Fatalf("walk = %v\nwant %v", got, wantIDs)
+			}
+		})
+	}
+	t.Run("CursorOfAnotherUser", func(t *testing.T) {
+		page, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 1})
+		if err != nil || !page.HasMore {
+			t.Fatal(err)
+		}
+		_, err = svc.Search(ctx, bob, query.SearchRequest{Sort: query.SortDate, Limit: 1, Cursor: *page.NextCursor})
+		if got := fields(t, err); !slices.Equal(got, []string{"cursor"}) {
+			t.Fatalf("fields = %v", got)
+		}
+	})
+}
+
+func TestServiceScopeCache(t *testing.T) {
+	ctx := context.Background()
+	m := newMemory(3)
+	var hits, misses int
+	svc := query.NewService(m, query.Options{ScopeTTL: 150 * time.Millisecond, OnScopeLookup: func(cached bool) {
+		if cached {
+			hits++
+		} else {
+			misses++
+		}
+	}})
+	search := func() int64 {
+		page, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Total
+	}
+	if got := search(); got != 2 {
+		t.Fatalf("total = %d, want 2", got)
+	}
+	// Revoke alice from c2: cached for at most the TTL.
+	m.PutCustomer(query.Customer{ID: c2, Name: "Alpha", Users: []query.User{{ID: bob}}})
+	search()
+	if hits != 1 || misses != 1 {
+		t.Fatalf("hits %d, misses %d; want 1 and 1", hits, misses)
+	}
+	time.Sleep(160 * time.Millisecond)
+	if got := search(); got != 1 {
+		t.Fatalf("after the TTL total = %d, want 1 (revocation applied)", got)
+	}
+	t.Run("TokenBypassesCache", func(t *testing.T) {
+		m.PutCustomer(query.Customer{ID: c2, Name: "Alpha", Users: []query.User{{ID: bob}, {ID: alice}}})
+		m.SetApplied(10)
+		page, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 10, MinLSN: 10})
+		if err != nil || page.Total != 2 {
+			t.Fatalf("total = %d, %v; want 2 right after the link", page.Total, err)
+		}
+	})
+	t.Run("TTLCapped", func(t *testing.T) {
+		m := newMemory(0)
+		svc := query.NewService(m, query.Options{ScopeTTL: time.Hour})
+		svc.Customers(ctx, alice, query.ReadRequest{})
+		if _, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 1}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(query.MaxScopeTTL + 20*time.Millisecond)
+		if _, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Calls("LinkedCustomerIDs"); got != 2 {
+			t.Fatalf("lookups = %d, want 2 (TTL capped at %s)", got, query.MaxScopeTTL)
+		}
+	})
+}
+
+func TestServiceWaitFor(t *testing.T) {
+	ctx := context.Background()
+	t.Run("AlreadyApplied", func(t *testing.T) {
+		m := newMemory(0)
+		m.SetApplied(100)
+		svc := query.NewService(m, query.Options{MaxWait: time.Second})
+		if err := svc.WaitFor(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.WaitFor(ctx, 50); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Calls("AppliedLSN"); got != 1 {
+			t.Fatalf("AppliedLSN calls = %d, want 1 (the second wait uses the known position)", got)
+		}
+	})
+	t.Run("AdvancesDuringWait", func(t *testing.T) {
+		m := newMemory(0)
+		m.SetApplied(1)
+		svc := query.NewService(m, query.Options{MaxWait: 2 * time.Second})
+		go func() {
+			time.Sleep(150 * time.Millisecond)
+			m.SetApplied(200)
+		}()
+		start := time.Now()
+		if err := svc.WaitFor(ctx, 200); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < 150*time.Millisecond || d > 1500*time.Millisecond {
+			t.Fatalf("waited %s, want about 150ms", d)
+		}
+	})
+	t.Run("Timeout", func(t *testing.T) {
+		m := newMemory(0)
+		svc := query.NewService(m, query.Options{MaxWait: 200 * time.Millisecond})
+		start := time.Now()
+		err := svc.WaitFor(ctx, 5)
+		var e *domain.Error
+		if !errors.As(err, &e) || e.Code != domain.EUNAVAILABLE || e.RetryAfter < 1 || e.Reason != "consistency_timeout" {
+			t.Fatalf("err = %v, want unavailable with Retry-After", err)
+		}
+		if d := time.Since(start); d < 200*time.Millisecond || d > time.Second {
+			t.Fatalf("gave up after %s, want about 200ms", d)
+		}
+	})
+	t.Run("EngineError", func(t *testing.T) {
+		m := newMemory(0)
+		boom := errors.New("boom")
+		m.FailWith(boom)
+		svc := query.NewService(m, query.Options{})
+		if err := svc.WaitFor(ctx, 5); !errors.Is(err, boom) {
+			t.Fatalf("err = %v, want boom", err)
+		}
+	})
+}
+
+func TestServiceExportPages(t *testing.T) {
+	ctx := context.Background()
+	m := newMemory(30)
+	svc := query.NewService(m, query.Options{ExportPageSize: 4})
+	var sizes []int
+	var got []string
+	err := svc.Export(ctx, alice, query.ExportRequest{Sort: query.SortAmountDesc}, func(ps []query.Payment) error {
+		sizes = append(sizes, len(ps))
+		got = append(got, ids(ps)...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sizes, []int{4, 4, 4, 4, 4}) || len(got) != 20 {
+		t.Fatalf("pages %v, %d rows; want 5 pages of 4", sizes, len(got))
+	}
+	seen := map[string]bool{}
+	for _, id := range got {
+		if seen[id] {
+			t.Fatalf("%s exported twice", id)
+		}
+		seen[id] = true
+	}
+	t.Run("YieldErrorStops", func(t *testing.T) {
+		stop := errors.New("stop")
+		calls := 0
+		err := svc.Export(ctx, alice, query.ExportRequest{Sort: query.SortDate}, func([]query.Payment) error { calls++; return stop })
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Fatalf("err %v after %d calls, want stop after 1", err, calls)
+		}
+	})
+}
