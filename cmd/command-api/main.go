@@ -11,10 +11,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/auth"
+	"github.com/wildcat-payments/wildcat/internal/command"
+	"github.com/wildcat-payments/wildcat/internal/commandhttp"
 	"github.com/wildcat-payments/wildcat/internal/config"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
 	"github.com/wildcat-payments/wildcat/internal/postgres"
 )
@@ -37,7 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "command-api")
 
-	pool, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	pool, err := postgres.OpenPool(ctx, cfg.DatabaseURL, postgres.PoolOptions{
+		MaxConns: cfg.DBMaxConns, LockTimeout: cfg.DBLockTimeout, ApplicationName: "wildcat-command-api"})
 	if err != nil {
 		return err
 	}
@@ -60,10 +67,67 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	issuer := auth.NewIssuer(key, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL)
-	_ = issuer
+	verifier := auth.NewVerifier(issuer.PublicKey(), cfg.JWTIssuer, cfg.JWTAudience)
+	hasher, err := auth.NewPasswordHasher(auth.PasswordParams{
+		MemoryKiB: cfg.PasswordHashMemoryKiB, Time: cfg.PasswordHashIterations, Threads: 1}, cfg.PasswordHashConcurrency)
+	if err != nil {
+		return err
+	}
+	svc := command.New(postgres.NewStore(pool), hasher, issuer, command.Options{
+		IdempotencyTTL: cfg.IdempotencyTTL,
+		InitialStatus:  domain.StatusSucceeded,
+		Limits: command.Limits{
+			LoginPerEmail: auth.NewKeyedLimiter(cfg.LoginEmailLimit, cfg.LoginEmailWindow),
+			LoginPerAddr:  auth.NewKeyedLimiter(cfg.LoginAddrLimit, cfg.LoginAddrWindow),
+			SignUpPerAddr: auth.NewKeyedLimiter(cfg.SignUpAddrLimit, cfg.SignUpAddrWindow),
+			LinkPerUser:   auth.NewKeyedLimiter(cfg.LinkEmailLimit, cfg.LinkEmailWindow),
+		},
+	})
 
 	reg := httpapi.NewRegistry()
 	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "command-api", RequestTimeout: cfg.RequestTimeout})
+	proxies := make([]string, 0, len(cfg.TrustedProxies))
+	for _, p := range cfg.TrustedProxies {
+		if p = strings.TrimSpace(p); p != "" {
+			proxies = append(proxies, p)
+		}
+	}
+	if err := r.SetTrustedProxies(proxies); err != nil {
+		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
 	httpapi.RegisterHealth(r, reg, httpapi.Check{Name: "postgres", Check: pool.Ping})
+	if err := commandhttp.Register(r, commandhttp.Options{
+		Service: svc, Verifier: verifier, JWKS: auth.NewJWKS(issuer.PublicKey()), Registry: reg}); err != nil {
+		return err
+	}
+
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { cleanIdempotencyKeys(bgCtx, logger, svc, cfg.IdempotencyCleanupInterval, cfg.IdempotencyCleanupBatch) })
+	defer wg.Wait()
+	defer stopBackground()
+
 	return httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
+}
+
+// cleanIdempotencyKeys deletes expired Idempotency-Keys every interval, in
+// batches, until ctx ends.
+func cleanIdempotencyKeys(ctx context.Context, logger *slog.Logger, svc *command.Service, interval time.Duration, batch int) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		n, err := svc.DeleteExpiredIdempotencyKeys(ctx, batch)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Error("idempotency cleanup", "error", err.Error(), "deleted", n)
+		case n > 0:
+			logger.Info("idempotency cleanup", "deleted", n, "duration_ms", time.Since(start).Milliseconds())
+		}
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,12 +24,35 @@ import (
 // Open connects a pool to url. maxConns ≤ 0 keeps pgx's default. The pool is
 // pinged before it is returned. The pool is safe for concurrent use.
 func Open(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+	return OpenPool(ctx, url, PoolOptions{MaxConns: maxConns})
+}
+
+// PoolOptions configure OpenPool; zero fields keep pgx's or the server's
+// defaults.
+type PoolOptions struct {
+	MaxConns        int32
+	MinConns        int32
+	LockTimeout     time.Duration // the sessions' lock_timeout: how long a statement waits for a row lock
+	ApplicationName string        // shown in pg_stat_activity
+}
+
+// OpenPool is Open with more options.
+func OpenPool(ctx context.Context, url string, o PoolOptions) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
 	}
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	if o.MinConns > 0 {
+		cfg.MinConns = min(o.MinConns, cfg.MaxConns)
+	}
+	if o.LockTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["lock_timeout"] = strconv.FormatInt(o.LockTimeout.Milliseconds(), 10)
+	}
+	if o.ApplicationName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = o.ApplicationName
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -1,0 +1,115 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
+)
+
+// SignUp creates a user. clientAddr is the caller's network address, for
+// rate limiting. The email must be unused (case-insensitively).
+func (s *Service) SignUp(ctx context.Context, clientAddr string, in SignUpInput) (domain.User, Commit, error) {
+	var v domain.Validation
+	var email, name, password string
+	if required(&v, "email", in.Email) {
+		email = domain.NormalizeEmail(*in.Email)
+		domain.ValidateEmail(&v, "email", email)
+	}
+	if required(&v, "password", in.Password) {
+		password = *in.Password
+		validatePassword(&v, "password", password)
+	}
+	if required(&v, "name", in.Name) {
+		name = strings.TrimSpace(*in.Name)
+		domain.ValidateText(&v, "name", name, 1, domain.MaxNameLen)
+	}
+	if err := v.Err(); err != nil {
+		return domain.User{}, Commit{}, err
+	}
+	if err := take(s.opts.Limits.SignUpPerAddr, clientAddr); err != nil {
+		return domain.User{}, Commit{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return domain.User{}, Commit{}, fmt.Errorf("command: sign up: %w", err)
+	}
+	u, c, err := s.store.CreateUser(ctx, NewUser{Email: email, Name: name, PasswordHash: hash})
+	if err != nil {
+		return domain.User{}, Commit{}, fmt.Errorf("command: sign up: %w", err)
+	}
+	return u, c, nil
+}
+
+// AccessToken is the result of a successful login.
+type AccessToken struct {
+	Token     string
+	ExpiresIn time.Duration
+}
+
+// errInvalidCredentials is the one answer to an unknown email and a wrong
+// password, so the response never tells whether an account exists.
+var errInvalidCredentials = &domain.Error{Code: domain.EUNAUTHORIZED, Reason: ReasonInvalidCredentials,
+	Message: "The email or password is incorrect."}
+
+// Login exchanges an email and password for an access token. Failed attempts
+// are limited per email and per client address; an unknown email costs the
+// same password comparison as a wrong password.
+func (s *Service) Login(ctx context.Context, clientAddr string, in LoginInput) (AccessToken, error) {
+	var v domain.Validation
+	var email, password string
+	if required(&v, "email", in.Email) {
+		email = domain.NormalizeEmail(*in.Email)
+		if email == "" || len(email) > domain.MaxEmailLen {
+			v.Add("email", "must be an email address of at most %d characters", domain.MaxEmailLen)
+		}
+	}
+	if required(&v, "password", in.Password) {
+		password = *in.Password
+		if password == "" || utf8.RuneCountInString(password) > domain.MaxPasswordLen {
+			v.Add("password", "must be 1 to %d characters", domain.MaxPasswordLen)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return AccessToken{}, err
+	}
+	emailKey := strings.ToLower(email)
+	if err := take(s.opts.Limits.LoginPerAddr, clientAddr); err != nil {
+		return AccessToken{}, err
+	}
+	if err := take(s.opts.Limits.LoginPerEmail, emailKey); err != nil {
+		refund(s.opts.Limits.LoginPerAddr, clientAddr)
+		return AccessToken{}, err
+	}
+	userID, hash, err := s.store.Credentials(ctx, email)
+	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
+		return AccessToken{}, fmt.Errorf("command: login: %w", err)
+	}
+	ok, err := s.hasher.Verify(ctx, hash, password) // hash is "" for an unknown email
+	if err != nil {
+		return AccessToken{}, fmt.Errorf("command: login: %w", err)
+	}
+	if !ok {
+		return AccessToken{}, errInvalidCredentials
+	}
+	// Only failures count against the limits.
+	refund(s.opts.Limits.LoginPerAddr, clientAddr)
+	refund(s.opts.Limits.LoginPerEmail, emailKey)
+	tok, err := s.tokens.Issue(userID)
+	if err != nil {
+		return AccessToken{}, fmt.Errorf("command: login: %w", err)
+	}
+	return AccessToken{Token: tok, ExpiresIn: s.tokens.TTL()}, nil
+}
+
+// Me returns the calling user.
+func (s *Service) Me(ctx context.Context, userID string) (domain.User, error) {
+	u, err := s.store.User(ctx, userID)
+	if err != nil {
+		return domain.User{}, fmt.Errorf("command: me: %w", err)
+	}
+	return u, nil
+}

@@ -1,0 +1,256 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wildcat-payments/wildcat/internal/command"
+	"github.com/wildcat-payments/wildcat/internal/domain"
+)
+
+// The payment writes check authorization, insert the payments and record
+// the Idempotency-Key in ONE statement. The key row carries a JSON snapshot
+// of the payments as inserted (response_body), from which a replay renders
+// exactly the original response.
+//
+// Concurrency: a second request with the same key inserts its payment, then
+// blocks on the key's unique index until the first commits, then fails with
+// a unique violation: its whole statement, payment included, rolls back.
+// The session's lock_timeout bounds that wait.
+const (
+	paymentColumns = `id, payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date, created_at, updated_at`
+
+	sqlInsertPayment = `WITH ins AS (
+    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date)
+    SELECT coalesce($3::uuid, gen_random_uuid()), $2::uuid, $1::uuid, $4::bigint, $5::text, $6::text, $7::text, $8::text,
+           coalesce($9::timestamptz, now())
+    WHERE EXISTS (SELECT 1 FROM customer_users WHERE customer_id = $2::uuid AND user_id = $1::uuid)
+    RETURNING ` + paymentColumns + `
+), idem AS (
+    INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
+    SELECT $1::uuid, $10::text, $11::bytea, 201, convert_to(jsonb_build_array(to_jsonb(ins))::text, 'UTF8'),
+           now() + $12::bigint * interval '1 millisecond'
+    FROM ins WHERE $10::text IS NOT NULL
+)
+SELECT ` + paymentColumns + ` FROM ins`
+
+	sqlInsertPayments = `WITH input AS MATERIALIZED (
+    SELECT t.ord, t.customer_id, coalesce(t.payment_ref_id, gen_random_uuid()) AS payment_ref_id, t.amount, t.currency,
+           t.third_party, t.description, coalesce(t.date, now()) AS date
+    FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+         WITH ORDINALITY AS t(customer_id, payment_ref_id, amount, currency, third_party, description, date, ord)
+), ins AS (
+    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date)
+    SELECT payment_ref_id, customer_id, $1::uuid, amount, currency, third_party, description, $9::text, date
+    FROM input
+    WHERE NOT EXISTS (
+        SELECT 1 FROM (SELECT DISTINCT customer_id FROM input) c
+        WHERE NOT EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = c.customer_id AND cu.user_id = $1::uuid))
+    ORDER BY ord
+    RETURNING ` + paymentColumns + `
+), out AS MATERIALIZED (
+    SELECT input.ord, ins.* FROM ins JOIN input USING (payment_ref_id)
+), idem AS (
+    INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
+    SELECT $1::uuid, $10::text, $11::bytea, 201, convert_to(jsonb_agg(to_jsonb(out) - 'ord' ORDER BY out.ord)::text, 'UTF8'),
+           now() + $12::bigint * interval '1 millisecond'
+    FROM out WHERE $10::text IS NOT NULL
+    HAVING count(*) > 0
+)
+SELECT ` + paymentColumns + ` FROM out ORDER BY ord`
+
+	sqlNotLinked = `SELECT array_agg(DISTINCT c::text) FROM unnest($2::uuid[]) AS c
+WHERE NOT EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = c AND cu.user_id = $1::uuid)`
+
+	sqlIdempotencyRecord = `SELECT request_hash, status_code, response_body, expires_at <= now(), pg_current_wal_insert_lsn()::text
+FROM idempotency_keys WHERE user_id = $1 AND key = $2`
+
+	sqlDeleteExpiredKey = `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at <= now()`
+
+	sqlDeleteExpiredKeys = `DELETE FROM idempotency_keys WHERE (user_id, key) IN (
+    SELECT user_id, key FROM idempotency_keys WHERE expires_at <= now() ORDER BY expires_at LIMIT $1)`
+)
+
+func scanPayment(row pgx.Row, p *domain.Payment) error {
+	return row.Scan(&p.ID, &p.PaymentRefID, &p.CustomerID, &p.UserID, &p.Amount, &p.Currency, &p.ThirdParty,
+		&p.Description, &p.Status, &p.Date, &p.CreatedAt, &p.UpdatedAt)
+}
+
+// CreatePayments implements command.PaymentStore.
+func (s *Store) CreatePayments(ctx context.Context, w command.PaymentWrite) ([]domain.Payment, command.Commit, error) {
+	n := len(w.Payments)
+	if n == 0 {
+		return nil, command.Commit{}, domain.Errorf(domain.EINVALID, "No payments to create.")
+	}
+	var key, hash, ttl any // NULL without an idempotency key
+	if w.Idempotency != nil {
+		key, hash, ttl = w.Idempotency.Key, w.Idempotency.RequestHash, w.Idempotency.TTL.Milliseconds()
+	}
+	out := make([]domain.Payment, 0, n)
+	c, err := s.write(ctx, "create payments", func(b *pgx.Batch) {
+		if n == 1 {
+			p := w.Payments[0]
+			b.Queue(sqlInsertPayment, w.UserID, p.CustomerID, nullString(p.PaymentRefID), p.Amount, p.Currency,
+				p.ThirdParty, p.Description, string(w.Status), p.Date, key, hash, ttl)
+			return
+		}
+		cols := paymentArrays(w.Payments)
+		b.Queue(sqlInsertPayments, w.UserID, cols.customerIDs, cols.refIDs, cols.amounts, cols.currencies,
+			cols.thirdParties, cols.descriptions, cols.dates, string(w.Status), key, hash, ttl)
+	}, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p domain.Payment
+			if err := scanPayment(rows, &p); err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, command.Commit{}, s.paymentWriteError(err, w)
+	}
+	if len(out) == 0 { // the authorization check let nothing through
+		return nil, command.Commit{}, s.notLinked(ctx, w)
+	}
+	if len(out) != n {
+		return nil, command.Commit{}, fmt.Errorf("postgres: create payments: inserted %d of %d", len(out), n)
+	}
+	return out, c, nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+type paymentColumnArrays struct {
+	customerIDs, refIDs, currencies, thirdParties, descriptions []*string
+	amounts                                                     []int64
+	dates                                                       []*time.Time
+}
+
+func paymentArrays(ps []command.NewPayment) paymentColumnArrays {
+	n := len(ps)
+	a := paymentColumnArrays{customerIDs: make([]*string, n), refIDs: make([]*string, n), currencies: make([]*string, n),
+		thirdParties: make([]*string, n), descriptions: make([]*string, n), amounts: make([]int64, n), dates: make([]*time.Time, n)}
+	for i := range ps {
+		p := &ps[i]
+		a.customerIDs[i], a.currencies[i], a.thirdParties[i], a.descriptions[i] = &p.CustomerID, &p.Currency, &p.ThirdParty, &p.Description
+		if p.PaymentRefID != "" {
+			a.refIDs[i] = &p.PaymentRefID
+		}
+		a.amounts[i] = p.Amount
+		a.dates[i] = p.Date
+	}
+	return a
+}
+
+// paymentWriteError classifies a failed payment write.
+func (s *Store) paymentWriteError(err error, w command.PaymentWrite) error {
+	pe, ok := pgError(err)
+	if !ok {
+		return translate(err, "create payments")
+	}
+	switch {
+	case pe.Code == pgUniqueViolation && pe.ConstraintName == "idempotency_keys_pkey":
+		return command.ErrIdempotencyKeyExists
+	case pe.Code == pgUniqueViolation && pe.ConstraintName == "payments_payment_ref_id_key":
+		return &command.DuplicateRefError{Indexes: duplicateIndexes(pe.Detail, w.Payments)}
+	case pe.Code == pgLockNotAvailable:
+		return command.ErrLockTimeout
+	}
+	return translate(err, "create payments")
+}
+
+// duplicateIndexes finds the payments named by a unique violation's detail,
+// `Key (payment_ref_id)=(…) already exists.`
+func duplicateIndexes(detail string, ps []command.NewPayment) []int {
+	_, rest, ok := strings.Cut(detail, ")=(")
+	if !ok {
+		return nil
+	}
+	ref, _, ok := strings.Cut(rest, ")")
+	if !ok {
+		return nil
+	}
+	var idx []int
+	for i, p := range ps {
+		if p.PaymentRefID == ref {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// notLinked finds which payments' customers the user may not use, after
+// the insert let nothing through.
+func (s *Store) notLinked(ctx context.Context, w command.PaymentWrite) error {
+	ids := make([]string, len(w.Payments))
+	for i, p := range w.Payments {
+		ids[i] = p.CustomerID
+	}
+	var denied []string
+	if err := s.pool.QueryRow(ctx, sqlNotLinked, w.UserID, ids).Scan(&denied); err != nil {
+		return translate(err, "not linked customers")
+	}
+	set := make(map[string]bool, len(denied))
+	for _, d := range denied {
+		set[d] = true
+	}
+	e := &command.NotLinkedError{}
+	for i, id := range ids {
+		if set[id] {
+			e.Indexes = append(e.Indexes, i)
+		}
+	}
+	return e
+}
+
+// IdempotencyRecord implements command.PaymentStore.
+func (s *Store) IdempotencyRecord(ctx context.Context, userID, key string) (command.IdempotencyRecord, error) {
+	var rec command.IdempotencyRecord
+	var body []byte
+	var lsnText string
+	err := s.pool.QueryRow(ctx, sqlIdempotencyRecord, userID, key).Scan(&rec.RequestHash, &rec.StatusCode, &body, &rec.Expired, &lsnText)
+	if isNoRows(err) {
+		return rec, domain.Errorf(domain.ENOTFOUND, "No such idempotency key.")
+	}
+	if err != nil {
+		return rec, translate(err, "idempotency record")
+	}
+	if err := json.Unmarshal(body, &rec.Payments); err != nil {
+		return rec, fmt.Errorf("postgres: idempotency record: decode snapshot: %w", err)
+	}
+	if rec.Commit.LSN, err = ParseLSN(lsnText); err != nil {
+		return rec, err
+	}
+	return rec, nil
+}
+
+// DeleteExpiredIdempotencyKey implements command.PaymentStore.
+func (s *Store) DeleteExpiredIdempotencyKey(ctx context.Context, userID, key string) error {
+	_, err := s.pool.Exec(ctx, sqlDeleteExpiredKey, userID, key)
+	return translate(err, "delete expired idempotency key")
+}
+
+// DeleteExpiredIdempotencyKeys implements command.PaymentStore.
+func (s *Store) DeleteExpiredIdempotencyKeys(ctx context.Context, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx, sqlDeleteExpiredKeys, limit)
+	if err != nil {
+		return 0, translate(err, "delete expired idempotency keys")
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,120 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wildcat-payments/wildcat/internal/command"
+)
+
+// Store implements command.Store on a pgx pool. Every write is one pipelined
+// round trip: BEGIN, the write's statements, COMMIT and a read of the WAL
+// insert position (the consistency token) go to the server together. The
+// pool's default QueryExecModeCacheStatement prepares each statement once
+// per connection. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ command.Store = (*Store)(nil)
+
+// NewStore returns a Store on pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+const (
+	sqlBegin  = "BEGIN"
+	sqlCommit = "COMMIT"
+	// The insert position read after COMMIT is at or after the end of the
+	// commit record of the transaction just committed.
+	sqlLSN = "SELECT pg_current_wal_insert_lsn()::text"
+)
+
+// write runs the statements queued by queue in one transaction, reads their
+// results with read, and returns the WAL position after the commit, all in
+// one round trip. read must consume exactly the results of the queued
+// statements, in order. On any error the transaction is rolled back and the
+// error translated.
+func (s *Store) write(ctx context.Context, what string, queue func(b *pgx.Batch), read func(br pgx.BatchResults) error) (command.Commit, error) {
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	queue(b)
+	b.Queue(sqlCommit)
+	b.Queue(sqlLSN)
+
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return command.Commit{}, translate(err, what)
+	}
+	defer conn.Release()
+
+	br := conn.SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		err = read(br)
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	var lsnText string
+	if err == nil {
+		err = br.QueryRow().Scan(&lsnText)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		rollback(conn)
+		return command.Commit{}, err
+	}
+	lsn, err := ParseLSN(lsnText)
+	if err != nil {
+		return command.Commit{}, fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	return command.Commit{LSN: lsn}, nil
+}
+
+// rollback ends a transaction a failed batch left open, so the connection
+// goes back to the pool clean instead of being destroyed.
+func rollback(conn *pgxpool.Conn) {
+	pc := conn.Conn().PgConn()
+	if conn.Conn().IsClosed() || pc.TxStatus() == 'I' {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = conn.Exec(ctx, "ROLLBACK")
+}
+
+// ParseLSN parses PostgreSQL's textual LSN ("16/B374D848").
+func ParseLSN(s string) (uint64, error) {
+	hi, lo, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, fmt.Errorf("postgres: bad lsn %q", s)
+	}
+	h, err1 := strconv.ParseUint(hi, 16, 32)
+	l, err2 := strconv.ParseUint(lo, 16, 32)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("postgres: bad lsn %q", s)
+	}
+	return h<<32 | l, nil
+}
+
+// Error codes beyond those in postgres.go.
+const pgLockNotAvailable = "55P03"
+
+// pgError returns the PostgreSQL error in err's chain, if any.
+func pgError(err error) (*pgconn.PgError, bool) {
+	var pgErr *pgconn.PgError
+	ok := errors.As(err, &pgErr)
+	return pgErr, ok
+}
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
