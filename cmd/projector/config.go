@@ -2,12 +2,14 @@ package main
 
 import (
 	"log/slog"
+	"regexp"
 	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/config"
 )
 
-// Config is everything the projector reads from its environment.
+// Config is everything the projector reads from its environment
+// (docs/projector.md has the table).
 type Config struct {
 	Addr          string        `env:"PROJECTOR_ADDR" envDefault:"127.0.0.1:8083"`
 	DatabaseURL   string        `env:"DATABASE_URL" envDefault:"postgres://wildcat:wildcat@127.0.0.1:55432/wildcat?sslmode=disable"`
@@ -17,7 +19,28 @@ type Config struct {
 	Publication   string        `env:"PUBLICATION" envDefault:"wildcat_projection"`
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
 	LogLevel      slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
+
+	BulkDocs        int           `env:"PROJECTOR_BULK_DOCS" envDefault:"1000"`
+	FlushInterval   time.Duration `env:"PROJECTOR_FLUSH_INTERVAL" envDefault:"50ms"`
+	RefreshMode     string        `env:"PROJECTOR_REFRESH" envDefault:"explicit"`
+	BackfillBatch   int           `env:"PROJECTOR_BACKFILL_BATCH" envDefault:"5000"`
+	BackfillWorkers int           `env:"PROJECTOR_BACKFILL_WORKERS" envDefault:"2"`
+	ReprojectBatch  int           `env:"PROJECTOR_REPROJECT_BATCH" envDefault:"1000"`
+	ItemAttempts    int           `env:"PROJECTOR_ITEM_ATTEMPTS" envDefault:"3"`
+	MinBackoff      time.Duration `env:"PROJECTOR_MIN_BACKOFF" envDefault:"100ms"`
+	MaxBackoff      time.Duration `env:"PROJECTOR_MAX_BACKOFF" envDefault:"5s"`
+	StandbyPoll     time.Duration `env:"PROJECTOR_STANDBY_POLL" envDefault:"1s"`
+	StatusInterval  time.Duration `env:"PROJECTOR_STATUS_INTERVAL" envDefault:"10s"`
+	QueueTxs        int           `env:"PROJECTOR_QUEUE_TXS" envDefault:"4096"`
 }
+
+// Slot names are restricted by PostgreSQL; index prefixes must be valid
+// lower-case index name starts.
+var (
+	slotName    = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
+	indexPrefix = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+	publication = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+)
 
 // Validate reports every out-of-range value.
 func (c *Config) Validate() error {
@@ -25,7 +48,20 @@ func (c *Config) Validate() error {
 	ck.That(c.Addr != "", "PROJECTOR_ADDR must not be empty")
 	ck.That(c.DatabaseURL != "", "DATABASE_URL must not be empty")
 	ck.That(c.SearchURL != "", "SEARCH_URL must not be empty")
-	ck.That(c.Slot != "" && c.Publication != "", "REPLICATION_SLOT and PUBLICATION must not be empty")
+	ck.That(slotName.MatchString(c.Slot), "REPLICATION_SLOT must be 1-63 characters of a-z, 0-9 and _")
+	ck.That(publication.MatchString(c.Publication), "PUBLICATION must be a plain identifier")
+	ck.That(c.IndexPrefix == "" || indexPrefix.MatchString(c.IndexPrefix), "INDEX_PREFIX must be lower case (a-z, 0-9, _, ., -)")
 	ck.That(c.ShutdownGrace > 0, "SHUTDOWN_GRACE must be positive")
+	ck.That(c.BulkDocs >= 1 && c.BulkDocs <= 50000, "PROJECTOR_BULK_DOCS must be between 1 and 50000")
+	ck.That(c.FlushInterval > 0, "PROJECTOR_FLUSH_INTERVAL must be positive")
+	ck.That(c.RefreshMode == "explicit" || c.RefreshMode == "wait_for", "PROJECTOR_REFRESH must be explicit or wait_for")
+	ck.That(c.BackfillBatch >= 1 && c.BackfillBatch <= 50000, "PROJECTOR_BACKFILL_BATCH must be between 1 and 50000")
+	ck.That(c.BackfillWorkers >= 1 && c.BackfillWorkers <= 16, "PROJECTOR_BACKFILL_WORKERS must be between 1 and 16")
+	ck.That(c.ReprojectBatch >= 1 && c.ReprojectBatch <= 50000, "PROJECTOR_REPROJECT_BATCH must be between 1 and 50000")
+	ck.That(c.ItemAttempts >= 1, "PROJECTOR_ITEM_ATTEMPTS must be at least 1")
+	ck.That(c.MinBackoff > 0 && c.MaxBackoff >= c.MinBackoff, "PROJECTOR_MIN_BACKOFF must be positive and not above PROJECTOR_MAX_BACKOFF")
+	ck.That(c.StandbyPoll > 0, "PROJECTOR_STANDBY_POLL must be positive")
+	ck.That(c.StatusInterval > 0 && c.StatusInterval < 30*time.Second, "PROJECTOR_STATUS_INTERVAL must be positive and below 30s (wal_sender_timeout is 60s by default)")
+	ck.That(c.QueueTxs >= 1, "PROJECTOR_QUEUE_TXS must be at least 1")
 	return ck.Err()
 }

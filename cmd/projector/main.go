@@ -1,9 +1,13 @@
 // Command projector tails PostgreSQL logical replication and keeps the
 // denormalized payment documents in the search engine (SPEC §1, §7).
+//
+//	projector            run the daemon (active or hot standby)
+//	projector redrive    re-index the documents in projector_dead_letters
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,43 +15,98 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/wildcat-payments/wildcat/internal/config"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
-	"github.com/wildcat-payments/wildcat/internal/postgres"
-	"github.com/wildcat-payments/wildcat/internal/search"
+	"github.com/wildcat-payments/wildcat/internal/projection"
+	"github.com/wildcat-payments/wildcat/internal/projector"
+	"github.com/wildcat-payments/wildcat/internal/replication"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout, nil); err != nil {
+	var err error
+	switch {
+	case len(os.Args) < 2:
+		err = run(ctx, os.Getenv, os.Stdout, nil)
+	case os.Args[1] == "redrive":
+		err = redrive(ctx, os.Getenv, os.Stdout)
+	default:
+		err = fmt.Errorf("unknown command %q (usage: projector [redrive])", os.Args[1])
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "projector:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer, ready func(addr string)) error {
+func load(getenv func(string) string, stdout io.Writer) (Config, *slog.Logger, error) {
 	var cfg Config
 	if err := config.Load(&cfg, getenv); err != nil {
-		return err
+		return cfg, nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "projector")
+	return cfg, logger, nil
+}
 
-	pool, err := postgres.Open(ctx, cfg.DatabaseURL, 4)
+// run serves health and metrics and runs the projector until ctx ends.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer, ready func(addr string)) error {
+	cfg, logger, err := load(getenv, stdout)
 	if err != nil {
 		return err
+	}
+	reg := httpapi.NewRegistry()
+	p, err := projector.New(projector.Config{
+		DatabaseURL: cfg.DatabaseURL, SearchURL: cfg.SearchURL, IndexPrefix: cfg.IndexPrefix,
+		Slot: cfg.Slot, Publication: cfg.Publication,
+		BulkDocs: cfg.BulkDocs, FlushInterval: cfg.FlushInterval, RefreshWaitFor: cfg.RefreshMode == "wait_for",
+		BackfillBatch: cfg.BackfillBatch, BackfillWorkers: cfg.BackfillWorkers, ReprojectBatch: cfg.ReprojectBatch,
+		ItemAttempts: cfg.ItemAttempts, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		StandbyPoll: cfg.StandbyPoll, StatusInterval: cfg.StatusInterval, QueueTxs: cfg.QueueTxs,
+	}, logger, reg)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "projector"})
+	p.Register(r, reg)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	serr := httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
+	cancel()
+	return errors.Join(serr, <-done)
+}
+
+// redrive asks the active projector to re-index every pending dead letter
+// of this INDEX_PREFIX (see ProjectorStore.Redrive) and prints how many.
+func redrive(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, _, err := load(getenv, io.Discard)
+	if err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("projector: database: %w", err)
 	}
 	defer pool.Close()
-	sc, err := search.Open(ctx, cfg.SearchURL, search.Options{})
-	if err != nil {
-		return err
+	store := &replication.ProjectorStore{Pool: pool}
+	indices := []string{projection.PaymentsAlias(cfg.IndexPrefix), projection.CustomersAlias(cfg.IndexPrefix)}
+	total := 0
+	for {
+		n, err := store.Redrive(ctx, indices, 1000)
+		if err != nil {
+			return err
+		}
+		total += n
+		if n == 0 {
+			break
+		}
 	}
-	logger.Info("search engine", "engine", sc.Engine.String())
-
-	reg := httpapi.NewRegistry()
-	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "projector"})
-	httpapi.RegisterHealth(r, reg,
-		httpapi.Check{Name: "postgres", Check: pool.Ping},
-		httpapi.Check{Name: "search", Check: sc.Ping})
-	return httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
+	fmt.Fprintf(stdout, "re-driven %d document(s); the active projector re-indexes them in commit order\n", total)
+	return nil
 }

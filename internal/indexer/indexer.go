@@ -1,0 +1,462 @@
+// Package indexer is the search-engine side of the projector: versioned
+// indices behind the read-model aliases, bulk writes with external versions
+// (the commit LSN), refresh, the published applied position, and the alias
+// swap that completes a backfill. It speaks only the REST APIs that
+// Elasticsearch 8 and OpenSearch 2 share.
+package indexer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/projection"
+	"github.com/wildcat-payments/wildcat/internal/search"
+)
+
+// Writer writes the read model. It is safe for concurrent use.
+type Writer struct {
+	Client *search.Client
+	Prefix string
+	// WaitFor makes bulk requests wait for the next scheduled refresh
+	// (refresh=wait_for) instead of Refresh forcing one.
+	WaitFor bool
+	// ObserveBulk, if set, receives the duration and size of every bulk
+	// request.
+	ObserveBulk func(d time.Duration, docs int)
+}
+
+var _ projection.Index = (*Writer)(nil)
+
+// Bulk implements projection.Index: ops address the aliases and fail with
+// ItemMissingIndex when an alias does not exist (require_alias), so a
+// deleted index is never recreated with a dynamic mapping.
+func (w *Writer) Bulk(ctx context.Context, ops []projection.IndexOp) ([]projection.ItemResult, error) {
+	q := "require_alias=true"
+	if w.WaitFor {
+		q += "&refresh=wait_for"
+	}
+	return w.bulk(ctx, ops, q)
+}
+
+// BulkDirect writes ops to concrete indices (a backfill into indices that
+// are not behind the aliases yet).
+func (w *Writer) BulkDirect(ctx context.Context, ops []projection.IndexOp) ([]projection.ItemResult, error) {
+	return w.bulk(ctx, ops, "")
+}
+
+type action struct {
+	Index       string `json:"_index"`
+	ID          string `json:"_id"`
+	Version     uint64 `json:"version"`
+	VersionType string `json:"version_type"`
+}
+
+func (w *Writer) bulk(ctx context.Context, ops []projection.IndexOp, query string) ([]projection.ItemResult, error) {
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, op := range ops {
+		kind := "index"
+		if op.Doc == nil {
+			kind = "delete"
+		}
+		if err := enc.Encode(map[string]action{kind: {Index: op.Index, ID: op.ID, Version: op.Version, VersionType: "external"}}); err != nil {
+			return nil, fmt.Errorf("indexer: encode bulk: %w", err)
+		}
+		if op.Doc != nil {
+			buf.Write(op.Doc)
+			buf.WriteByte('\n')
+		}
+	}
+	path := "/_bulk"
+	if query != "" {
+		path += "?" + query
+	}
+	start := time.Now()
+	status, body, err := w.perform(ctx, http.MethodPost, path, "application/x-ndjson", buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if w.ObserveBulk != nil {
+		w.ObserveBulk(time.Since(start), len(ops))
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("indexer: bulk: HTTP %d: %s", status, truncate(body))
+	}
+	var res struct {
+		Items []map[string]struct {
+			Status int    `json:"status"`
+			Result string `json:"result"`
+			Error  *struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			} `json:"error"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return nil, fmt.Errorf("indexer: bulk: decode response: %w", err)
+	}
+	if len(res.Items) != len(ops) {
+		return nil, fmt.Errorf("indexer: bulk: %d items answered for %d sent", len(res.Items), len(ops))
+	}
+	out := make([]projection.ItemResult, len(ops))
+	for i, item := range res.Items {
+		for _, r := range item {
+			msg := ""
+			if r.Error != nil {
+				msg = r.Error.Type + ": " + r.Error.Reason
+			}
+			out[i] = projection.ItemResult{Status: classify(r.Status, r.Error != nil, msg), Error: msg}
+		}
+	}
+	return out, nil
+}
+
+func classify(status int, hasErr bool, msg string) projection.ItemStatus {
+	switch {
+	case status >= 200 && status < 300:
+		return projection.ItemApplied
+	case status == http.StatusNotFound && !hasErr:
+		return projection.ItemApplied // delete of a document that is not there
+	case status == http.StatusConflict:
+		return projection.ItemConflict
+	case status == http.StatusNotFound && strings.HasPrefix(msg, "index_not_found_exception"):
+		return projection.ItemMissingIndex
+	case status == http.StatusTooManyRequests || status >= 500:
+		return projection.ItemRetry
+	}
+	return projection.ItemFailed
+}
+
+// Refresh implements projection.Index.
+func (w *Writer) Refresh(ctx context.Context) error {
+	if w.WaitFor {
+		return nil
+	}
+	return w.expect(ctx, http.MethodPost, "/"+w.aliases()+"/_refresh", nil, http.StatusOK)
+}
+
+func (w *Writer) aliases() string {
+	return projection.PaymentsAlias(w.Prefix) + "," + projection.CustomersAlias(w.Prefix)
+}
+
+// PublishState implements projection.Index. The state document is written
+// with the applied LSN as external version, so a stale projector can never
+// move it backwards (its conflict is ignored).
+func (w *Writer) PublishState(ctx context.Context, st projection.StateDoc) error {
+	body, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("indexer: encode state: %w", err)
+	}
+	path := fmt.Sprintf("/%s/_doc/%s?version=%d&version_type=external", projection.StateIndex(w.Prefix), projection.StateDocID, st.AppliedLSN)
+	status, resp, err := w.perform(ctx, http.MethodPut, path, "application/json", body)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusOK || status == http.StatusCreated || status == http.StatusConflict {
+		return nil
+	}
+	return fmt.Errorf("indexer: publish state: HTTP %d: %s", status, truncate(resp))
+}
+
+// State returns the published state, or ok=false when there is none.
+func (w *Writer) State(ctx context.Context) (st projection.StateDoc, ok bool, err error) {
+	status, body, err := w.perform(ctx, http.MethodGet, "/"+projection.StateIndex(w.Prefix)+"/_doc/"+projection.StateDocID, "", nil)
+	if err != nil {
+		return st, false, err
+	}
+	if status == http.StatusNotFound {
+		return st, false, nil
+	}
+	if status != http.StatusOK {
+		return st, false, fmt.Errorf("indexer: get state: HTTP %d: %s", status, truncate(body))
+	}
+	var doc struct {
+		Source projection.StateDoc `json:"_source"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return st, false, fmt.Errorf("indexer: get state: %w", err)
+	}
+	return doc.Source, true, nil
+}
+
+// EnsureStateIndex creates the state index when it does not exist.
+func (w *Writer) EnsureStateIndex(ctx context.Context) error {
+	return w.createIndex(ctx, projection.StateIndex(w.Prefix), []byte(projection.StateMapping))
+}
+
+// Current returns the concrete indices behind the payments and customers
+// aliases ("" where an alias does not exist).
+func (w *Writer) Current(ctx context.Context) (payments, customers string, err error) {
+	if payments, _, err = w.behind(ctx, projection.PaymentsAlias(w.Prefix)); err != nil {
+		return "", "", err
+	}
+	if customers, _, err = w.behind(ctx, projection.CustomersAlias(w.Prefix)); err != nil {
+		return "", "", err
+	}
+	return payments, customers, nil
+}
+
+// behind returns the index an alias points to (the first, sorted), and
+// whether name is a concrete index rather than an alias.
+func (w *Writer) behind(ctx context.Context, name string) (string, bool, error) {
+	status, body, err := w.perform(ctx, http.MethodGet, "/"+name+"/_alias", "", nil)
+	if err != nil {
+		return "", false, err
+	}
+	if status == http.StatusNotFound {
+		return "", false, nil
+	}
+	if status != http.StatusOK {
+		return "", false, fmt.Errorf("indexer: get alias %s: HTTP %d: %s", name, status, truncate(body))
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return "", false, fmt.Errorf("indexer: get alias %s: %w", name, err)
+	}
+	if _, concrete := m[name]; concrete {
+		return "", true, nil
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "", false, nil
+	}
+	return names[0], false, nil
+}
+
+// Generation names the concrete indices of one backfill.
+type Generation struct {
+	Payments, Customers string
+}
+
+// NewGeneration creates empty payments and customers indices named after
+// suffix (the slot's consistent point), with the contract's mappings and
+// refreshes disabled for the bulk load. Left-over indices of earlier,
+// unfinished backfills (not behind an alias) are deleted first.
+func (w *Writer) NewGeneration(ctx context.Context, suffix string) (Generation, error) {
+	if err := w.deleteLeftovers(ctx); err != nil {
+		return Generation{}, err
+	}
+	g := Generation{
+		Payments:  fmt.Sprintf("%s_%s_%s", projection.PaymentsAlias(w.Prefix), projection.MappingVersion, suffix),
+		Customers: fmt.Sprintf("%s_%s_%s", projection.CustomersAlias(w.Prefix), projection.MappingVersion, suffix),
+	}
+	for _, ix := range []struct{ name, mapping string }{{g.Payments, projection.PaymentsMapping}, {g.Customers, projection.CustomersMapping}} {
+		body, err := withRefresh(ix.mapping, "-1")
+		if err != nil {
+			return g, err
+		}
+		if err := w.createIndex(ctx, ix.name, body); err != nil {
+			return g, err
+		}
+	}
+	return g, nil
+}
+
+func (w *Writer) deleteLeftovers(ctx context.Context) error {
+	pay, cust, err := w.Current(ctx)
+	if err != nil {
+		return err
+	}
+	pattern := fmt.Sprintf("%s_%s_*,%s_%s_*", projection.PaymentsAlias(w.Prefix), projection.MappingVersion,
+		projection.CustomersAlias(w.Prefix), projection.MappingVersion)
+	status, body, err := w.perform(ctx, http.MethodGet, "/_cat/indices/"+pattern+"?format=json&h=index&expand_wildcards=all", "", nil)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusNotFound {
+		return nil
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("indexer: list indices: HTTP %d: %s", status, truncate(body))
+	}
+	var rows []struct {
+		Index string `json:"index"`
+	}
+	if err := json.Unmarshal(body, &rows); err != nil {
+		return fmt.Errorf("indexer: list indices: %w", err)
+	}
+	var stale []string
+	for _, r := range rows {
+		if r.Index != pay && r.Index != cust {
+			stale = append(stale, r.Index)
+		}
+	}
+	return w.deleteIndices(ctx, stale)
+}
+
+func (w *Writer) deleteIndices(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	status, body, err := w.perform(ctx, http.MethodDelete, "/"+strings.Join(names, ","), "", nil)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK && status != http.StatusNotFound {
+		return fmt.Errorf("indexer: delete %v: HTTP %d: %s", names, status, truncate(body))
+	}
+	return nil
+}
+
+// Activate makes g live: it restores the refresh interval, refreshes, moves
+// both aliases to g in one atomic request, and deletes the indices that were
+// behind them before.
+func (w *Writer) Activate(ctx context.Context, g Generation) error {
+	both := g.Payments + "," + g.Customers
+	var settings struct {
+		Settings struct {
+			RefreshInterval string `json:"refresh_interval"`
+		} `json:"settings"`
+	}
+	if err := json.Unmarshal([]byte(projection.PaymentsMapping), &settings); err != nil {
+		return fmt.Errorf("indexer: mapping: %w", err)
+	}
+	if err := w.expect(ctx, http.MethodPut, "/"+both+"/_settings",
+		map[string]any{"index": map[string]any{"refresh_interval": settings.Settings.RefreshInterval}}, http.StatusOK); err != nil {
+		return err
+	}
+	if err := w.expect(ctx, http.MethodPost, "/"+both+"/_refresh", nil, http.StatusOK); err != nil {
+		return err
+	}
+	var actions []map[string]any
+	var old []string
+	for _, p := range []struct{ alias, index string }{
+		{projection.PaymentsAlias(w.Prefix), g.Payments},
+		{projection.CustomersAlias(w.Prefix), g.Customers},
+	} {
+		prev, concrete, err := w.behind(ctx, p.alias)
+		if err != nil {
+			return err
+		}
+		switch {
+		case concrete:
+			actions = append(actions, map[string]any{"remove_index": map[string]any{"index": p.alias}})
+		case prev != "" && prev != p.index:
+			actions = append(actions, map[string]any{"remove": map[string]any{"index": prev, "alias": p.alias}})
+			old = append(old, prev)
+		}
+		actions = append(actions, map[string]any{"add": map[string]any{"index": p.index, "alias": p.alias}})
+	}
+	if err := w.expect(ctx, http.MethodPost, "/_aliases", map[string]any{"actions": actions}, http.StatusOK); err != nil {
+		return err
+	}
+	return w.deleteIndices(ctx, old)
+}
+
+// DeleteAll deletes the aliases' indices, the state index and left-overs
+// (tests and resets).
+func (w *Writer) DeleteAll(ctx context.Context) error {
+	pay, cust, err := w.Current(ctx)
+	if err != nil {
+		return err
+	}
+	if err := w.deleteLeftovers(ctx); err != nil {
+		return err
+	}
+	var names []string
+	for _, n := range []string{pay, cust} {
+		if n != "" {
+			names = append(names, n)
+		}
+	}
+	return w.deleteIndices(ctx, append(names, projection.StateIndex(w.Prefix)))
+}
+
+func withRefresh(mapping, interval string) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(mapping), &m); err != nil {
+		return nil, fmt.Errorf("indexer: mapping: %w", err)
+	}
+	settings, _ := m["settings"].(map[string]any)
+	if settings == nil {
+		settings = map[string]any{}
+		m["settings"] = settings
+	}
+	settings["refresh_interval"] = interval
+	return json.Marshal(m)
+}
+
+func (w *Writer) createIndex(ctx context.Context, name string, body []byte) error {
+	status, resp, err := w.perform(ctx, http.MethodPut, "/"+name, "application/json", body)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusOK {
+		return nil
+	}
+	if status == http.StatusBadRequest && bytes.Contains(resp, []byte("resource_already_exists_exception")) {
+		return nil
+	}
+	return fmt.Errorf("indexer: create index %s: HTTP %d: %s", name, status, truncate(resp))
+}
+
+func (w *Writer) expect(ctx context.Context, method, path string, body any, want int) error {
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("indexer: encode %s %s: %w", method, path, err)
+		}
+	}
+	status, resp, err := w.perform(ctx, method, path, "application/json", raw)
+	if err != nil {
+		return err
+	}
+	if status != want {
+		return fmt.Errorf("indexer: %s %s: HTTP %d: %s", method, path, status, truncate(resp))
+	}
+	return nil
+}
+
+func (w *Writer) perform(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	u, err := url.Parse(path)
+	if err != nil {
+		return 0, nil, fmt.Errorf("indexer: %s %s: %w", method, path, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return 0, nil, fmt.Errorf("indexer: %s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", contentType)
+		req.ContentLength = int64(len(body))
+	}
+	res, err := w.Client.ES.Perform(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("indexer: %s %s: %w", method, path, err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		return res.StatusCode, nil, fmt.Errorf("indexer: read %s %s: %w", method, path, err)
+	}
+	return res.StatusCode, out, nil
+}
+
+func truncate(b []byte) string {
+	const max = 512
+	if len(b) > max {
+		return string(b[:max]) + "…(" + strconv.Itoa(len(b)) + " bytes)"
+	}
+	return string(b)
+}

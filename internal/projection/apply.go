@@ -1,0 +1,486 @@
+package projection
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-retry"
+)
+
+// ErrResync is returned (wrapped, with the reason) when the read model must
+// be rebuilt from a fresh snapshot: a TRUNCATE, a schema change, or an index
+// that disappeared.
+var ErrResync = errors.New("projection: read model must be rebuilt")
+
+// Loaded is one document read from the write model. Err is set when the row
+// exists but cannot be turned into a document (it is dead-lettered).
+type Loaded[T any] struct {
+	ID  string
+	Doc T
+	Err error
+}
+
+// Parent names a customer or user whose payment documents are re-projected.
+type Parent struct {
+	Table Table // TableCustomers or TableUsers
+	ID    string
+}
+
+// Source reads the current state of the write model.
+type Source interface {
+	// View runs fn on one consistent read whose snapshot includes the
+	// effects of every transaction in xids (waiting briefly for them to
+	// become visible if necessary).
+	View(ctx context.Context, xids []uint32, fn func(ctx context.Context, v View) error) error
+}
+
+// View is a consistent read of the write model. Ids that do not exist are
+// simply absent from the results.
+type View interface {
+	Payments(ctx context.Context, ids []string) ([]Loaded[PaymentDoc], error)
+	Customers(ctx context.Context, ids []string) ([]Loaded[CustomerDoc], error)
+	// PaymentsOf returns up to limit payments of parent with id > afterID,
+	// in id order.
+	PaymentsOf(ctx context.Context, parent Parent, afterID string, limit int) ([]Loaded[PaymentDoc], error)
+	// CustomerIDsOfUser returns the customers userID is linked to.
+	CustomerIDsOfUser(ctx context.Context, userID string) ([]string, error)
+}
+
+// IndexOp is one bulk item: index Doc (or delete when Doc is nil) as
+// document ID of Index with the external Version.
+type IndexOp struct {
+	Index   string // alias
+	ID      string
+	Version uint64
+	Doc     []byte
+}
+
+// ItemStatus classifies the outcome of one bulk item.
+type ItemStatus uint8
+
+// Item outcomes.
+const (
+	ItemApplied      ItemStatus = iota // written (or a delete of a missing document)
+	ItemConflict                       // version conflict: an equal or newer version is there already
+	ItemRetry                          // transient (429, 5xx): retried without limit
+	ItemFailed                         // rejected: retried a few times, then dead-lettered
+	ItemMissingIndex                   // the alias does not exist: the read model must be rebuilt
+)
+
+// ItemResult is the outcome of one bulk item.
+type ItemResult struct {
+	Status ItemStatus
+	Error  string
+}
+
+// Index is the search-engine side of the projector.
+type Index interface {
+	// Bulk sends ops and returns one result per op, in order. An error
+	// means the request as a whole failed (engine unreachable, 5xx).
+	Bulk(ctx context.Context, ops []IndexOp) ([]ItemResult, error)
+	// Refresh makes everything acknowledged so far searchable.
+	Refresh(ctx context.Context) error
+	// PublishState records the applied position for the query API.
+	PublishState(ctx context.Context, st StateDoc) error
+}
+
+// DeadLetter is a document that could not be indexed.
+type DeadLetter struct {
+	Index   string
+	ID      string
+	LSN     uint64
+	Error   string
+	Payload []byte // the document, when it could be built
+}
+
+// DeadLetters stores documents that could not be indexed.
+type DeadLetters interface {
+	AddDeadLetters(ctx context.Context, dls []DeadLetter) error
+}
+
+// Stats counts what one Apply did.
+type Stats struct {
+	Indexed      int // documents written
+	Deleted      int // documents deleted
+	Conflicts    int // version conflicts: already applied
+	DeadLettered int // documents sent to the dead-letter table
+	Retries      int // bulk requests repeated after a failure
+	Bulks        int // bulk requests sent
+}
+
+func (s *Stats) add(o Stats) {
+	s.Indexed += o.Indexed
+	s.Deleted += o.Deleted
+	s.Conflicts += o.Conflicts
+	s.DeadLettered += o.DeadLettered
+	s.Retries += o.Retries
+	s.Bulks += o.Bulks
+}
+
+// Applier writes plans to the index: it reads the dirty documents' current
+// state, builds them, bulk-indexes them with external versions, retries,
+// dead-letters what cannot be indexed and refreshes. It never acknowledges
+// anything itself; the caller does once Apply returned nil. An Applier is
+// safe for sequential use only.
+type Applier struct {
+	Source      Source
+	Index       Index
+	DeadLetters DeadLetters
+	Prefix      string
+	Logger      *slog.Logger
+	// BatchSize bounds the documents per bulk request and per re-projection
+	// read (default 1000).
+	BatchSize int
+	// ItemAttempts is how often a rejected document is tried before it is
+	// dead-lettered (default 3).
+	ItemAttempts int
+	// MinBackoff and MaxBackoff bound the exponential wait between retries
+	// (defaults 100ms and 5s).
+	MinBackoff, MaxBackoff time.Duration
+}
+
+func (a *Applier) batch() int {
+	if a.BatchSize > 0 {
+		return a.BatchSize
+	}
+	return 1000
+}
+
+func (a *Applier) backoff() retry.Backoff {
+	minB, maxB := a.MinBackoff, a.MaxBackoff
+	if minB <= 0 {
+		minB = 100 * time.Millisecond
+	}
+	if maxB <= 0 {
+		maxB = 5 * time.Second
+	}
+	return retry.WithCappedDuration(maxB, retry.WithJitterPercent(20, retry.NewExponential(minB)))
+}
+
+func (a *Applier) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Apply writes the documents of p. Errors from the write model are
+// returned (the caller restarts the stream); search-engine outages are
+// retried until ctx ends. ErrResync (wrapped) asks for a rebuild.
+func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
+	var st Stats
+	if p.Resync != "" {
+		return st, fmt.Errorf("%w: %s", ErrResync, p.Resync)
+	}
+	if p.Empty() {
+		return st, nil
+	}
+	payAlias, custAlias := PaymentsAlias(a.Prefix), CustomersAlias(a.Prefix)
+
+	// Direct documents, read in one snapshot.
+	var ops []IndexOp
+	var dead []DeadLetter
+	err := a.Source.View(ctx, p.Xids, func(ctx context.Context, v View) error {
+		for user, lsn := range p.UserCustomers {
+			ids, err := v.CustomerIDsOfUser(ctx, user)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				mark(p.Customers, id, lsn)
+			}
+		}
+		for _, chunk := range chunks(sortedKeys(p.Payments), a.batch()) {
+			docs, err := v.Payments(ctx, chunk)
+			if err != nil {
+				return err
+			}
+			o, d := BuildOps(payAlias, chunk, p.Payments, docs)
+			ops, dead = append(ops, o...), append(dead, d...)
+		}
+		for _, chunk := range chunks(sortedKeys(p.Customers), a.batch()) {
+			docs, err := v.Customers(ctx, chunk)
+			if err != nil {
+				return err
+			}
+			o, d := BuildOps(custAlias, chunk, p.Customers, docs)
+			ops, dead = append(ops, o...), append(dead, d...)
+		}
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	if err := a.deadLetter(ctx, dead, &st); err != nil {
+		return st, err
+	}
+	for _, chunk := range chunks(ops, a.batch()) {
+		s, err := a.Write(ctx, chunk)
+		st.add(s)
+		if err != nil {
+			return st, err
+		}
+	}
+
+	// Parent re-projections: every payment of a renamed customer or user,
+	// in id order, each batch in its own snapshot.
+	parents := make([]Parent, 0, len(p.CustomerPayments)+len(p.UserPayments))
+	versions := map[Parent]uint64{}
+	for id, lsn := range p.CustomerPayments {
+		pa := Parent{Table: TableCustomers, ID: id}
+		parents, versions[pa] = append(parents, pa), lsn
+	}
+	for id, lsn := range p.UserPayments {
+		pa := Parent{Table: TableUsers, ID: id}
+		parents, versions[pa] = append(parents, pa), lsn
+	}
+	sort.Slice(parents, func(i, j int) bool {
+		if parents[i].Table != parents[j].Table {
+			return parents[i].Table < parents[j].Table
+		}
+		return parents[i].ID < parents[j].ID
+	})
+	for _, pa := range parents {
+		s, err := a.reproject(ctx, p.Xids, pa, versions[pa])
+		st.add(s)
+		if err != nil {
+			return st, err
+		}
+	}
+	if err := a.forever(ctx, "refresh", func(ctx context.Context) error { return a.Index.Refresh(ctx) }, &st); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// reproject re-indexes every payment of pa with version lsn. Documents
+// already at a newer version answer with a conflict; their content was read
+// after this change was visible, so it carries the new name already.
+func (a *Applier) reproject(ctx context.Context, xids []uint32, pa Parent, lsn uint64) (Stats, error) {
+	var st Stats
+	alias := PaymentsAlias(a.Prefix)
+	after := ""
+	for {
+		var docs []Loaded[PaymentDoc]
+		err := a.Source.View(ctx, xids, func(ctx context.Context, v View) error {
+			var err error
+			docs, err = v.PaymentsOf(ctx, pa, after, a.batch())
+			return err
+		})
+		if err != nil {
+			return st, err
+		}
+		if len(docs) == 0 {
+			return st, nil
+		}
+		ids := make([]string, len(docs))
+		versions := make(map[string]uint64, len(docs))
+		for i, d := range docs {
+			ids[i], versions[d.ID] = d.ID, lsn
+		}
+		ops, dead := BuildOps(alias, ids, versions, docs)
+		if err := a.deadLetter(ctx, dead, &st); err != nil {
+			return st, err
+		}
+		s, err := a.Write(ctx, ops)
+		st.add(s)
+		if err != nil {
+			return st, err
+		}
+		after = ids[len(ids)-1]
+		if len(docs) < a.batch() {
+			return st, nil
+		}
+	}
+}
+
+// BuildOps turns loaded documents of index (an alias, or a concrete index
+// during a backfill) into index operations with the versions given per id;
+// ids that were not found become deletes, rows that could not be built
+// become dead letters.
+func BuildOps[T any](alias string, ids []string, versions map[string]uint64, docs []Loaded[T]) ([]IndexOp, []DeadLetter) {
+	found := make(map[string]bool, len(docs))
+	ops := make([]IndexOp, 0, len(ids))
+	var dead []DeadLetter
+	for _, d := range docs {
+		found[d.ID] = true
+		v := versions[d.ID]
+		if d.Err != nil {
+			dead = append(dead, DeadLetter{Index: alias, ID: d.ID, LSN: v, Error: d.Err.Error()})
+			continue
+		}
+		body, err := json.Marshal(d.Doc)
+		if err != nil {
+			dead = append(dead, DeadLetter{Index: alias, ID: d.ID, LSN: v, Error: "encode document: " + err.Error()})
+			continue
+		}
+		ops = append(ops, IndexOp{Index: alias, ID: d.ID, Version: v, Doc: body})
+	}
+	for _, id := range ids {
+		if !found[id] {
+			ops = append(ops, IndexOp{Index: alias, ID: id, Version: versions[id]})
+		}
+	}
+	return ops, dead
+}
+
+// Write bulk-indexes ops: whole-request failures are retried until ctx
+// ends; rejected items are retried ItemAttempts times and then
+// dead-lettered; conflicts count as already applied.
+func (a *Applier) Write(ctx context.Context, ops []IndexOp) (Stats, error) {
+	var st Stats
+	attempts := a.ItemAttempts
+	if attempts <= 0 {
+		attempts = 3
+	}
+	failures := map[int]int{}
+	pending := make([]int, len(ops))
+	for i := range ops {
+		pending[i] = i
+	}
+	b := a.backoff()
+	for len(pending) > 0 {
+		batch := make([]IndexOp, len(pending))
+		for i, j := range pending {
+			batch[i] = ops[j]
+		}
+		st.Bulks++
+		res, err := a.Index.Bulk(ctx, batch)
+		if err == nil && len(res) != len(batch) {
+			err = fmt.Errorf("projection: bulk answered %d items for %d", len(res), len(batch))
+		}
+		if err != nil {
+			if werr := a.wait(ctx, b, "bulk", err); werr != nil {
+				return st, werr
+			}
+			st.Retries++
+			continue
+		}
+		var again []int
+		var dead []DeadLetter
+		lastErr := ""
+		for i, r := range res {
+			j := pending[i]
+			switch r.Status {
+			case ItemApplied:
+				if ops[j].Doc == nil {
+					st.Deleted++
+				} else {
+					st.Indexed++
+				}
+			case ItemConflict:
+				st.Conflicts++
+			case ItemMissingIndex:
+				return st, fmt.Errorf("%w: index %s is missing (%s)", ErrResync, ops[j].Index, r.Error)
+			case ItemRetry:
+				again, lastErr = append(again, j), r.Error
+			default:
+				failures[j]++
+				if failures[j] >= attempts {
+					dead = append(dead, DeadLetter{Index: ops[j].Index, ID: ops[j].ID, LSN: ops[j].Version, Error: r.Error, Payload: ops[j].Doc})
+					continue
+				}
+				again, lastErr = append(again, j), r.Error
+			}
+		}
+		if err := a.deadLetter(ctx, dead, &st); err != nil {
+			return st, err
+		}
+		pending = again
+		if len(pending) > 0 {
+			if werr := a.wait(ctx, b, "bulk items", errors.New(lastErr)); werr != nil {
+				return st, werr
+			}
+			st.Retries++
+		}
+	}
+	return st, nil
+}
+
+func (a *Applier) deadLetter(ctx context.Context, dead []DeadLetter, st *Stats) error {
+	if len(dead) == 0 {
+		return nil
+	}
+	for _, d := range dead {
+		a.logger().Error("document dead-lettered", "index", d.Index, "doc_id", d.ID, "lsn", FormatLSN(d.LSN), "error", d.Error)
+	}
+	if err := a.DeadLetters.AddDeadLetters(ctx, dead); err != nil {
+		return fmt.Errorf("projection: dead letters: %w", err)
+	}
+	st.DeadLettered += len(dead)
+	return nil
+}
+
+// wait sleeps for the next backoff step; it fails only when ctx ends.
+func (a *Applier) wait(ctx context.Context, b retry.Backoff, what string, cause error) error {
+	d, stop := b.Next()
+	if stop {
+		d = a.MaxBackoff
+	}
+	a.logger().Warn("search engine unavailable, retrying", "op", what, "error", cause.Error(), "retry_in_ms", d.Milliseconds())
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("projection: %s: %w (last error: %v)", what, ctx.Err(), cause)
+	case <-t.C:
+		return nil
+	}
+}
+
+// forever retries fn until it succeeds or ctx ends.
+func (a *Applier) forever(ctx context.Context, what string, fn func(context.Context) error, st *Stats) error {
+	b := a.backoff()
+	for {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("projection: %s: %w", what, ctx.Err())
+		}
+		if werr := a.wait(ctx, b, what, err); werr != nil {
+			return werr
+		}
+		st.Retries++
+	}
+}
+
+// Publish records st as the applied position, retrying until ctx ends.
+func (a *Applier) Publish(ctx context.Context, st StateDoc) error {
+	var s Stats
+	return a.forever(ctx, "publish state", func(ctx context.Context) error { return a.Index.PublishState(ctx, st) }, &s)
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func chunks[T any](s []T, n int) [][]T {
+	var out [][]T
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}
+
+// FormatLSN renders lsn in PostgreSQL's X/Y form.
+func FormatLSN(lsn uint64) string {
+	return strings.ToUpper(strconv.FormatUint(lsn>>32, 16) + "/" + strconv.FormatUint(lsn&0xffffffff, 16))
+}

@@ -1,0 +1,35 @@
+package projection
+
+import (
+	"sort"
+	"time"
+)
+
+// CustomerRow is a customer as read from the write model.
+type CustomerRow struct {
+	ID        string
+	Name      string
+	Email     *string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// NewCustomerDoc builds the access document of c with its linked users,
+// sorted by id so equal states give equal documents.
+func NewCustomerDoc(c CustomerRow, users []CustomerUser) CustomerDoc {
+	us := append([]CustomerUser(nil), users...)
+	sort.Slice(us, func(i, j int) bool { return us[i].ID < us[j].ID })
+	ids := make([]string, len(us))
+	for i, u := range us {
+		ids[i] = u.ID
+	}
+	return CustomerDoc{
+		ID:        c.ID,
+		Name:      c.Name,
+		Email:     c.Email,
+		CreatedAt: c.CreatedAt.UTC(),
+		UpdatedAt: c.UpdatedAt.UTC(),
+		UserIDs:   ids,
+		Users:     us,
+	}
+}

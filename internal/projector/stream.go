@@ -1,0 +1,90 @@
+package projector
+
+import (
+	"context"
+	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/projection"
+	"github.com/wildcat-payments/wildcat/internal/replication"
+)
+
+// apply turns the stream's transactions into plans, flushing at BulkDocs
+// documents or FlushInterval after the first change, applies each plan,
+// publishes the applied position once it is searchable, and only then
+// acknowledges it to PostgreSQL.
+func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-chan projection.Tx, a *projection.Applier) error {
+	planner := projection.NewPlanner(p.cfg.IndexPrefix)
+	applied := stream.Acked()
+	var lastCommit time.Time
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		plan := projection.NewPlan()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case tx := <-in:
+			planner.Add(plan, tx)
+		}
+		if plan.Txs > 0 {
+			p.setOldest(plan.FirstCommitTime)
+			timer.Reset(p.cfg.FlushInterval)
+		collect:
+			for plan.Docs() < p.cfg.BulkDocs && plan.Resync == "" {
+				select {
+				case <-ctx.Done():
+					timer.Stop()
+					return ctx.Err()
+				case tx := <-in:
+					planner.Add(plan, tx)
+				case <-timer.C:
+					break collect
+				}
+			}
+			timer.Stop()
+		}
+		start := time.Now()
+		st, err := a.Apply(ctx, plan)
+		p.count(st)
+		if err != nil {
+			return err
+		}
+		if plan.LastEnd <= applied {
+			continue
+		}
+		applied = plan.LastEnd
+		if !plan.LastCommitTime.IsZero() {
+			lastCommit = plan.LastCommitTime
+		}
+		if err := a.Publish(ctx, projection.StateDoc{
+			AppliedLSN: applied, LSN: projection.FormatLSN(applied), CommitTime: lastCommit, UpdatedAt: time.Now().UTC(),
+		}); err != nil {
+			return err
+		}
+		stream.Ack(applied)
+		p.applied.Store(applied)
+		p.m.appliedLSN.Set(float64(applied))
+		p.m.txs.Add(float64(plan.Txs))
+		if len(in) == 0 {
+			p.setOldest(time.Time{})
+		}
+		if plan.Txs > 0 {
+			p.logger.Debug("applied", "txs", plan.Txs, "docs", st.Indexed+st.Deleted, "conflicts", st.Conflicts,
+				"lsn", projection.FormatLSN(applied), "ms", time.Since(start).Milliseconds())
+		}
+	}
+}
+
+func (p *Projector) setOldest(t time.Time) {
+	p.mu.Lock()
+	p.oldest = t
+	p.mu.Unlock()
+}
+
+func (p *Projector) count(st projection.Stats) {
+	p.m.docs.WithLabelValues("index").Add(float64(st.Indexed))
+	p.m.docs.WithLabelValues("delete").Add(float64(st.Deleted))
+	p.m.conflicts.Add(float64(st.Conflicts))
+	p.m.deadLetters.Add(float64(st.DeadLettered))
+	p.m.retries.Add(float64(st.Retries))
+}

@@ -1,0 +1,299 @@
+package replication
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wildcat-payments/wildcat/internal/projection"
+)
+
+// ProjectorStore holds the projector's own tables (migration 00003): dead
+// letters and the record of completed backfills, plus the catalog queries it
+// needs. It is safe for concurrent use.
+type ProjectorStore struct {
+	Pool *pgxpool.Pool
+}
+
+var _ projection.DeadLetters = (*ProjectorStore)(nil)
+
+// AddDeadLetters implements projection.DeadLetters.
+func (s *ProjectorStore) AddDeadLetters(ctx context.Context, dls []projection.DeadLetter) error {
+	batch := &pgx.Batch{}
+	for _, d := range dls {
+		var payload any
+		if len(d.Payload) > 0 && json.Valid(d.Payload) {
+			payload = string(d.Payload)
+		}
+		batch.Queue(`INSERT INTO projector_dead_letters (doc_index, doc_id, lsn, error, payload)
+			VALUES ($1, $2, $3::pg_lsn, $4, $5::jsonb)`, d.Index, d.ID, projection.FormatLSN(d.LSN), d.Error, payload)
+	}
+	if err := s.Pool.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("replication: add dead letters: %w", err)
+	}
+	return nil
+}
+
+// PendingDeadLetters counts the dead letters of the given indices that were
+// not re-driven yet.
+func (s *ProjectorStore) PendingDeadLetters(ctx context.Context, indices []string) (int64, error) {
+	var n int64
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM projector_dead_letters WHERE redriven_at IS NULL AND doc_index = ANY($1)`, indices).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("replication: count dead letters: %w", err)
+	}
+	return n, nil
+}
+
+// Redrive marks up to limit pending dead letters of indices as re-driven and,
+// in the same transaction, emits a transactional logical decoding message
+// naming their documents. The active projector receives it in commit order
+// and re-indexes those documents from their current state (a failure there
+// dead-letters them again). It returns the number of documents named.
+func (s *ProjectorStore) Redrive(ctx context.Context, indices []string, limit int) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE projector_dead_letters SET redriven_at = now()
+			WHERE id IN (SELECT id FROM projector_dead_letters
+			             WHERE redriven_at IS NULL AND doc_index = ANY($1) ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING doc_index, doc_id`, indices, limit)
+		if err != nil {
+			return err
+		}
+		seen := map[projection.RedriveDoc]bool{}
+		var msg projection.RedriveMessage
+		for rows.Next() {
+			var d projection.RedriveDoc
+			if err := rows.Scan(&d.Index, &d.ID); err != nil {
+				return err
+			}
+			if !seen[d] {
+				seen[d] = true
+				msg.Docs = append(msg.Docs, d)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n = len(msg.Docs)
+		if n == 0 {
+			return nil
+		}
+		body, err := json.Marshal(msg)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_logical_emit_message(true, $1, $2::text)`, projection.RedrivePrefix, string(body))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("replication: redrive: %w", err)
+	}
+	return n, nil
+}
+
+// Backfill is the record of a completed backfill of a slot.
+type Backfill struct {
+	Slot           string
+	IndexPrefix    string
+	ConsistentLSN  uint64
+	PaymentsIndex  string
+	CustomersIndex string
+	Fingerprint    map[string]string // "schema.table" → column fingerprint
+	Documents      int64
+}
+
+// ErrNoBackfill is returned by GetBackfill when the slot has no completed
+// backfill.
+var ErrNoBackfill = errors.New("replication: no completed backfill")
+
+// GetBackfill returns the completed backfill of slot or ErrNoBackfill.
+func (s *ProjectorStore) GetBackfill(ctx context.Context, slot string) (Backfill, error) {
+	b := Backfill{Slot: slot}
+	var lsn string
+	err := s.Pool.QueryRow(ctx, `SELECT index_prefix, consistent_lsn::text, payments_index, customers_index, schema_fingerprint, documents
+		FROM projector_backfills WHERE slot_name = $1`, slot).
+		Scan(&b.IndexPrefix, &lsn, &b.PaymentsIndex, &b.CustomersIndex, &b.Fingerprint, &b.Documents)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return b, ErrNoBackfill
+	}
+	if err != nil {
+		return b, fmt.Errorf("replication: get backfill: %w", err)
+	}
+	b.ConsistentLSN, err = parseLSN(lsn)
+	return b, err
+}
+
+// DeleteBackfill forgets the backfill of slot; it is called before the slot
+// is (re)created.
+func (s *ProjectorStore) DeleteBackfill(ctx context.Context, slot string) error {
+	if _, err := s.Pool.Exec(ctx, `DELETE FROM projector_backfills WHERE slot_name = $1`, slot); err != nil {
+		return fmt.Errorf("replication: delete backfill: %w", err)
+	}
+	return nil
+}
+
+// PutBackfill records a completed backfill.
+func (s *ProjectorStore) PutBackfill(ctx context.Context, b Backfill) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO projector_backfills
+		(slot_name, index_prefix, consistent_lsn, payments_index, customers_index, schema_fingerprint, documents)
+		VALUES ($1, $2, $3::pg_lsn, $4, $5, $6, $7)
+		ON CONFLICT (slot_name) DO UPDATE SET index_prefix = EXCLUDED.index_prefix, consistent_lsn = EXCLUDED.consistent_lsn,
+			payments_index = EXCLUDED.payments_index, customers_index = EXCLUDED.customers_index,
+			schema_fingerprint = EXCLUDED.schema_fingerprint, documents = EXCLUDED.documents, completed_at = now()`,
+		b.Slot, b.IndexPrefix, projection.FormatLSN(b.ConsistentLSN), b.PaymentsIndex, b.CustomersIndex, b.Fingerprint, b.Documents)
+	if err != nil {
+		return fmt.Errorf("replication: put backfill: %w", err)
+	}
+	return nil
+}
+
+// Ready reports nil when the publication and the projector's tables exist
+// (the command API applies the migrations), or an error naming what is
+// missing.
+func (s *ProjectorStore) Ready(ctx context.Context, publication string) error {
+	var pub, dl, bf bool
+	err := s.Pool.QueryRow(ctx, `SELECT
+		EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1),
+		to_regclass('projector_dead_letters') IS NOT NULL,
+		to_regclass('projector_backfills') IS NOT NULL`, publication).Scan(&pub, &dl, &bf)
+	if err != nil {
+		return fmt.Errorf("replication: check schema: %w", err)
+	}
+	if !pub || !dl || !bf {
+		return fmt.Errorf("replication: waiting for migrations: publication %s exists=%t, projector tables exist=%t", publication, pub, dl && bf)
+	}
+	return nil
+}
+
+// SlotState describes a replication slot.
+type SlotState struct {
+	Exists      bool
+	Active      bool
+	ActivePID   int32
+	Plugin      string
+	WALStatus   string // reserved, extended, unreserved, lost
+	Confirmed   uint64 // confirmed_flush_lsn
+	RetainedWAL int64  // bytes between restart_lsn and the current WAL position
+	CurrentWAL  uint64 // pg_current_wal_lsn()
+}
+
+// Slot describes the slot named name in the current database.
+func (s *ProjectorStore) Slot(ctx context.Context, name string) (SlotState, error) {
+	var st SlotState
+	var cur string
+	var confirmed *string
+	var pid *int32
+	var plugin, walStatus *string
+	var retained *int64
+	err := s.Pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text, s.slot_name IS NOT NULL, coalesce(s.active, false), s.active_pid,
+			s.plugin, s.wal_status, s.confirmed_flush_lsn::text, pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint
+		FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_name = $1 AND s.database = current_database()`, name).
+		Scan(&cur, &st.Exists, &st.Active, &pid, &plugin, &walStatus, &confirmed, &retained)
+	if err != nil {
+		return st, fmt.Errorf("replication: slot %s: %w", name, err)
+	}
+	if pid != nil {
+		st.ActivePID = *pid
+	}
+	if plugin != nil {
+		st.Plugin = *plugin
+	}
+	if walStatus != nil {
+		st.WALStatus = *walStatus
+	}
+	if retained != nil {
+		st.RetainedWAL = *retained
+	}
+	if confirmed != nil {
+		if st.Confirmed, err = parseLSN(*confirmed); err != nil {
+			return st, err
+		}
+	}
+	st.CurrentWAL, err = parseLSN(cur)
+	return st, err
+}
+
+// TerminateSlotHolder ends the backend that holds slot active (a walsender
+// of a projector that died without its session ending yet).
+func (s *ProjectorStore) TerminateSlotHolder(ctx context.Context, name string) error {
+	_, err := s.Pool.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+		WHERE slot_name = $1 AND active_pid IS NOT NULL`, name)
+	if err != nil {
+		return fmt.Errorf("replication: terminate slot holder: %w", err)
+	}
+	return nil
+}
+
+// parseLSN parses PostgreSQL's X/Y text form of an LSN.
+func parseLSN(s string) (uint64, error) {
+	var hi, lo uint32
+	if _, err := fmt.Sscanf(s, "%X/%X", &hi, &lo); err != nil {
+		return 0, fmt.Errorf("replication: parse lsn %q: %w", s, err)
+	}
+	return uint64(hi)<<32 | uint64(lo), nil
+}
+
+// Leader is a session-level advisory lock that makes one projector per slot
+// the active one. It holds its own connection: the lock lives exactly as
+// long as that session, so a crashed holder releases it when PostgreSQL
+// notices the closed connection.
+type Leader struct {
+	conn *pgx.Conn
+	key  int64
+}
+
+// LockKey derives the advisory lock key of slot.
+func LockKey(slot string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("wildcat.projector:" + slot))
+	return int64(h.Sum64())
+}
+
+// TryLead connects to url and tries to take the lock of slot once. It
+// returns (nil, nil) when another session holds it.
+func TryLead(ctx context.Context, url, slot string) (*Leader, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("replication: leader: %w", err)
+	}
+	cfg.RuntimeParams["application_name"] = "wildcat-projector-leader"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("replication: leader: connect: %w", err)
+	}
+	l := &Leader{conn: conn, key: LockKey(slot)}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, l.key).Scan(&ok); err != nil {
+		_ = conn.Close(context.Background())
+		return nil, fmt.Errorf("replication: leader: lock: %w", err)
+	}
+	if !ok {
+		_ = conn.Close(context.Background())
+		return nil, nil
+	}
+	return l, nil
+}
+
+// Check verifies that the session holding the lock is still alive.
+func (l *Leader) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := l.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("replication: leader session lost: %w", err)
+	}
+	return nil
+}
+
+// Release gives the lock up by ending its session.
+func (l *Leader) Release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = l.conn.Close(ctx)
+}

@@ -1,0 +1,440 @@
+// Package replication is the PostgreSQL side of the projector: the logical
+// replication slot and its pgoutput stream (jackc/pglogrepl), the exported
+// snapshot of a backfill, consistent reads of the current state of the
+// write model, the projector's own tables and the leader lock.
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/wildcat-payments/wildcat/internal/projection"
+)
+
+// Conn is a replication connection (replication=database) to the
+// database of the write model. It is not safe for concurrent use.
+type Conn struct {
+	pg *pgconn.PgConn
+}
+
+// Connect opens a replication connection to the database named by url.
+func Connect(ctx context.Context, url string) (*Conn, error) {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("replication: parse url: %w", err)
+	}
+	cfg.RuntimeParams["replication"] = "database"
+	cfg.RuntimeParams["application_name"] = "wildcat-projector"
+	pg, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("replication: connect: %w", err)
+	}
+	return &Conn{pg: pg}, nil
+}
+
+// Close closes the connection; a slot it streamed becomes inactive.
+func (c *Conn) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = c.pg.Close(ctx)
+}
+
+// Slot is a freshly created slot with its exported snapshot.
+type Slot struct {
+	Name            string
+	ConsistentPoint uint64 // changes committed after it are streamed
+	Snapshot        string // valid while this connection runs no other command
+}
+
+// CreateSlot creates the permanent logical slot name with pgoutput and
+// exports its snapshot (SET TRANSACTION SNAPSHOT on another connection).
+func (c *Conn) CreateSlot(ctx context.Context, name string) (Slot, error) {
+	res, err := pglogrepl.CreateReplicationSlot(ctx, c.pg, name, "pgoutput", pglogrepl.CreateReplicationSlotOptions{
+		Mode:           pglogrepl.LogicalReplication,
+		SnapshotAction: "EXPORT_SNAPSHOT",
+	})
+	if err != nil {
+		return Slot{}, fmt.Errorf("replication: create slot %s: %w", name, err)
+	}
+	lsn, err := pglogrepl.ParseLSN(res.ConsistentPoint)
+	if err != nil {
+		return Slot{}, fmt.Errorf("replication: create slot %s: %w", name, err)
+	}
+	return Slot{Name: name, ConsistentPoint: uint64(lsn), Snapshot: res.SnapshotName}, nil
+}
+
+// DropSlot drops slot name, waiting for it to become inactive; a missing
+// slot is not an error.
+func (c *Conn) DropSlot(ctx context.Context, name string) error {
+	err := pglogrepl.DropReplicationSlot(ctx, c.pg, name, pglogrepl.DropReplicationSlotOptions{Wait: true})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42704" { // undefined_object
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("replication: drop slot %s: %w", name, err)
+	}
+	return nil
+}
+
+// StreamOptions configures Start.
+type StreamOptions struct {
+	Slot        string
+	Publication string
+	// Confirmed is the slot's confirmed position: streaming resumes there
+	// and nothing before it is acknowledged again.
+	Confirmed uint64
+	// Fingerprint is the schema of the published tables when the backfill
+	// was taken ("schema.table" → Fingerprint); a relation that differs
+	// makes the transaction carrying it ask for a resync.
+	Fingerprint map[string]string
+	// StatusInterval is the period of standby status updates (default 10s);
+	// updates are also sent as soon as an acknowledgement moves.
+	StatusInterval time.Duration
+}
+
+// Stream is a running START_REPLICATION. Run delivers transactions; Ack
+// reports the position up to which their effects are indexed.
+type Stream struct {
+	conn      *Conn
+	opts      StreamOptions
+	acked     atomic.Uint64
+	serverEnd atomic.Uint64
+	notify    chan struct{}
+
+	relations map[uint32]*relation
+	received  uint64 // end of the last transaction handed out
+	idleSent  uint64 // last keepalive position handed out
+	resync    string // reason seen outside a transaction, for the next one
+}
+
+type relation struct {
+	table   projection.Table
+	name    string
+	columns []string
+}
+
+// Start begins streaming slot from its confirmed position with pgoutput
+// protocol 1, the publication, and logical decoding messages enabled.
+func (c *Conn) Start(ctx context.Context, opts StreamOptions) (*Stream, error) {
+	if opts.StatusInterval <= 0 {
+		opts.StatusInterval = 10 * time.Second
+	}
+	err := pglogrepl.StartReplication(ctx, c.pg, opts.Slot, pglogrepl.LSN(opts.Confirmed), pglogrepl.StartReplicationOptions{
+		Mode: pglogrepl.LogicalReplication,
+		PluginArgs: []string{
+			"proto_version '1'",
+			fmt.Sprintf("publication_names '%s'", strings.ReplaceAll(opts.Publication, "'", "''")),
+			"messages 'true'",
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replication: start %s: %w", opts.Slot, err)
+	}
+	s := &Stream{conn: c, opts: opts, notify: make(chan struct{}, 1), relations: map[uint32]*relation{}}
+	s.acked.Store(opts.Confirmed)
+	s.received = opts.Confirmed
+	return s, nil
+}
+
+// Ack records that every transaction ending at or before lsn is indexed;
+// the position is reported to the server promptly. Safe for concurrent use.
+func (s *Stream) Ack(lsn uint64) {
+	for {
+		cur := s.acked.Load()
+		if lsn <= cur {
+			return
+		}
+		if s.acked.CompareAndSwap(cur, lsn) {
+			break
+		}
+	}
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Acked returns the acknowledged position. Safe for concurrent use.
+func (s *Stream) Acked() uint64 { return s.acked.Load() }
+
+// ServerWALEnd returns the last WAL end the server reported. Safe for
+// concurrent use.
+func (s *Stream) ServerWALEnd() uint64 { return s.serverEnd.Load() }
+
+type received struct {
+	msg pgproto3.BackendMessage
+	err error
+}
+
+// Run reads the stream until ctx ends or the connection fails, sending each
+// committed transaction (and idle keepalive positions) to out in commit
+// order. When out is full it stops reading but keeps reporting status, so
+// the server neither times out nor discards anything. Run closes the
+// connection when it returns.
+func (s *Stream) Run(ctx context.Context, out chan<- projection.Tx) error {
+	defer s.conn.Close()
+	in := make(chan received, 64)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			// Background context: no deadline juggling; Close unblocks it.
+			msg, err := s.conn.pg.ReceiveMessage(context.Background())
+			// The frontend reuses message structs and buffers on the next
+			// receive: hand over copies.
+			switch m := msg.(type) {
+			case *pgproto3.CopyData:
+				msg = &pgproto3.CopyData{Data: append([]byte(nil), m.Data...)}
+			case *pgproto3.ErrorResponse:
+				msg, err = nil, fmt.Errorf("server: %w", pgconn.ErrorResponseToPgError(m))
+			case *pgproto3.CopyDone:
+				msg = &pgproto3.CopyDone{}
+			default:
+				msg = nil
+			}
+			select {
+			case in <- received{msg, err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	ticker := time.NewTicker(s.opts.StatusInterval)
+	defer ticker.Stop()
+	var pending *projection.Tx
+	var cur *projection.Tx
+	for {
+		var outc chan<- projection.Tx
+		var inc <-chan received
+		if pending != nil {
+			outc = out
+		} else {
+			inc = in
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case outc <- txOrZero(pending):
+			pending = nil
+		case <-s.notify:
+			if err := s.sendStatus(ctx, false); err != nil {
+				return err
+			}
+		case <-ticker.C:
+			if err := s.sendStatus(ctx, false); err != nil {
+				return err
+			}
+		case r := <-inc:
+			if r.err != nil {
+				return fmt.Errorf("replication: receive: %w", r.err)
+			}
+			tx, err := s.handle(ctx, r.msg, &cur)
+			if err != nil {
+				return err
+			}
+			pending = tx
+		}
+	}
+}
+
+func txOrZero(tx *projection.Tx) projection.Tx {
+	if tx == nil {
+		return projection.Tx{}
+	}
+	return *tx
+}
+
+func (s *Stream) sendStatus(ctx context.Context, reply bool) error {
+	acked := pglogrepl.LSN(s.acked.Load())
+	err := pglogrepl.SendStandbyStatusUpdate(ctx, s.conn.pg, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: acked,
+		WALFlushPosition: acked,
+		WALApplyPosition: acked,
+		ReplyRequested:   reply,
+	})
+	if err != nil {
+		return fmt.Errorf("replication: status update: %w", err)
+	}
+	return nil
+}
+
+// handle processes one server message; it returns a transaction (or an
+// idle keepalive position) to hand out, if one completed.
+func (s *Stream) handle(ctx context.Context, msg pgproto3.BackendMessage, cur **projection.Tx) (*projection.Tx, error) {
+	switch m := msg.(type) {
+	case *pgproto3.CopyData:
+		if len(m.Data) == 0 {
+			return nil, nil
+		}
+		switch m.Data[0] {
+		case pglogrepl.PrimaryKeepaliveMessageByteID:
+			ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(m.Data[1:])
+			if err != nil {
+				return nil, fmt.Errorf("replication: keepalive: %w", err)
+			}
+			s.storeServerEnd(uint64(ka.ServerWALEnd))
+			if ka.ReplyRequested {
+				if err := s.sendStatus(ctx, false); err != nil {
+					return nil, err
+				}
+			}
+			// Nothing in flight: every transaction committed before the
+			// server's position has been handed out already.
+			end := uint64(ka.ServerWALEnd)
+			if *cur == nil && end > s.received && end > s.idleSent {
+				s.idleSent = end
+				return &projection.Tx{Keepalive: true, EndLSN: end}, nil
+			}
+			return nil, nil
+		case pglogrepl.XLogDataByteID:
+			xld, err := pglogrepl.ParseXLogData(m.Data[1:])
+			if err != nil {
+				return nil, fmt.Errorf("replication: xlogdata: %w", err)
+			}
+			s.storeServerEnd(uint64(xld.ServerWALEnd))
+			return s.decode(xld.WALData, cur)
+		}
+		return nil, nil
+	case *pgproto3.CopyDone:
+		return nil, errors.New("replication: server ended the stream")
+	}
+	return nil, nil
+}
+
+func (s *Stream) storeServerEnd(lsn uint64) {
+	for {
+		cur := s.serverEnd.Load()
+		if lsn <= cur || s.serverEnd.CompareAndSwap(cur, lsn) {
+			return
+		}
+	}
+}
+
+func (s *Stream) decode(data []byte, cur **projection.Tx) (*projection.Tx, error) {
+	msg, err := pglogrepl.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("replication: decode pgoutput: %w", err)
+	}
+	tx := *cur
+	needTx := func(what string) error {
+		if tx == nil {
+			return fmt.Errorf("replication: %s outside a transaction", what)
+		}
+		return nil
+	}
+	switch m := msg.(type) {
+	case *pglogrepl.BeginMessage:
+		*cur = &projection.Tx{Xid: m.Xid, CommitTime: m.CommitTime, Resync: s.resync}
+		s.resync = ""
+	case *pglogrepl.RelationMessage:
+		if reason := s.relation(m); reason != "" {
+			if tx == nil {
+				s.resync = reason
+			} else if tx.Resync == "" {
+				tx.Resync = reason
+			}
+		}
+	case *pglogrepl.InsertMessage:
+		if err := needTx("insert"); err != nil {
+			return nil, err
+		}
+		if rel := s.relations[m.RelationID]; rel != nil && rel.table != projection.TableUnknown {
+			tx.Changes = append(tx.Changes, projection.Change{Table: rel.table, Op: projection.OpInsert, New: rel.row(m.Tuple)})
+		}
+	case *pglogrepl.UpdateMessage:
+		if err := needTx("update"); err != nil {
+			return nil, err
+		}
+		if rel := s.relations[m.RelationID]; rel != nil && rel.table != projection.TableUnknown {
+			tx.Changes = append(tx.Changes, projection.Change{Table: rel.table, Op: projection.OpUpdate, New: rel.row(m.NewTuple), Old: rel.row(m.OldTuple)})
+		}
+	case *pglogrepl.DeleteMessage:
+		if err := needTx("delete"); err != nil {
+			return nil, err
+		}
+		if rel := s.relations[m.RelationID]; rel != nil && rel.table != projection.TableUnknown {
+			tx.Changes = append(tx.Changes, projection.Change{Table: rel.table, Op: projection.OpDelete, Old: rel.row(m.OldTuple)})
+		}
+	case *pglogrepl.TruncateMessage:
+		if err := needTx("truncate"); err != nil {
+			return nil, err
+		}
+		for _, id := range m.RelationIDs {
+			if rel := s.relations[id]; rel != nil && rel.table != projection.TableUnknown && tx.Resync == "" {
+				tx.Resync = "truncate of " + rel.name
+			}
+		}
+	case *pglogrepl.LogicalDecodingMessage:
+		if m.Transactional && tx != nil {
+			tx.Messages = append(tx.Messages, projection.Message{Prefix: m.Prefix, Content: append([]byte(nil), m.Content...)})
+		}
+	case *pglogrepl.CommitMessage:
+		if err := needTx("commit"); err != nil {
+			return nil, err
+		}
+		tx.CommitLSN = uint64(m.CommitLSN)
+		tx.EndLSN = uint64(m.TransactionEndLSN)
+		tx.CommitTime = m.CommitTime
+		*cur = nil
+		if tx.EndLSN > s.received {
+			s.received = tx.EndLSN
+		}
+		return tx, nil
+	}
+	return nil, nil
+}
+
+// relation records a relation and returns a resync reason when its schema
+// differs from the backfill's.
+func (s *Stream) relation(m *pglogrepl.RelationMessage) string {
+	cols := make([]string, len(m.Columns))
+	fp := make([]string, len(m.Columns))
+	for i, c := range m.Columns {
+		cols[i] = c.Name
+		fp[i] = fmt.Sprintf("%s:%d", c.Name, c.DataType)
+	}
+	name := m.Namespace + "." + m.RelationName
+	rel := &relation{table: projection.TableByName(m.RelationName), name: name, columns: cols}
+	prev := s.relations[m.RelationID]
+	s.relations[m.RelationID] = rel
+	if prev != nil && prev.name != name && prev.table != projection.TableUnknown {
+		return fmt.Sprintf("relation %s renamed to %s", prev.name, name)
+	}
+	if want, ok := s.opts.Fingerprint[name]; ok && want != strings.Join(fp, ",") {
+		return fmt.Sprintf("schema of %s changed: backfilled %q, now %q", name, want, strings.Join(fp, ","))
+	}
+	return ""
+}
+
+func (r *relation) row(t *pglogrepl.TupleData) projection.Row {
+	if t == nil {
+		return nil
+	}
+	row := make(projection.Row, len(t.Columns))
+	for i, c := range t.Columns {
+		if i >= len(r.columns) {
+			break
+		}
+		switch c.DataType {
+		case pglogrepl.TupleDataTypeNull:
+			row[r.columns[i]] = nil
+		case pglogrepl.TupleDataTypeText, pglogrepl.TupleDataTypeBinary:
+			v := string(c.Data)
+			row[r.columns[i]] = &v
+		}
+	}
+	return row
+}
