@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	issuer := auth.NewIssuer(key, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL)
-	verifier := auth.NewVerifier(issuer.PublicKey(), cfg.JWTIssuer, cfg.JWTAudience)
+	verifier := auth.NewCachedVerifier(auth.NewVerifier(issuer.PublicKey(), cfg.JWTIssuer, cfg.JWTAudience), 100_000)
 	hasher, err := auth.NewPasswordHasher(auth.PasswordParams{
 		MemoryKiB: cfg.PasswordHashMemoryKiB, Time: cfg.PasswordHashIterations, Threads: 1}, cfg.PasswordHashConcurrency)
 	if err != nil {
@@ -103,7 +103,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { cleanIdempotencyKeys(bgCtx, logger, svc, cfg.IdempotencyCleanupInterval, cfg.IdempotencyCleanupBatch) })
+	wg.Go(func() {
+		cleanIdempotencyKeys(bgCtx, logger, svc, cfg.IdempotencyCleanupInterval, cfg.IdempotencyCleanupBatch)
+	})
 	defer wg.Wait()
 	defer stopBackground()
 

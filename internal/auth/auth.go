@@ -164,14 +164,22 @@ func NewVerifier(key ed25519.PublicKey, issuer, audience string) *Verifier {
 // Verify checks token and returns the user id it was issued to. Every
 // failure is an EUNAUTHORIZED *domain.Error without details of why.
 func (v *Verifier) Verify(token string) (string, error) {
+	claims, err := v.claims(token)
+	if err != nil {
+		return "", err
+	}
+	return claims.Subject, nil
+}
+
+func (v *Verifier) claims(token string) (Claims, error) {
 	var claims Claims
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		return v.key, nil
 	})
-	if err != nil || !domain.IsUUID(claims.Subject) {
-		return "", domain.Errorf(domain.EUNAUTHORIZED, "The access token is missing, invalid or expired.")
+	if err != nil || !domain.IsUUID(claims.Subject) || claims.ExpiresAt == nil {
+		return Claims{}, domain.Errorf(domain.EUNAUTHORIZED, "The access token is missing, invalid or expired.")
 	}
-	return claims.Subject, nil
+	return claims, nil
 }
 
 // JWK is one JSON Web Key (RFC 8037 OKP) in a JWKS document.
