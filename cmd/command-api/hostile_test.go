@@ -17,7 +17,9 @@ func TestHostileBodies(t *testing.T) {
 	c := s.createCustomer(u, "Shop")
 	valid := `"customer_id":"` + c.ID + `","currency":"DKK","third_party":"ACME"`
 	with := func(field string) string { return `{` + valid + `,` + field + `}` }
-	amount := func(v string) string { return `{"customer_id":"` + c.ID + `","currency":"DKK","third_party":"ACME","amount":` + v + `}` }
+	amount := func(v string) string {
+		return `{"customer_id":"` + c.ID + `","currency":"DKK","third_party":"ACME","amount":` + v + `}`
+	}
 	payment := func(k, v string) string {
 		fields := map[string]string{"customer_id": `"` + c.ID + `"`, "amount": "100", "currency": `"DKK"`, "third_party": `"ACME"`}
 		fields[k] = v
