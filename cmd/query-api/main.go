@@ -5,17 +5,26 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+	_ "time/tzdata" // IANA zones for the summary's tz, whatever the host has
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wildcat-payments/wildcat/internal/auth"
 	"github.com/wildcat-payments/wildcat/internal/config"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
+	"github.com/wildcat-payments/wildcat/internal/query"
+	"github.com/wildcat-payments/wildcat/internal/queryhttp"
 	"github.com/wildcat-payments/wildcat/internal/search"
+	"github.com/wildcat-payments/wildcat/internal/searchquery"
 )
 
 func main() {
@@ -27,28 +36,86 @@ func main() {
 	}
 }
 
+// run is the whole program; tests call it with their own environment and
+// port 0. ready, if not nil, receives the listening address.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer, ready func(addr string)) error {
 	var cfg Config
 	if err := config.Load(&cfg, getenv); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "query-api")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	sc, err := search.Open(ctx, cfg.SearchURL, search.Options{})
 	if err != nil {
 		return err
 	}
-	logger.Info("search engine", "engine", sc.Engine.String())
+	logger.Info("search engine", "engine", sc.Engine.String(), "index_prefix", cfg.IndexPrefix)
 
-	pub, err := auth.LoadPublicKey(cfg.JWTPublicKeyFile)
+	verifier, err := loadVerifier(ctx, logger, cfg)
 	if err != nil {
 		return err
 	}
-	verifier := auth.NewVerifier(pub, cfg.JWTIssuer, cfg.JWTAudience)
-	_ = verifier
+
+	var cursors *query.CursorCodec
+	if cfg.CursorSecret != "" {
+		if cursors, err = query.NewCursorCodec([]byte(cfg.CursorSecret)); err != nil {
+			return err
+		}
+	} else {
+		cursors = query.RandomCursorCodec()
+		logger.Warn("CURSOR_SECRET is not set: cursors are signed with a random key and are valid only in this process; replicas must share one secret")
+	}
 
 	reg := httpapi.NewRegistry()
+	scopeLookups := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "query_scope_lookups_total",
+		Help: "Lookups of a caller's linked customers, by whether the scope cache answered.",
+	}, []string{"cache"})
+	reg.MustRegister(scopeLookups)
+	hit, miss := scopeLookups.WithLabelValues("hit"), scopeLookups.WithLabelValues("miss")
+
+	svc := query.NewService(searchquery.New(sc, cfg.IndexPrefix, reg), query.Options{
+		Cursors:        cursors,
+		ScopeTTL:       cfg.ScopeCacheTTL,
+		MaxWait:        cfg.ConsistencyWait,
+		ExportPageSize: cfg.ExportPageSize,
+		OnScopeLookup: func(cached bool) {
+			if cached {
+				hit.Inc()
+			} else {
+				miss.Inc()
+			}
+		},
+	})
+
 	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "query-api", RequestTimeout: cfg.RequestTimeout})
 	httpapi.RegisterHealth(r, reg, httpapi.Check{Name: "search", Check: sc.Ping})
+	queryhttp.Register(r, svc, verifier, queryhttp.Options{ExportTimeout: cfg.ExportTimeout, Logger: logger})
 	return httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
+}
+
+// loadVerifier returns the token verifier: with JWKS_URL, the key it
+// publishes (fetched now with retries, then refreshed in the background
+// until ctx ends); otherwise the PEM public key file.
+func loadVerifier(ctx context.Context, logger *slog.Logger, cfg Config) (*keyedVerifier, error) {
+	if cfg.JWKSURL == "" {
+		pub, err := auth.LoadPublicKey(cfg.JWTPublicKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("token verification key", "source", "file", "kid", auth.KeyID(pub))
+		return newKeyedVerifier(pub, cfg.JWTIssuer, cfg.JWTAudience), nil
+	}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	var pub ed25519.PublicKey
+	pub, err := loadJWKS(ctx, logger, hc, cfg.JWKSURL, cfg.JWKSStartTimeout)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("token verification key", "source", "jwks", "url", cfg.JWKSURL, "kid", auth.KeyID(pub))
+	kv := newKeyedVerifier(pub, cfg.JWTIssuer, cfg.JWTAudience)
+	go refreshJWKS(ctx, logger, hc, cfg.JWKSURL, cfg.JWKSRefresh, kv)
+	return kv, nil
 }

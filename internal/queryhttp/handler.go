@@ -1,0 +1,172 @@
+// Package queryhttp is the HTTP adapter of the query API (SPEC §5): gin
+// handlers that parse requests with internal/query, call its Service and
+// write JSON, CSV or problem+json. It also serves the OpenAPI document.
+package queryhttp
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/wildcat-payments/wildcat/internal/httpapi"
+	"github.com/wildcat-payments/wildcat/internal/query"
+)
+
+// OpenAPI is the OpenAPI 3.1 document of the query API, served at
+// GET /openapi.json and checked against real responses by the tests.
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+// ConsistencyHeader carries a command API write's position (SPEC §4).
+const ConsistencyHeader = "X-Consistency-Token"
+
+// DefaultExportTimeout bounds one CSV export.
+const DefaultExportTimeout = 10 * time.Minute
+
+// Options tunes the handler. The zero value is usable.
+type Options struct {
+	// ExportTimeout bounds one CSV export, which may outlive the engine's
+	// general request timeout (default DefaultExportTimeout).
+	ExportTimeout time.Duration
+	// Logger reports exports aborted after rows were sent; nil discards.
+	Logger *slog.Logger
+}
+
+// Handler serves the query API. It is safe for concurrent use.
+type Handler struct {
+	svc  *query.Service
+	opts Options
+}
+
+// Register adds the query API's routes to r: GET /openapi.json without
+// authentication and the /v1 routes behind bearer-token authentication by
+// verifier.
+func Register(r gin.IRouter, svc *query.Service, verifier httpapi.TokenVerifier, opts Options) {
+	if opts.ExportTimeout <= 0 {
+		opts.ExportTimeout = DefaultExportTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{svc: svc, opts: opts}
+	r.GET("/openapi.json", func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		c.Data(http.StatusOK, "application/json", OpenAPI)
+	})
+	v1 := r.Group("/v1", httpapi.Authenticate(verifier))
+	v1.GET("/payments", h.search)
+	v1.GET("/payments/summary", h.summary)
+	v1.GET("/payments/export.csv", h.export)
+	v1.GET("/payments/:id", h.payment)
+	v1.GET("/customers", h.customers)
+}
+
+func (h *Handler) search(c *gin.Context) {
+	v, err := query.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		httpapi.WriteError(c, err)
+		return
+	}
+	req, err := query.ParseSearch(v, c.GetHeader(ConsistencyHeader))
+	if err != nil {
+		httpapi.WriteError(c, err)
+		return
+	}
+	page, err := h.svc.Search(c.Request.Context(), httpapi.UserID(c), req)
+	if err != nil {
+		httpapi.WriteError(c, err)
+		return
+	}
+	writeJSON(c, page)
+}
+
+func (h *Handler) summary(c *gin.Context) {
+	v, err := query.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		httpapi.WriteError(c, err)
+		return
+	}
+	req, err := query.ParseSummary(v, c.GetHeader(ConsistencyHeader))
+	if err != nil {
+		httpapi.WriteError(c, err)
+		return
+	}
+	sum, err := h.svc.Summary(c.Request.Context(), httpapi.UserID(c), req)
+	if err != nil {
+		httpapi.WriteError(c, err)
+		return
+	}
+	writeJSON(c, sum)
+}
+
+func (h *Handler) payment(c *gin.Context) {
+	req, ok := h.read(c)
+	if !ok {
+		return
+	}
+	p, err := h.svc.Payment(c.Request.Context(), httpapi.UserID(c), c.Param("id"), req)
+	if err != nil {
+		httpapi.WriteError(c, err)
+		return
+	}
+	writeJSON(c, p)
+}
+
+func (h *Handler) customers(c *gin.Context) {
+	req, ok := h.read(c)
+	if !ok {
+		return
+	}
+	cs, err := h.svc.Customers(c.Request.Context(), httpapi.UserID(c), req)
+	if err != nil {
+		httpapi.WriteError(c, err)
+		return
+	}
+	writeJSON(c, struct {
+		Data []query.Customer `json:"data"`
+	}{cs})
+}
+
+func (h *Handler) read(c *gin.Context) (query.ReadRequest, bool) {
+	v, err := query.ParseQuery(c.Request.URL.RawQuery)
+	if err == nil {
+		var req query.ReadRequest
+		if req, err = query.ParseRead(v, c.GetHeader(ConsistencyHeader)); err == nil {
+			return req, true
+		}
+	}
+	httpapi.WriteError(c, err)
+	return query.ReadRequest{}, false
+}
+
+// writeJSON writes v as a private, uncacheable JSON 200 response.
+func writeJSON(c *gin.Context, v any) {
+	c.Header("Cache-Control", "private, no-store")
+	c.Header("Content-Type", "application/json; charset=utf-8")
+	c.Status(http.StatusOK)
+	enc := json.NewEncoder(c.Writer)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		_ = c.Error(err)
+	}
+}
+
+// exportContext returns a context for a long export: it ignores the
+// general request deadline of parent (replacing it with timeout) but still
+// ends when the client goes away.
+func exportContext(parent context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), timeout)
+	stop := context.AfterFunc(parent, func() {
+		if errors.Is(parent.Err(), context.Canceled) {
+			cancel()
+		}
+	})
+	return ctx, func() { stop(); cancel() }
+}

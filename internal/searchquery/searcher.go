@@ -1,0 +1,305 @@
+// Package searchquery implements query.Searcher on the search engine
+// (internal/search): scoped payment searches with search_after, the
+// callers' customers from the customers index, exact summaries from
+// aggregations, and the projector's applied position. It reads only the
+// read-model contract of internal/projection.
+package searchquery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
+	"github.com/wildcat-payments/wildcat/internal/projection"
+	"github.com/wildcat-payments/wildcat/internal/query"
+	"github.com/wildcat-payments/wildcat/internal/search"
+)
+
+const (
+	maxCurrencies  = 500   // > the number of ISO 4217 codes
+	maxStatuses    = 20    // > the number of statuses
+	customerPage   = 10000 // the engines' default max_result_window
+	exactSumPage   = 5000
+	maxErrorDetail = 512
+)
+
+// Searcher reads the read model. It is safe for concurrent use.
+type Searcher struct {
+	client  *search.Client
+	prefix  string
+	latency *prometheus.HistogramVec
+}
+
+var _ query.Searcher = (*Searcher)(nil)
+
+// New returns a Searcher over the indices with the given prefix
+// (INDEX_PREFIX). If reg is not nil, the latency of every engine request is
+// observed in query_search_duration_seconds{operation}.
+func New(c *search.Client, prefix string, reg prometheus.Registerer) *Searcher {
+	s := &Searcher{client: c, prefix: prefix}
+	if reg != nil {
+		s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "query_search_duration_seconds",
+			Help:    "Latency of search-engine requests made by the query API, by operation.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"operation"})
+		reg.MustRegister(s.latency)
+	}
+	return s
+}
+
+// do sends one engine request and returns the body of a 2xx answer. Engine
+// outages, overload and timeouts become EUNAVAILABLE (503 with
+// Retry-After); a missing index means the projector has not created the
+// read model yet (also EUNAVAILABLE); anything else is an internal error.
+func (s *Searcher) do(ctx context.Context, op, method, path string, body []byte, okStatus ...int) (int, []byte, error) {
+	start := time.Now()
+	var payload any
+	if body != nil {
+		payload = body
+	}
+	status, out, err := s.client.Do(ctx, method, path, payload)
+	if s.latency != nil {
+		s.latency.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return 0, nil, fmt.Errorf("searchquery: %s: %w", op, err)
+		}
+		return 0, nil, &domain.Error{Code: domain.EUNAVAILABLE, RetryAfter: 1,
+			Message: "The search engine is not answering; retry shortly."}
+	}
+	switch {
+	case status >= 200 && status < 300:
+		return status, out, nil
+	case contains(okStatus, status):
+		return status, out, nil
+	case status == http.StatusNotFound && bytes.Contains(out, []byte("index_not_found_exception")):
+		return status, nil, &domain.Error{Code: domain.EUNAVAILABLE, Reason: "read_model_unavailable", RetryAfter: 1,
+			Message: "The read model has not been created yet; retry shortly."}
+	case status == http.StatusTooManyRequests || status >= 500:
+		return status, nil, &domain.Error{Code: domain.EUNAVAILABLE, RetryAfter: 1,
+			Message: "The search engine is overloaded or unavailable; retry shortly."}
+	case bytes.Contains(out, []byte("too_many_buckets_exception")):
+		return status, nil, &domain.Error{Code: domain.EUNPROCESSABLE, Reason: "too_many_buckets",
+			Message: "The summary would have too many histogram buckets; narrow the date range or the currencies."}
+	default:
+		if len(out) > maxErrorDetail {
+			out = out[:maxErrorDetail]
+		}
+		return status, nil, fmt.Errorf("searchquery: %s: engine answered %d: %s", op, status, out)
+	}
+}
+
+func contains(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// hitsResponse is the part of a search response we read.
+type hitsResponse struct {
+	Hits struct {
+		Total struct {
+			Value    int64  `json:"value"`
+			Relation string `json:"relation"`
+		} `json:"total"`
+		Hits []struct {
+			Source json.RawMessage   `json:"_source"`
+			Sort   []json.RawMessage `json:"sort"`
+		} `json:"hits"`
+	} `json:"hits"`
+}
+
+// Search implements query.Searcher.
+func (s *Searcher) Search(ctx context.Context, q query.SearchQuery) (query.SearchResult, error) {
+	body, err := SearchBody(q)
+	if err != nil {
+		return query.SearchResult{}, err
+	}
+	_, out, err := s.do(ctx, "search", http.MethodPost, SearchPath(s.prefix), body)
+	if err != nil {
+		return query.SearchResult{}, err
+	}
+	var res hitsResponse
+	if err := json.Unmarshal(out, &res); err != nil {
+		return query.SearchResult{}, fmt.Errorf("searchquery: decode search: %w", err)
+	}
+	if q.TrackTotal && res.Hits.Total.Relation != "eq" {
+		return query.SearchResult{}, fmt.Errorf("searchquery: search: total is %q, want an exact count", res.Hits.Total.Relation)
+	}
+	ps := make([]query.Payment, len(res.Hits.Hits))
+	for i, h := range res.Hits.Hits {
+		if ps[i], err = decodePayment(h.Source); err != nil {
+			return query.SearchResult{}, err
+		}
+		if ps[i].Key, err = decodeSortKey(h.Sort); err != nil {
+			return query.SearchResult{}, err
+		}
+	}
+	return query.SearchResult{Payments: ps, Total: res.Hits.Total.Value}, nil
+}
+
+func decodePayment(src json.RawMessage) (query.Payment, error) {
+	var d projection.PaymentDoc
+	if err := json.Unmarshal(src, &d); err != nil {
+		return query.Payment{}, fmt.Errorf("searchquery: decode payment: %w", err)
+	}
+	return query.Payment{
+		ID: d.ID, PaymentRefID: d.PaymentRefID, CustomerID: d.CustomerID, UserID: d.UserID,
+		Amount: d.Amount, Currency: d.Currency, ThirdParty: d.ThirdParty, Description: d.Description,
+		Status: d.Status, Date: d.Date, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		CustomerName: d.CustomerName, UserName: d.UserName, UserEmail: d.UserEmail,
+	}, nil
+}
+
+// decodeSortKey reads [value, id] as the engine returns it: a long (epoch
+// milliseconds for date, minor units for amount) and a keyword.
+func decodeSortKey(raw []json.RawMessage) (query.SortKey, error) {
+	if len(raw) != 2 {
+		return query.SortKey{}, fmt.Errorf("searchquery: sort values %d, want 2", len(raw))
+	}
+	v, err := strconv.ParseInt(string(raw[0]), 10, 64)
+	if err != nil {
+		return query.SortKey{}, fmt.Errorf("searchquery: sort value %s: %w", raw[0], err)
+	}
+	var id string
+	if err := json.Unmarshal(raw[1], &id); err != nil {
+		return query.SortKey{}, fmt.Errorf("searchquery: sort id %s: %w", raw[1], err)
+	}
+	return query.SortKey{Value: v, ID: id}, nil
+}
+
+// Payment implements query.Searcher. It searches (rather than GETs by _id)
+// so that it sees exactly what searches see and needs no assumption about
+// document ids.
+func (s *Searcher) Payment(ctx context.Context, id string, customerIDs []string) (query.Payment, bool, error) {
+	body, err := json.Marshal(map[string]any{
+		"size":             1,
+		"track_total_hits": false,
+		"_source":          paymentFields,
+		"query": map[string]any{"bool": map[string]any{"filter": []any{
+			map[string]any{"term": map[string]any{"id": id}},
+			map[string]any{"terms": map[string]any{"customer_id": customerIDs}},
+		}}},
+	})
+	if err != nil {
+		return query.Payment{}, false, fmt.Errorf("searchquery: encode payment: %w", err)
+	}
+	_, out, err := s.do(ctx, "payment", http.MethodPost, "/"+projection.PaymentsAlias(s.prefix)+"/_search?filter_path=hits.hits._source", body)
+	if err != nil {
+		return query.Payment{}, false, err
+	}
+	var res hitsResponse
+	if err := json.Unmarshal(out, &res); err != nil {
+		return query.Payment{}, false, fmt.Errorf("searchquery: decode payment: %w", err)
+	}
+	if len(res.Hits.Hits) == 0 {
+		return query.Payment{}, false, nil
+	}
+	p, err := decodePayment(res.Hits.Hits[0].Source)
+	return p, err == nil, err
+}
+
+// LinkedCustomerIDs implements query.Searcher with one small search on
+// the customers index (paged by id for users with very many customers).
+func (s *Searcher) LinkedCustomerIDs(ctx context.Context, userID string) ([]string, error) {
+	var ids []string
+	err := s.linked(ctx, "scope", userID, []string{"id"}, func(d projection.CustomerDoc) {
+		ids = append(ids, d.ID)
+	})
+	return ids, err
+}
+
+// LinkedCustomers implements query.Searcher.
+func (s *Searcher) LinkedCustomers(ctx context.Context, userID string) ([]query.Customer, error) {
+	cs := []query.Customer{}
+	err := s.linked(ctx, "customers", userID, []string{"id", "name", "email", "users"}, func(d projection.CustomerDoc) {
+		c := query.Customer{ID: d.ID, Name: d.Name, Email: d.Email, Users: make([]query.User, len(d.Users))}
+		for i, u := range d.Users {
+			c.Users[i] = query.User{ID: u.ID, Name: u.Name, Email: u.Email}
+		}
+		cs = append(cs, c)
+	})
+	return cs, err
+}
+
+func (s *Searcher) linked(ctx context.Context, op, userID string, fields []string, each func(projection.CustomerDoc)) error {
+	after := ""
+	for {
+		req := map[string]any{
+			"size":             customerPage,
+			"track_total_hits": false,
+			"_source":          fields,
+			"query":            map[string]any{"bool": map[string]any{"filter": []any{map[string]any{"term": map[string]any{"user_ids": userID}}}}},
+			"sort":             []any{map[string]any{"id": map[string]any{"order": "asc"}}},
+		}
+		if after != "" {
+			req["search_after"] = []any{after}
+		}
+		body, err := json.Marshal(req)
+		if err != nil {
+			return fmt.Errorf("searchquery: encode %s: %w", op, err)
+		}
+		_, out, err := s.do(ctx, op, http.MethodPost, "/"+projection.CustomersAlias(s.prefix)+"/_search?filter_path=hits.hits._source", body)
+		if err != nil {
+			return err
+		}
+		var res hitsResponse
+		if err := json.Unmarshal(out, &res); err != nil {
+			return fmt.Errorf("searchquery: decode %s: %w", op, err)
+		}
+		for _, h := range res.Hits.Hits {
+			var d projection.CustomerDoc
+			if err := json.Unmarshal(h.Source, &d); err != nil {
+				return fmt.Errorf("searchquery: decode customer: %w", err)
+			}
+			each(d)
+			after = d.ID
+		}
+		if len(res.Hits.Hits) < customerPage {
+			return nil
+		}
+	}
+}
+
+// AppliedLSN implements query.Searcher with a realtime GET of the state
+// document; a missing index or document means nothing is applied yet.
+func (s *Searcher) AppliedLSN(ctx context.Context) (uint64, error) {
+	path := "/" + projection.StateIndex(s.prefix) + "/_doc/" + projection.StateDocID + "?_source=applied_lsn"
+	status, out, err := s.do(ctx, "applied_lsn", http.MethodGet, path, nil, http.StatusNotFound)
+	if err != nil {
+		return 0, err
+	}
+	if status == http.StatusNotFound {
+		return 0, nil
+	}
+	var res struct {
+		Found  bool `json:"found"`
+		Source struct {
+			AppliedLSN json.Number `json:"applied_lsn"`
+		} `json:"_source"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return 0, fmt.Errorf("searchquery: decode state: %w", err)
+	}
+	if !res.Found || res.Source.AppliedLSN == "" {
+		return 0, nil
+	}
+	lsn, err := strconv.ParseUint(res.Source.AppliedLSN.String(), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("searchquery: state applied_lsn %q: %w", res.Source.AppliedLSN, err)
+	}
+	return lsn, nil
+}
