@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wildcat-payments/wildcat/internal/projection"
+	"github.com/wildcat-payments/wildcat/internal/query"
+	"github.com/wildcat-payments/wildcat/internal/search"
+	"github.com/wildcat-payments/wildcat/internal/searchquery"
+)
+
+// searchMix returns the query strings of typical analyst and UI searches:
+// the default table view, date ranges, status/currency filters, amount
+// ranges, a customer subset and free text — all scoped to the caller.
+func (b *bench) searchMix(r *rand.Rand) url.Values {
+	v := url.Values{}
+	now := time.Now().UTC()
+	switch r.IntN(6) {
+	case 0: // the table's first page
+	case 1:
+		v.Set("from", now.AddDate(0, 0, -30).Format(time.RFC3339))
+		v.Set("status", "succeeded")
+	case 2:
+		v.Set("currency", currencies[r.IntN(len(currencies))])
+		v.Set("amount_min", "100000")
+		v.Set("amount_max", "5000000")
+		v.Set("sort", "-amount")
+	case 3:
+		v.Add("customer_id", b.customers[r.IntN(len(b.customers))])
+		v.Add("customer_id", b.customers[r.IntN(len(b.customers))])
+		v.Set("from", now.AddDate(0, -3, 0).Format(time.RFC3339))
+	case 4:
+		v.Set("q", parties[r.IntN(len(parties))])
+	case 5:
+		v.Set("from", now.AddDate(0, -6, 0).Format(time.RFC3339))
+		v.Set("to", now.AddDate(0, -5, 0).Format(time.RFC3339))
+		v.Set("sort", "date")
+	}
+	v.Set("limit", "50")
+	return v
+}
+
+// search: the query API at BENCH_SEARCH_CLIENTS clients vs the identical
+// engine request (query.Service.PlanSearch + searchquery.SearchBody, the
+// code the API runs) sent straight to the engine by as many clients.
+func (b *bench) search(ctx context.Context) error {
+	sc, err := search.Open(ctx, b.cfg.SearchURL, search.Options{})
+	if err != nil {
+		return err
+	}
+	svc := query.NewService(searchquery.New(sc, b.cfg.IndexPrefix, prometheus.NewRegistry()), query.Options{})
+	indexed, err := b.waitIndexed(ctx)
+	if err != nil {
+		return err
+	}
+
+	// The same 200 searches on both sides: planned once (scope, filters)
+	// by the code the API runs, then sent raw to the engine or via the API.
+	r := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	type planned struct {
+		qs   string
+		body []byte
+	}
+	plans := make([]planned, 0, 200)
+	for len(plans) < cap(plans) {
+		v := b.searchMix(r)
+		req, err := query.ParseSearch(v, "")
+		if err != nil {
+			return fmt.Errorf("parse %s: %w", v.Encode(), err)
+		}
+		q, ok, err := svc.PlanSearch(ctx, b.api.userID, req)
+		if err != nil || !ok {
+			return fmt.Errorf("plan %s: ok=%v %v", v.Encode(), ok, err)
+		}
+		body, err := searchquery.SearchBody(q)
+		if err != nil {
+			return err
+		}
+		plans = append(plans, planned{v.Encode(), body})
+	}
+
+	base := newRecorder()
+	baseElapsed := drive(b.cfg.SearchClients, b.cfg.Duration, base, func(w int) string {
+		p := plans[rand.IntN(len(plans))]
+		st, _, err := sc.Do(ctx, http.MethodPost, searchquery.SearchPath(b.cfg.IndexPrefix), p.body)
+		return statusKind(st, err, 200)
+	})
+	bs := base.stats(baseElapsed, 1)
+
+	prod := newRecorder()
+	elapsed := drive(b.cfg.SearchClients, b.cfg.Duration, prod, func(w int) string {
+		p := plans[rand.IntN(len(plans))]
+		st, _, err := b.api.do(ctx, "GET", b.api.query+"/v1/payments?"+p.qs, nil, nil, nil)
+		return statusKind(st, err, 200)
+	})
+	ps := prod.stats(elapsed, 1)
+	ratio := 0.0
+	if bs.P99Ms > 0 {
+		ratio = ps.P99Ms / bs.P99Ms
+	}
+	b.add(Result{Scenario: fmt.Sprintf("search, %d clients", b.cfg.SearchClients), Product: ps, Baseline: &bs, Ratio: ratio,
+		Note: fmt.Sprintf("%d payments indexed; ratio = p99 API / p99 engine; the same 200 planned searches on both sides", indexed)})
+	return nil
+}
+
+// waitIndexed waits (at most 10 minutes) until the index holds as many
+// payments as the table, so searches run on the whole seeded data set.
+func (b *bench) waitIndexed(ctx context.Context) (int, error) {
+	pool, err := b.pool(ctx, 1)
+	if err != nil {
+		return 0, err
+	}
+	defer pool.Close()
+	var rows int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM payments").Scan(&rows); err != nil {
+		return 0, err
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		var c struct {
+			Count int `json:"count"`
+		}
+		if _, err := b.getJSON(ctx, b.cfg.SearchURL+"/"+projection.PaymentsAlias(b.cfg.IndexPrefix)+"/_count", &c); err != nil {
+			return 0, err
+		}
+		if c.Count >= rows || time.Now().After(deadline) {
+			fmt.Fprintf(b.out, "  index holds %d of %d payments\n", c.Count, rows)
+			return c.Count, nil
+		}
+		time.Sleep(time.Second)
+	}
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// rawTable is a payments-shaped table for the baselines: same columns,
+// constraints and indexes as payments, but no API in front of it.
+const rawTable = `
+DROP TABLE IF EXISTS bench_raw_payments;
+CREATE TABLE bench_raw_payments (LIKE payments INCLUDING ALL);`
+
+func (b *bench) pool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(b.cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = size
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
+// single: POST /v1/payments at BENCH_CLIENTS concurrent clients vs the same
+// number of connections doing single-row INSERTs, one commit each.
+func (b *bench) single(ctx context.Context) error {
+	pool, err := b.pool(ctx, int32(b.cfg.Clients))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, rawTable); err != nil {
+		return fmt.Errorf("raw table: %w", err)
+	}
+	defer pool.Exec(context.Background(), "DROP TABLE IF EXISTS bench_raw_payments")
+
+	base := newRecorder()
+	baseElapsed := drive(b.cfg.Clients, b.cfg.Duration, base, func(w int) string {
+		r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+		p := paymentBody(r, b.customers[r.IntN(len(b.customers))])
+		_, err := pool.Exec(ctx, `INSERT INTO bench_raw_payments (customer_id, user_id, amount, currency, third_party, description, status, date)
+			VALUES ($1, $2, $3, $4, $5, $6, 'succeeded', $7)`,
+			p["customer_id"], b.api.userID, p["amount"], p["currency"], p["third_party"], p["description"], p["date"])
+		if err != nil {
+			return "insert"
+		}
+		return ""
+	})
+	bs := base.stats(baseElapsed, 1)
+
+	prod := newRecorder()
+	elapsed := drive(b.cfg.Clients, b.cfg.Duration, prod, func(w int) string {
+		r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+		st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments", paymentBody(r, b.customers[r.IntN(len(b.customers))]),
+			map[string]string{"Idempotency-Key": randHex(12)}, nil)
+		return statusKind(st, err, 201)
+	})
+	ps := prod.stats(elapsed, 1)
+	b.add(Result{Scenario: fmt.Sprintf("single create, %d clients", b.cfg.Clients), Product: ps, Baseline: &bs, Ratio: ps.PerSec / bs.PerSec,
+		Note: "baseline: single-row INSERT + commit into a payments-shaped table"})
+	return nil
+}
+
+// batch: POST /v1/payments/batch (1,000 each) vs a raw 1,000-row INSERT …
+// SELECT unnest(…). The product run continues until the payments table
+// holds BENCH_SEED_PAYMENTS rows, which seeds the search scenarios.
+func (b *bench) batch(ctx context.Context) error {
+	pool, err := b.pool(ctx, int32(b.cfg.BatchClients)+1)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, rawTable); err != nil {
+		return fmt.Errorf("raw table: %w", err)
+	}
+	defer pool.Exec(context.Background(), "DROP TABLE IF EXISTS bench_raw_payments")
+
+	const size = 1000
+	base := newRecorder()
+	baseElapsed := drive(b.cfg.BatchClients, b.cfg.Duration, base, func(w int) string {
+		r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+		cust, amt, cur, tp, desc, date := make([]string, size), make([]int64, size), make([]string, size), make([]string, size), make([]string, size), make([]string, size)
+		for i := range size {
+			p := paymentBody(r, b.customers[r.IntN(len(b.customers))])
+			cust[i], amt[i], cur[i], tp[i], desc[i], date[i] = p["customer_id"].(string), p["amount"].(int64), p["currency"].(string), p["third_party"].(string), p["description"].(string), p["date"].(string)
+		}
+		_, err := pool.Exec(ctx, `INSERT INTO bench_raw_payments (customer_id, user_id, amount, currency, third_party, description, status, date)
+			SELECT c::uuid, $2, a, cu, t, d, 'succeeded', dt::timestamptz
+			FROM unnest($1::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(c, a, cu, t, d, dt)`,
+			cust, b.api.userID, amt, cur, tp, desc, date)
+		if err != nil {
+			return "insert"
+		}
+		return ""
+	})
+	bs := base.stats(baseElapsed, size)
+
+	var have int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM payments").Scan(&have); err != nil {
+		return err
+	}
+	// Run at least the scenario duration and then on until the table is
+	// seeded, for at most 15 minutes.
+	prod := newRecorder()
+	seeded := make(chan struct{})
+	go b.watchCount(ctx, pool, seeded)
+	elapsed := driveUntil(b.cfg.BatchClients, b.cfg.Duration, 15*time.Minute, seeded, prod, func(w int) string {
+		r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+		items := make([]map[string]any, size)
+		for i := range items {
+			items[i] = paymentBody(r, b.customers[r.IntN(len(b.customers))])
+		}
+		st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments/batch", map[string]any{"payments": items},
+			map[string]string{"Idempotency-Key": randHex(12)}, nil)
+		return statusKind(st, err, 201)
+	})
+	ps := prod.stats(elapsed, size)
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM payments").Scan(&have); err != nil {
+		return err
+	}
+	b.add(Result{Scenario: fmt.Sprintf("batch create (1,000/request), %d clients", b.cfg.BatchClients), Product: ps, Baseline: &bs, Ratio: ps.PerSec / bs.PerSec,
+		Note: fmt.Sprintf("baseline: raw 1,000-row INSERT; payments table now %d rows", have)})
+	return nil
+}
+
+// watchCount closes done once the payments table reaches the seed target.
+func (b *bench) watchCount(ctx context.Context, pool *pgxpool.Pool, done chan<- struct{}) {
+	defer close(done)
+	for ctx.Err() == nil {
+		var n int
+		// An estimate is enough to stop seeding; exact counts are slow at 1M rows.
+		if err := pool.QueryRow(ctx, "SELECT greatest(reltuples::bigint, 0) FROM pg_class WHERE relname = 'payments'").Scan(&n); err == nil && n >= b.cfg.SeedPayments {
+			return
+		}
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM payments").Scan(&n); err == nil && n >= b.cfg.SeedPayments {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func statusKind(status int, err error, want int) string {
+	switch {
+	case err != nil:
+		return "transport"
+	case status != want:
+		return fmt.Sprintf("http_%d", status)
+	}
+	return ""
+}
