@@ -194,7 +194,9 @@ cmd_start() {
 		return 0
 	fi
 	rm -f "$PID_FILE"
-	if [[ -n ${SEARCH_URL:-} ]]; then
+	# SEARCH_URL naming our own node, now dead (from a sourced .run/stack.env),
+	# is not an external engine: just start the node again.
+	if [[ -n ${SEARCH_URL:-} && ${SEARCH_URL%/} != "$(cat "$URL_FILE" 2>/dev/null)" ]]; then
 		if answers "$SEARCH_URL"; then
 			echo "${SEARCH_URL%/}" >"$URL_FILE"
 			log "using the search engine at SEARCH_URL=$SEARCH_URL (nothing started)"
