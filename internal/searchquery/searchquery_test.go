@@ -1,0 +1,356 @@
+package searchquery_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
+	"github.com/wildcat-payments/wildcat/internal/projection"
+	"github.com/wildcat-payments/wildcat/internal/query"
+	"github.com/wildcat-payments/wildcat/internal/query/querytest"
+	"github.com/wildcat-payments/wildcat/internal/search"
+	"github.com/wildcat-payments/wildcat/internal/searchquery"
+	"github.com/wildcat-payments/wildcat/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata golden files")
+
+// TestSearchBody pins the exact engine query (the benchmark sends it raw).
+func TestSearchBody(t *testing.T) {
+	from := time.Date(2024, 5, 1, 0, 0, 0, 999_999, time.UTC)
+	to := time.Date(2024, 6, 1, 0, 0, 0, 0, time.FixedZone("", 7200))
+	lo, hi := int64(100), int64(5000)
+	for _, tc := range []struct {
+		name string
+		q    query.SearchQuery
+	}{
+		{"scope_only", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{"c1", "c2"}}, Sort: query.SortDateDesc, Size: 51, TrackTotal: true}},
+		{"every_filter", query.SearchQuery{
+			Filter: query.Filter{
+				From: &from, To: &to, CustomerIDs: []string{"c1"}, UserIDs: []string{"u1", "u2"},
+				Statuses: []domain.Status{domain.StatusFailed}, Currencies: []string{"DKK", "EUR"}, PaymentRefID: "r1",
+				AmountMin: &lo, AmountMax: &hi, Text: `acme "AND" (x`,
+			},
+			Sort: query.SortAmount, Size: 11, After: &query.SortKey{Value: 4200, ID: "p9"}, TrackTotal: true,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, err := searchquery.SearchBody(tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, body, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteByte('\n')
+			golden := filepath.Join("testdata", tc.name+".json")
+			if *update {
+				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(pretty.Bytes(), want) {
+				t.Fatalf("body differs from %s:\n%s", golden, pretty.Bytes())
+			}
+		})
+	}
+	t.Run("InvalidSort", func(t *testing.T) {
+		if _, err := searchquery.SearchBody(query.SearchQuery{Sort: "name"}); err == nil {
+			t.Fatal("want an error")
+		}
+	})
+}
+
+// engine is a real Searcher with fresh indices and an in-memory twin
+// holding the same data.
+type engine struct {
+	t      *testing.T
+	sc     *search.Client
+	prefix string
+	real   *searchquery.Searcher
+	memory *querytest.Memory
+}
+
+func mustEngine(t *testing.T) *engine {
+	t.Helper()
+	url, prefix := testenv.MustSearch(t)
+	sc, err := search.Open(context.Background(), url, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &engine{t: t, sc: sc, prefix: prefix, real: searchquery.New(sc, prefix, nil), memory: querytest.NewMemory()}
+	for _, ix := range []struct{ name, mapping, alias string }{
+		{projection.PaymentsAlias(prefix) + "_v1", projection.PaymentsMapping, projection.PaymentsAlias(prefix)},
+		{projection.CustomersAlias(prefix) + "_v1", projection.CustomersMapping, projection.CustomersAlias(prefix)},
+		{projection.StateIndex(prefix), projection.StateMapping, ""},
+	} {
+		var body map[string]any
+		_ = json.Unmarshal([]byte(ix.mapping), &body)
+		if ix.alias != "" {
+			body["aliases"] = map[string]any{ix.alias: map[string]any{}}
+		}
+		e.do(http.MethodPut, "/"+ix.name, body)
+	}
+	return e
+}
+
+func (e *engine) do(method, path string, body any) []byte {
+	e.t.Helper()
+	status, out, err := e.sc.Do(context.Background(), method, path, body)
+	if err != nil || status/100 != 2 {
+		e.t.Fatalf("%s %s: %d %v %s", method, path, status, err, out)
+	}
+	return out
+}
+
+func (e *engine) put(docs ...any) {
+	e.t.Helper()
+	var buf bytes.Buffer
+	for _, d := range docs {
+		switch d := d.(type) {
+		case projection.PaymentDoc:
+			fmt.Fprintf(&buf, `{"index":{"_index":%q,"_id":%q}}`+"\n", projection.PaymentsAlias(e.prefix), d.ID)
+			e.memory.PutPayment(query.Payment{ID: d.ID, PaymentRefID: d.PaymentRefID, CustomerID: d.CustomerID, UserID: d.UserID,
+				Amount: d.Amount, Currency: d.Currency, ThirdParty: d.ThirdParty, Description: d.Description, Status: d.Status,
+				Date: d.Date, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, CustomerName: d.CustomerName, UserName: d.UserName, UserEmail: d.UserEmail})
+		case projection.CustomerDoc:
+			fmt.Fprintf(&buf, `{"index":{"_index":%q,"_id":%q}}`+"\n", projection.CustomersAlias(e.prefix), d.ID)
+			c := query.Customer{ID: d.ID, Name: d.Name, Email: d.Email}
+			for _, u := range d.Users {
+				c.Users = append(c.Users, query.User{ID: u.ID, Name: u.Name, Email: u.Email})
+			}
+			e.memory.PutCustomer(c)
+		}
+		b, _ := json.Marshal(d)
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	out := e.do(http.MethodPost, "/_bulk?refresh=true", buf.Bytes())
+	if bytes.Contains(out, []byte(`"errors":true`)) {
+		e.t.Fatalf("bulk: %.1000s", out)
+	}
+}
+
+func id(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
+
+// TestContract runs the same calls against the engine adapter and the
+// in-memory searcher over the same data; they must agree exactly.
+func TestContract(t *testing.T) {
+	t.Parallel()
+	e := mustEngine(t)
+	ctx := context.Background()
+	user, other := id(900), id(901)
+	e.put(
+		projection.CustomerDoc{ID: id(1), Name: "Acme", UserIDs: []string{user}, Users: []projection.CustomerUser{{ID: user, Name: "U", Email: "u@example.com"}}},
+		projection.CustomerDoc{ID: id(2), Name: "Beta", UserIDs: []string{user, other}, Users: []projection.CustomerUser{{ID: user, Name: "U", Email: "u@example.com"}, {ID: other, Name: "O", Email: "o@example.com"}}},
+		projection.CustomerDoc{ID: id(3), Name: "Gamma", UserIDs: []string{other}, Users: []projection.CustomerUser{{ID: other, Name: "O", Email: "o@example.com"}}},
+	)
+	base := time.Date(2024, 3, 30, 22, 0, 0, 0, time.UTC)
+	var docs []any
+	for i := range 60 {
+		d := base.Add(time.Duration(i*47) * time.Minute).Add(time.Duration(i) * time.Microsecond)
+		docs = append(docs, projection.PaymentDoc{
+			ID: id(100 + i), PaymentRefID: id(500 + i), CustomerID: id(1 + i%3), UserID: []string{user, other}[i%2],
+			Amount: int64(1 + (i*7919)%500), Currency: []string{"DKK", "EUR", "JPY"}[i%3], ThirdParty: "Shop " + strconv.Itoa(i%4),
+			Description: []string{"coffee beans", "rent", ""}[i%3], Status: []domain.Status{"pending", "succeeded", "failed"}[i%3],
+			Date: d, CreatedAt: d, UpdatedAt: d, CustomerName: []string{"Acme", "Beta", "Gamma"}[i%3],
+		})
+	}
+	e.put(docs...)
+	e.do(http.MethodPut, "/"+projection.StateIndex(e.prefix)+"/_doc/"+projection.StateDocID, map[string]any{"applied_lsn": 12345})
+	e.memory.SetApplied(12345)
+
+	impls := []query.Searcher{e.real, e.memory}
+	both := func(t *testing.T, call func(s query.Searcher) (any, error)) {
+		t.Helper()
+		var got [2]any
+		for i, s := range impls {
+			v, err := call(s)
+			if err != nil {
+				t.Fatalf("%T: %v", s, err)
+			}
+			got[i] = v
+		}
+		if !reflect.DeepEqual(got[0], got[1]) {
+			t.Fatalf("engine and memory differ:\nengine %+v\nmemory %+v", got[0], got[1])
+		}
+	}
+	t.Run("LinkedCustomerIDs", func(t *testing.T) {
+		both(t, func(s query.Searcher) (any, error) {
+			ids, err := s.LinkedCustomerIDs(ctx, user)
+			slices.Sort(ids)
+			return ids, err
+		})
+	})
+	t.Run("LinkedCustomers", func(t *testing.T) {
+		both(t, func(s query.Searcher) (any, error) {
+			cs, err := s.LinkedCustomers(ctx, other)
+			slices.SortFunc(cs, func(a, b query.Customer) int { return cmpString(a.ID, b.ID) })
+			return cs, err
+		})
+	})
+	from := base.Add(10 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		q    query.SearchQuery
+	}{
+		{"DateDesc", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2)}}, Sort: query.SortDateDesc, Size: 100, TrackTotal: true}},
+		{"AmountAfter", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2), id(3)}}, Sort: query.SortAmount, Size: 5, After: &query.SortKey{Value: 200, ID: id(150)}, TrackTotal: true}},
+		{"Filters", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(2), id(3)}, From: &from, Statuses: []domain.Status{"succeeded", "failed"}, Text: "shop 1"}, Sort: query.SortDate, Size: 100, TrackTotal: true}},
+	} {
+		t.Run("Search"+tc.name, func(t *testing.T) {
+			both(t, func(s query.Searcher) (any, error) {
+				res, err := s.Search(ctx, tc.q)
+				for i := range res.Payments {
+					res.Payments[i].Date = res.Payments[i].Date.UTC()
+					res.Payments[i].CreatedAt, res.Payments[i].UpdatedAt = res.Payments[i].CreatedAt.UTC(), res.Payments[i].UpdatedAt.UTC()
+				}
+				return res, err
+			})
+		})
+	}
+	t.Run("Payment", func(t *testing.T) {
+		for _, scope := range [][]string{{id(1)}, {id(2)}} {
+			both(t, func(s query.Searcher) (any, error) {
+				p, found, err := s.Payment(ctx, id(103), scope)
+				p.Date, p.CreatedAt, p.UpdatedAt = p.Date.UTC(), p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+				return []any{p, found}, err
+			})
+		}
+	})
+	t.Run("Summarize", func(t *testing.T) {
+		for _, zone := range []string{"UTC", "Europe/Copenhagen", "America/Los_Angeles"} {
+			loc, _ := time.LoadLocation(zone)
+			both(t, func(s query.Searcher) (any, error) {
+				return s.Summarize(ctx, query.Filter{CustomerIDs: []string{id(1), id(2), id(3)}}, loc)
+			})
+		}
+	})
+	t.Run("AppliedLSN", func(t *testing.T) {
+		both(t, func(s query.Searcher) (any, error) { return s.AppliedLSN(ctx) })
+	})
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// TestExactSums shows that the engine's own sum is not exact above 2^53
+// and that Summarize still is.
+func TestExactSums(t *testing.T) {
+	t.Parallel()
+	e := mustEngine(t)
+	ctx := context.Background()
+	var docs []any
+	var exact int64
+	day := time.Date(2024, 4, 10, 23, 30, 0, 0, time.UTC) // 11 April in Copenhagen
+	for i := range 40 {
+		amount := domain.MaxAmount - int64(2*i+1)
+		exact += amount
+		d := day.Add(time.Duration(i) * time.Second)
+		docs = append(docs, projection.PaymentDoc{ID: id(i), PaymentRefID: id(1000 + i), CustomerID: id(7), UserID: id(8),
+			Amount: amount, Currency: "IDR", ThirdParty: "x", Status: domain.StatusSucceeded, Date: d, CreatedAt: d, UpdatedAt: d})
+	}
+	if exact%2 == 0 { // an odd sum above 2^53 is no float64 at all
+		docs = append(docs, projection.PaymentDoc{ID: id(98), PaymentRefID: id(1098), CustomerID: id(7), UserID: id(8),
+			Amount: 1, Currency: "IDR", ThirdParty: "x", Status: domain.StatusSucceeded, Date: day, CreatedAt: day, UpdatedAt: day})
+		exact++
+	}
+	docs = append(docs, projection.PaymentDoc{ID: id(99), PaymentRefID: id(1099), CustomerID: id(7), UserID: id(8),
+		Amount: 12345, Currency: "DKK", ThirdParty: "x", Status: domain.StatusPending, Date: day, CreatedAt: day, UpdatedAt: day})
+	e.put(docs...)
+	if exact < 1<<53 || exact%2 == 0 {
+		t.Fatalf("the data does not defeat float64 (%d)", exact)
+	}
+	out := e.do(http.MethodPost, "/"+projection.PaymentsAlias(e.prefix)+"/_search",
+		map[string]any{"size": 0, "query": map[string]any{"term": map[string]any{"currency": "IDR"}}, "aggs": map[string]any{"s": map[string]any{"sum": map[string]any{"field": "amount"}}}})
+	var raw struct {
+		Aggregations struct {
+			S struct {
+				Value float64 `json:"value"`
+			} `json:"s"`
+		} `json:"aggregations"`
+	}
+	if err := json.Unmarshal(out, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if v := raw.Aggregations.S.Value; v < 1<<53 || int64(v) == exact {
+		t.Fatalf("engine sum %v: expected an inexact double at or above 2^53 (exact %d)", v, exact)
+	}
+	loc, _ := time.LoadLocation("Europe/Copenhagen")
+	sum, err := e.real.Summarize(ctx, query.Filter{CustomerIDs: []string{id(7)}}, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.SumByCurrency["IDR"] != exact || sum.SumByCurrency["DKK"] != 12345 || sum.Count != int64(len(docs)) {
+		t.Fatalf("sums %v count %d, want IDR %d, DKK 12345, %d", sum.SumByCurrency, sum.Count, exact, len(docs))
+	}
+	if len(sum.Histogram) != 1 || sum.Histogram[0].Date != "2024-04-11" || sum.Histogram[0].SumByCurrency["IDR"] != exact {
+		t.Fatalf("histogram %+v, want one day 2024-04-11 with IDR %d", sum.Histogram, exact)
+	}
+	t.Run("Overflow", func(t *testing.T) {
+		var more []any
+		for i := range 9300 { // 9300 × 10^15 > MaxInt64
+			d := day.Add(time.Duration(i) * time.Millisecond)
+			more = append(more, projection.PaymentDoc{ID: id(100_000 + i), PaymentRefID: id(200_000 + i), CustomerID: id(5), UserID: id(8),
+				Amount: domain.MaxAmount, Currency: "VND", ThirdParty: "x", Status: domain.StatusSucceeded, Date: d, CreatedAt: d, UpdatedAt: d})
+		}
+		e.put(more...)
+		_, err := e.real.Summarize(ctx, query.Filter{CustomerIDs: []string{id(5)}}, time.UTC)
+		if domain.ErrorCode(err) != domain.EUNPROCESSABLE {
+			t.Fatalf("err = %v, want unprocessable (sum beyond int64)", err)
+		}
+	})
+}
+
+func TestUnavailable(t *testing.T) {
+	t.Parallel()
+	e := mustEngine(t)
+	ctx := context.Background()
+	e.do(http.MethodDelete, "/"+projection.PaymentsAlias(e.prefix)+"_v1", nil)
+	_, err := e.real.Search(ctx, query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1)}}, Sort: query.SortDate, Size: 1})
+	if domain.ErrorCode(err) != domain.EUNAVAILABLE {
+		t.Fatalf("missing index: err = %v, want unavailable", err)
+	}
+	e.do(http.MethodDelete, "/"+projection.StateIndex(e.prefix), nil)
+	if lsn, err := e.real.AppliedLSN(ctx); err != nil || lsn != 0 {
+		t.Fatalf("missing state index: %d, %v; want 0, nil", lsn, err)
+	}
+	t.Run("EngineDown", func(t *testing.T) {
+		es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{"http://127.0.0.1:1"}, MaxRetries: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		down := searchquery.New(&search.Client{ES: es}, e.prefix, nil)
+		_, err = down.Search(ctx, query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1)}}, Sort: query.SortDate, Size: 1})
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Code != domain.EUNAVAILABLE || de.RetryAfter == 0 {
+			t.Fatalf("err = %v, want unavailable with Retry-After", err)
+		}
+	})
+}
