@@ -5,7 +5,8 @@
 #            binaries and the web UI, starts every service that is not running,
 #            waits for each /readyz, writes .run/stack.env, prints the URLs.
 #            Idempotent: it starts only what is not running (so it also brings
-#            back anything that died).
+#            back anything that died). A service whose configuration changed is
+#            restarted; one whose binary was rebuilt only with RESTART_STALE=1.
 #   infra    PostgreSQL and the search engine only (what the tests need).
 #   down     stops everything we started, services first, PostgreSQL last.
 #   status   one line per component.
@@ -36,7 +37,7 @@ MANAGED_VARS=(DATABASE_URL SEARCH_URL COMMAND_API_ADDR QUERY_API_ADDR PROJECTOR_
 	WEB_DIST COMMAND_API QUERY_API JWT_PRIVATE_KEY_FILE JWT_PUBLIC_KEY_FILE LOG_FORMAT)
 
 usage() {
-	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+	awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0" >&2
 	exit 2
 }
 
@@ -173,12 +174,19 @@ start_service() {
 			log "$name: its configuration changed (e.g. the search node moved port): restarting it"
 			stop_pidfile "$name" "$pidf"
 		else
-			if [[ "$(sha256sum <"$bin")" != "$(cat "$RUN_DIR/$name.build" 2>/dev/null)" ]]; then
-				warn "$name runs an older build; run 'scripts/stack.sh stop $name' then 'make up' to use the new one"
+			if [[ "$(sha256sum <"$bin")" == "$(cat "$RUN_DIR/$name.build" 2>/dev/null)" ]]; then
+				log "$name: already running (pid $(cat "$pidf"))"
+				wait_ready "$name"
+				return 0
 			fi
-			log "$name: already running (pid $(cat "$pidf"))"
-			wait_ready "$name"
-			return 0
+			if [[ ${RESTART_STALE:-0} != 1 ]]; then
+				warn "$name runs an older build; 'RESTART_STALE=1 make up' (or 'scripts/stack.sh stop $name && make up') runs the new one"
+				log "$name: already running (pid $(cat "$pidf"))"
+				wait_ready "$name"
+				return 0
+			fi
+			log "$name: runs an older build: restarting it (RESTART_STALE=1)"
+			stop_pidfile "$name" "$pidf"
 		fi
 	fi
 	rm -f "$pidf"

@@ -140,7 +140,8 @@ e2e_tests() {
 	fi
 	local before_steps=$failed
 	step "e2e: chromium" ensure_chromium
-	step "e2e: stack up" "$SCRIPTS/stack.sh" up
+	# Test the code in the tree, not a service started earlier from an older build.
+	step "e2e: stack up" env RESTART_STALE=1 "$SCRIPTS/stack.sh" up
 	if ((failed > before_steps)); then
 		skip "e2e: npm run e2e" "the steps above failed"
 		return 0
