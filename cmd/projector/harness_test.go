@@ -111,16 +111,22 @@ func (in *instance) stop() {
 
 // readyz returns the status code and role of an instance.
 func readyz(addr string) (int, string) {
+	code, role, _ := readyzBody(addr)
+	return code, role
+}
+
+func readyzBody(addr string) (int, string, string) {
 	res, err := http.Get("http://" + addr + "/readyz")
 	if err != nil {
-		return 0, ""
+		return 0, "", err.Error()
 	}
 	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
 	var body struct {
 		Role string `json:"role"`
 	}
-	_ = json.NewDecoder(res.Body).Decode(&body)
-	return res.StatusCode, body.Role
+	_ = json.Unmarshal(raw, &body)
+	return res.StatusCode, body.Role, string(raw)
 }
 
 // metric returns the value of a metric series (name plus labels as printed).
@@ -140,6 +146,22 @@ func metric(t testing.TB, addr, series string) float64 {
 		}
 	}
 	return 0
+}
+
+// waitMetric waits until a metric series has the value want.
+func waitMetric(t testing.TB, addr, series string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := metric(t, addr, series)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want %v", series, got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 type tlog struct{ t testing.TB }
@@ -194,6 +216,9 @@ func (e *env) spawn(vars map[string]string) *subprocess {
 	}
 	p := &subprocess{cmd: cmd, out: &out}
 	e.t.Cleanup(func() {
+		if e.t.Failed() || os.Getenv("PROJECTOR_TEST_LOGS") != "" {
+			e.t.Logf("projector pid %d output:\n%s", cmd.Process.Pid, out.String())
+		}
 		if p.cmd.ProcessState == nil {
 			_ = p.cmd.Process.Kill()
 			_ = p.cmd.Wait()
@@ -263,14 +288,20 @@ func (e *env) must(err error) {
 }
 
 // load runs random small write transactions until ctx ends: inserts,
-// status updates, amount updates, occasionally a customer rename. It
-// returns the number of transactions committed.
-func (e *env) load(ctx context.Context, w world, seed uint64) int {
+// status updates, multi-row transactions, and with renames occasionally a
+// customer rename (which re-projects many documents, and so would also
+// repair losses: crash tests run without). It returns the number of
+// transactions committed.
+func (e *env) load(ctx context.Context, w world, seed uint64, renames bool) int {
 	r := rand.New(rand.NewPCG(seed, seed+1))
 	n := 0
 	for ctx.Err() == nil {
 		var err error
-		switch k := r.IntN(20); {
+		k := r.IntN(20)
+		if k == 19 && !renames {
+			k = 0
+		}
+		switch {
 		case k < 10:
 			_, err = e.pool.Exec(ctx, `INSERT INTO payments (customer_id, user_id, amount, currency, third_party)
 				VALUES ($1, $2, $3, 'EUR', 'load')`, w.customers[r.IntN(len(w.customers))], w.users[r.IntN(len(w.users))], 1+r.Int64N(1e9))
@@ -443,8 +474,9 @@ func (e *env) waitConsistent(ctx context.Context, timeout time.Duration) {
 	if err != nil {
 		e.t.Fatalf("index not readable: %v", err)
 	}
-	e.t.Fatalf("index differs from PostgreSQL after %s: want %d docs (checksum %s), got %d (checksum %s); first differences: %v",
-		timeout, len(want), checksum(want), len(got), checksum(got), diff(want, got, 5))
+	st, _ := e.state(ctx)
+	e.t.Fatalf("index differs from PostgreSQL after %s (published position %s, server WAL %s): want %d docs (checksum %s), got %d (checksum %s); first differences: %v",
+		timeout, st.LSN, projection.FormatLSN(e.walLSN(ctx)), len(want), checksum(want), len(got), checksum(got), diff(want, got, 5))
 }
 
 func diff(want, got []string, max int) []string {

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -256,16 +257,18 @@ func (w *Writer) NewGeneration(ctx context.Context, suffix string) (Generation, 
 		Payments:  fmt.Sprintf("%s_%s_%s", projection.PaymentsAlias(w.Prefix), projection.MappingVersion, suffix),
 		Customers: fmt.Sprintf("%s_%s_%s", projection.CustomersAlias(w.Prefix), projection.MappingVersion, suffix),
 	}
+	// Index creation waits for the shard to start; create both at once.
+	errs := make(chan error, 2)
 	for _, ix := range []struct{ name, mapping string }{{g.Payments, projection.PaymentsMapping}, {g.Customers, projection.CustomersMapping}} {
-		body, err := withRefresh(ix.mapping, "-1")
-		if err != nil {
-			return g, err
-		}
-		if err := w.createIndex(ctx, ix.name, body); err != nil {
-			return g, err
-		}
+		go func() {
+			body, err := withRefresh(ix.mapping, "-1")
+			if err == nil {
+				err = w.createIndex(ctx, ix.name, body)
+			}
+			errs <- err
+		}()
 	}
-	return g, nil
+	return g, errors.Join(<-errs, <-errs)
 }
 
 func (w *Writer) deleteLeftovers(ctx context.Context) error {

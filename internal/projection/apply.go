@@ -424,7 +424,7 @@ func (a *Applier) wait(ctx context.Context, b retry.Backoff, what string, cause 
 	if stop {
 		d = a.MaxBackoff
 	}
-	a.logger().Warn("search engine unavailable, retrying", "op", what, "error", cause.Error(), "retry_in_ms", d.Milliseconds())
+	a.logger().Warn("search engine request failed, retrying", "op", what, "error", cause.Error(), "retry_in_ms", d.Milliseconds())
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -6,10 +6,12 @@
 package projector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,7 +168,22 @@ func (p *Projector) Ping(ctx context.Context) error {
 	if sc == nil {
 		return errors.New("search: not connected yet")
 	}
-	return sc.Ping(ctx)
+	// The health of our own indices, not of the whole cluster: another
+	// tenant's red index must not make this projector unready.
+	aliases := projection.PaymentsAlias(p.cfg.IndexPrefix) + "," + projection.CustomersAlias(p.cfg.IndexPrefix)
+	status, body, err := sc.Do(ctx, http.MethodGet, "/_cluster/health/"+aliases+"?filter_path=status", nil)
+	if err != nil {
+		return err
+	}
+	switch {
+	case status == http.StatusNotFound:
+		return nil // not backfilled yet; the engine answers
+	case status != http.StatusOK:
+		return fmt.Errorf("search: health: HTTP %d", status)
+	case bytes.Contains(body, []byte(`"red"`)):
+		return errors.New("search: the read-model indices are red")
+	}
+	return nil
 }
 
 func (p *Projector) lagSeconds() float64 {

@@ -49,6 +49,13 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 		if err != nil {
 			return err
 		}
+		// Lag: 0 when nothing waits; otherwise the queued transactions
+		// committed after the last one applied.
+		if len(in) == 0 {
+			p.setOldest(time.Time{})
+		} else if !plan.LastCommitTime.IsZero() {
+			p.setOldest(plan.LastCommitTime)
+		}
 		if plan.LastEnd <= applied {
 			continue
 		}
@@ -65,9 +72,6 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 		p.applied.Store(applied)
 		p.m.appliedLSN.Set(float64(applied))
 		p.m.txs.Add(float64(plan.Txs))
-		if len(in) == 0 {
-			p.setOldest(time.Time{})
-		}
 		if plan.Txs > 0 {
 			p.logger.Debug("applied", "txs", plan.Txs, "docs", st.Indexed+st.Deleted, "conflicts", st.Conflicts,
 				"lsn", projection.FormatLSN(applied), "ms", time.Since(start).Milliseconds())
