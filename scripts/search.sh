@@ -80,6 +80,10 @@ write_node_config() {
 	cat >"$NODE_HOME/config/opensearch.yml" <<'EOF'
 # Written by scripts/search.sh on every start.
 network.host: 127.0.0.1
+# A cluster of its own: without this, nodes of other checkouts on this machine
+# (same cluster name, default transport ports 9300-9305) would join it and
+# carry away shards when they stop.
+discovery.type: single-node
 # A laptop disk is often more than 90% full: never refuse to allocate shards or
 # turn indices read-only because of free disk space.
 cluster.routing.allocation.disk.threshold_enabled: false
@@ -120,7 +124,7 @@ wait_healthy() {
 	while ((SECONDS < deadline)); do
 		if ! local_alive; then
 			log_tail "$SEARCH_LOG" 60
-			die "the OpenSearch node exited during start-up"
+			die "the OpenSearch node exited during start-up (see .run/search/data/node_1/logs/ too; if its data is beyond repair: rm -rf .run/search/data)"
 		fi
 		if curl -fs --max-time 5 "$url/_cluster/health?wait_for_status=yellow&timeout=2s" 2>/dev/null |
 			grep -qE '"status":"(yellow|green)"'; then
