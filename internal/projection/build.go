@@ -17,7 +17,7 @@ type CustomerRow struct {
 // NewCustomerDoc builds the access document of c with its linked users,
 // sorted by id so equal states give equal documents.
 func NewCustomerDoc(c CustomerRow, users []CustomerUser) CustomerDoc {
-	us := append([]CustomerUser(nil), users...)
+	us := append(make([]CustomerUser, 0, len(users)), users...)
 	sort.Slice(us, func(i, j int) bool { return us[i].ID < us[j].ID })
 	ids := make([]string, len(us))
 	for i, u := range us {

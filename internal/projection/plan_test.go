@@ -1,0 +1,143 @@
+package projection
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func s(v string) *string { return &v }
+
+func row(kv ...string) Row {
+	r := Row{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		r[kv[i]] = s(kv[i+1])
+	}
+	return r
+}
+
+func TestPlannerAdd(t *testing.T) {
+	redrive, _ := json.Marshal(RedriveMessage{Docs: []RedriveDoc{{Index: "x_payments", ID: "p9"}, {Index: "x_customers", ID: "c9"}, {Index: "other_payments", ID: "p0"}}})
+	tests := []struct {
+		name string
+		txs  []Tx
+		want *Plan
+	}{
+		{
+			name: "InsertAndUpdatesOfOnePaymentMergeToHighestLSN",
+			txs: []Tx{
+				{Xid: 1, CommitLSN: 10, EndLSN: 11, Changes: []Change{{Table: TablePayments, Op: OpInsert, New: row("id", "p1")}}},
+				{Xid: 2, CommitLSN: 20, EndLSN: 21, Changes: []Change{
+					{Table: TablePayments, Op: OpUpdate, New: row("id", "p1")},
+					{Table: TablePayments, Op: OpUpdate, New: row("id", "p1")},
+				}},
+			},
+			want: &Plan{Payments: map[string]uint64{"p1": 20}, Xids: []uint32{1, 2}, Txs: 2, LastEnd: 21},
+		},
+		{
+			name: "PaymentDeleteUsesOldKey",
+			txs:  []Tx{{Xid: 3, CommitLSN: 30, EndLSN: 31, Changes: []Change{{Table: TablePayments, Op: OpDelete, Old: row("id", "p2")}}}},
+			want: &Plan{Payments: map[string]uint64{"p2": 30}, Xids: []uint32{3}, Txs: 1, LastEnd: 31},
+		},
+		{
+			name: "CustomerRenameReprojectsPayments",
+			txs: []Tx{{Xid: 4, CommitLSN: 40, EndLSN: 41, Changes: []Change{{Table: TableCustomers, Op: OpUpdate,
+				Old: row("id", "c1", "name", "Old"), New: row("id", "c1", "name", "New")}}}},
+			want: &Plan{Customers: map[string]uint64{"c1": 40}, CustomerPayments: map[string]uint64{"c1": 40}, Xids: []uint32{4}, Txs: 1, LastEnd: 41},
+		},
+		{
+			name: "CustomerEmailChangeOnlyRebuildsAccessDoc",
+			txs: []Tx{{Xid: 5, CommitLSN: 50, EndLSN: 51, Changes: []Change{{Table: TableCustomers, Op: OpUpdate,
+				Old: row("id", "c1", "name", "Same", "email", "a@x"), New: row("id", "c1", "name", "Same", "email", "b@x")}}}},
+			want: &Plan{Customers: map[string]uint64{"c1": 50}, Xids: []uint32{5}, Txs: 1, LastEnd: 51},
+		},
+		{
+			name: "CustomerUpdateWithoutOldTupleAssumesRename",
+			txs: []Tx{{Xid: 6, CommitLSN: 60, EndLSN: 61, Changes: []Change{{Table: TableCustomers, Op: OpUpdate,
+				New: row("id", "c1", "name", "Same")}}}},
+			want: &Plan{Customers: map[string]uint64{"c1": 60}, CustomerPayments: map[string]uint64{"c1": 60}, Xids: []uint32{6}, Txs: 1, LastEnd: 61},
+		},
+		{
+			name: "LinkAndUnlinkRebuildAccessDocs",
+			txs: []Tx{
+				{Xid: 7, CommitLSN: 70, EndLSN: 71, Changes: []Change{{Table: TableLinks, Op: OpInsert, New: row("customer_id", "c1", "user_id", "u1")}}},
+				{Xid: 8, CommitLSN: 80, EndLSN: 81, Changes: []Change{{Table: TableLinks, Op: OpDelete, Old: row("customer_id", "c2", "user_id", "u1")}}},
+			},
+			want: &Plan{Customers: map[string]uint64{"c1": 70, "c2": 80}, Xids: []uint32{7, 8}, Txs: 2, LastEnd: 81},
+		},
+		{
+			name: "UserSeenThenPasswordChangeReprojectsNothing",
+			txs: []Tx{
+				{Xid: 9, CommitLSN: 90, EndLSN: 91, Changes: []Change{{Table: TableUsers, Op: OpInsert, New: row("id", "u1", "name", "Ann", "email", "a@x")}}},
+				{Xid: 10, CommitLSN: 100, EndLSN: 101, Changes: []Change{{Table: TableUsers, Op: OpUpdate, New: row("id", "u1", "name", "Ann", "email", "a@x")}}},
+			},
+			want: &Plan{Xids: []uint32{9, 10}, Txs: 2, LastEnd: 101},
+		},
+		{
+			name: "UserRenameReprojectsPaymentsAndAccessDocs",
+			txs: []Tx{
+				{Xid: 9, CommitLSN: 90, EndLSN: 91, Changes: []Change{{Table: TableUsers, Op: OpInsert, New: row("id", "u1", "name", "Ann", "email", "a@x")}}},
+				{Xid: 10, CommitLSN: 100, EndLSN: 101, Changes: []Change{{Table: TableUsers, Op: OpUpdate, New: row("id", "u1", "name", "Anna", "email", "a@x")}}},
+			},
+			want: &Plan{UserPayments: map[string]uint64{"u1": 100}, UserCustomers: map[string]uint64{"u1": 100}, Xids: []uint32{9, 10}, Txs: 2, LastEnd: 101},
+		},
+		{
+			name: "UnknownUserUpdateIsAssumedChanged",
+			txs: []Tx{{Xid: 11, CommitLSN: 110, EndLSN: 111, Changes: []Change{{Table: TableUsers, Op: OpUpdate, New: row("id", "u2", "name", "Bo", "email", "b@x")}}}},
+			want: &Plan{UserPayments: map[string]uint64{"u2": 110}, UserCustomers: map[string]uint64{"u2": 110}, Xids: []uint32{11}, Txs: 1, LastEnd: 111},
+		},
+		{
+			name: "TruncateAsksForResync",
+			txs:  []Tx{{Xid: 12, CommitLSN: 120, EndLSN: 121, Resync: "truncate of public.payments"}},
+			want: &Plan{Xids: []uint32{12}, Txs: 1, LastEnd: 121, Resync: "truncate of public.payments"},
+		},
+		{
+			name: "RedriveMessageMarksOwnDocuments",
+			txs:  []Tx{{Xid: 13, CommitLSN: 130, EndLSN: 131, Messages: []Message{{Prefix: RedrivePrefix, Content: redrive}, {Prefix: "other", Content: []byte("x")}}}},
+			want: &Plan{Payments: map[string]uint64{"p9": 130}, Customers: map[string]uint64{"c9": 130}, Xids: []uint32{13}, Txs: 1, LastEnd: 131},
+		},
+		{
+			name: "KeepaliveOnlyMovesThePosition",
+			txs:  []Tx{{Keepalive: true, EndLSN: 500}},
+			want: &Plan{LastEnd: 500},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pl := NewPlanner("x_")
+			got := NewPlan()
+			for _, tx := range tc.txs {
+				pl.Add(got, tx)
+			}
+			want := NewPlan()
+			want.Xids, want.Txs, want.LastEnd, want.Resync = tc.want.Xids, tc.want.Txs, tc.want.LastEnd, tc.want.Resync
+			for dst, src := range map[*map[string]uint64]map[string]uint64{
+				&want.Payments: tc.want.Payments, &want.Customers: tc.want.Customers, &want.CustomerPayments: tc.want.CustomerPayments,
+				&want.UserPayments: tc.want.UserPayments, &want.UserCustomers: tc.want.UserCustomers,
+			} {
+				if src != nil {
+					*dst = src
+				}
+			}
+			got.FirstCommitTime, got.LastCommitTime = time.Time{}, time.Time{}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("plan:\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestFormatLSN(t *testing.T) {
+	tests := []struct {
+		lsn  uint64
+		want string
+	}{{0, "0/0"}, {0x16B374D848, "16/B374D848"}, {0x1968A98, "0/1968A98"}}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := FormatLSN(tc.lsn); got != tc.want {
+				t.Errorf("FormatLSN(%d) = %q, want %q", tc.lsn, got, tc.want)
+			}
+		})
+	}
+}
