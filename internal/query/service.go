@@ -302,6 +302,8 @@ func (s *Service) WaitFor(ctx context.Context, lsn uint64) error {
 // appliedLSN reads the applied position, coalescing concurrent readers.
 func (s *Service) appliedLSN(ctx context.Context) (uint64, error) {
 	v, err, _ := s.flight.Do("applied_lsn", func() (any, error) {
+		ctx, cancel := shared(ctx)
+		defer cancel()
 		return s.searcher.AppliedLSN(ctx)
 	})
 	if err != nil {
@@ -359,6 +361,8 @@ func (s *Service) scope(ctx context.Context, userID string, fresh bool) ([]strin
 	s.observe(false)
 	lookup := func() (any, error) {
 		start := time.Now()
+		ctx, cancel := shared(ctx)
+		defer cancel()
 		ids, err := s.searcher.LinkedCustomerIDs(ctx, userID)
 		if err != nil {
 			return nil, err
@@ -406,3 +410,12 @@ func (s *Service) observe(cached bool) {
 }
 
 func normalizeID(id string) string { return strings.ToLower(id) }
+
+// shared returns the context of a lookup that concurrent requests share:
+// one caller going away must not fail the others, so it keeps ctx's values
+// but not its cancellation, with a bound of its own.
+func shared(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), sharedLookupTimeout)
+}
+
+const sharedLookupTimeout = 10 * time.Second
