@@ -364,3 +364,41 @@ func TestBatch(t *testing.T) {
 		s.assertCounts(before)
 	})
 }
+
+// TestIdempotencyInProgress holds the key's row lock in another transaction:
+// the request waits DB_LOCK_TIMEOUT, then answers 409 idempotency_in_progress
+// without writing; once the holder rolls back, the same request succeeds.
+func TestIdempotencyInProgress(t *testing.T) {
+	s := mustServer(t, map[string]string{"DB_LOCK_TIMEOUT": "300ms"})
+	u := s.signUp("Patient")
+	c := s.createCustomer(u, "Shop")
+	ctx := context.Background()
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
+		VALUES ($1, 'held', '\x00', 201, '[]', now() + interval '1 day')`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	key := map[string]string{"Idempotency-Key": "held"}
+	start := time.Now()
+	res := s.must(req{Method: "POST", Path: "/v1/payments", Token: u.Token, Body: newPayment(c.ID), Header: key}, http.StatusConflict)
+	if p := res.problem(t); p.Code != "idempotency_in_progress" || res.Header.Get("Retry-After") == "" {
+		t.Errorf("problem %+v (Retry-After %q)", p, res.Header.Get("Retry-After"))
+	}
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Errorf("answered after %s, before the lock timeout", waited)
+	}
+	if n := s.count("payments"); n != 0 {
+		t.Errorf("%d payments written while the key was held", n)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res = s.must(req{Method: "POST", Path: "/v1/payments", Token: u.Token, Body: newPayment(c.ID), Header: key}, http.StatusCreated)
+	if res.Header.Get("Idempotent-Replayed") != "" {
+		t.Error("a first successful request is not a replay")
+	}
+}
