@@ -146,9 +146,10 @@ build_web() {
 	(cd "$web" && npm run build --silent) || die "the web UI build failed (npm run build in web/)"
 }
 
-# wait_ready NAME: waits until the service answers 200 on /readyz.
+# wait_ready NAME [fresh]: waits until the service answers 200 on /readyz. A
+# fresh start that never gets ready is stopped, so the next `up` starts it anew.
 wait_ready() {
-	local name=$1 url deadline=$((SECONDS + READY_TIMEOUT)) code=000
+	local name=$1 fresh=${2:-} url deadline=$((SECONDS + READY_TIMEOUT)) code=000
 	url="$(service_url "$name")/readyz"
 	while ((SECONDS < deadline)); do
 		if ! service_alive "$name"; then
@@ -160,8 +161,7 @@ wait_ready() {
 		sleep 0.5
 	done
 	log_tail "$LOG_DIR/$name.log"
-	# Do not leave a half-started process behind: the next `up` starts it anew.
-	stop_pidfile "$name" "$RUN_DIR/$name.pid"
+	[[ $fresh == fresh ]] && stop_pidfile "$name" "$RUN_DIR/$name.pid"
 	die "$name is not ready after ${READY_TIMEOUT}s ($url answered $code)"
 }
 
@@ -204,7 +204,7 @@ start_service() {
 	echo $! >"$pidf"
 	echo "$env_now" >"$envf"
 	sha256sum <"$bin" >"$RUN_DIR/$name.build"
-	wait_ready "$name"
+	wait_ready "$name" fresh
 	log "$name: ready"
 }
 
