@@ -166,7 +166,12 @@ func newParser(v url.Values, allowed []string) *parser {
 		}
 	}
 	slices.Sort(unknown)
-	for _, name := range unknown {
+	const maxReported = 20 // a URL can hold thousands; naming a few is enough
+	for i, name := range unknown {
+		if i == maxReported {
+			p.val.Add("query", "has %d more unknown parameters", len(unknown)-maxReported)
+			break
+		}
 		p.val.Add(printable(name), "is not a known parameter (accepted: %s)", strings.Join(allowed, ", "))
 	}
 	return p

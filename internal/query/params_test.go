@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -218,4 +219,16 @@ func TestParseExportAndRead(t *testing.T) {
 			t.Fatalf("fields = %s", got)
 		}
 	})
+}
+
+func TestParseManyUnknownParameters(t *testing.T) {
+	v := url.Values{}
+	for i := range 100 {
+		v.Set(fmt.Sprintf("p%03d", i), "1")
+	}
+	_, err := query.ParseSearch(v, "")
+	var e *domain.Error
+	if !errors.As(err, &e) || len(e.Fields) != 21 || e.Fields[20].Field != "query" {
+		t.Fatalf("got %d field errors, want 20 named and one summary", len(e.Fields))
+	}
 }

@@ -40,12 +40,13 @@ const (
 // from the read-model contract (internal/projection), which the tests fill
 // directly.
 type stack struct {
-	t      testing.TB
-	url    string
-	sc     *search.Client
-	prefix string
-	issuer *auth.Issuer
-	svc    *query.Service
+	t         testing.TB
+	url       string
+	searchURL string
+	sc        *search.Client
+	prefix    string
+	issuer    *auth.Issuer
+	svc       *query.Service
 }
 
 type stackOptions struct {
@@ -63,7 +64,7 @@ func mustStack(t testing.TB, opts stackOptions) *stack {
 	if err != nil {
 		t.Fatalf("search.Open: %v", err)
 	}
-	s := &stack{t: t, sc: sc, prefix: prefix}
+	s := &stack{t: t, sc: sc, prefix: prefix, searchURL: searchURL}
 	if !opts.noIndices {
 		s.createIndex(projection.PaymentsAlias(prefix)+"_"+projection.MappingVersion, projection.PaymentsMapping, projection.PaymentsAlias(prefix))
 		s.createIndex(projection.CustomersAlias(prefix)+"_"+projection.MappingVersion, projection.CustomersMapping, projection.CustomersAlias(prefix))

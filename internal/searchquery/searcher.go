@@ -88,6 +88,10 @@ func (s *Searcher) do(ctx context.Context, op, method, path string, body []byte,
 	case status == http.StatusTooManyRequests || status >= 500:
 		return status, nil, &domain.Error{Code: domain.EUNAVAILABLE, RetryAfter: 1,
 			Message: "The search engine is overloaded or unavailable; retry shortly."}
+	case bytes.Contains(out, []byte("Unknown time-zone ID")):
+		// A zone Go knows but the engine's Java does not (an old alias).
+		return status, nil, &domain.Error{Code: domain.EINVALID, Message: "tz: the search engine does not know this time zone",
+			Fields: []domain.FieldError{{Field: "tz", Message: "is not a time zone the search engine knows; use a canonical IANA name such as Europe/Copenhagen"}}}
 	case bytes.Contains(out, []byte("too_many_buckets_exception")):
 		return status, nil, &domain.Error{Code: domain.EUNPROCESSABLE, Reason: "too_many_buckets",
 			Message: "The summary would have too many histogram buckets; narrow the date range or the currencies."}

@@ -245,6 +245,13 @@ func TestContract(t *testing.T) {
 			})
 		}
 	})
+	t.Run("ZoneUnknownToTheEngine", func(t *testing.T) {
+		_, err := e.real.Summarize(ctx, query.Filter{CustomerIDs: []string{id(1)}}, time.FixedZone("Nowhere/Land", 0))
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Code != domain.EINVALID || len(de.Fields) != 1 || de.Fields[0].Field != "tz" {
+			t.Fatalf("err = %v, want invalid naming tz", err)
+		}
+	})
 	t.Run("AppliedLSN", func(t *testing.T) {
 		both(t, func(s query.Searcher) (any, error) { return s.AppliedLSN(ctx) })
 	})
