@@ -117,7 +117,7 @@ func randomCombo(r *rand.Rand, d *dataset, payments []query.Payment) combo {
 	if r.IntN(4) == 0 {
 		switch r.IntN(6) {
 		case 0: // words that cannot become query syntax
-			c.filter.Text = []string{"acme AND (", "blue OR *", "nordic~2", "widgets^5", "-invoice +rent", `"acme trading`}[r.IntN(6)]
+			c.filter.Text = []string{"acme AND (", "blue OR *", "nordic~2", "widgets^5", "-invoice +rent", `"acme trading`, "(-)", "{\"match_all\": {}}"}[r.IntN(8)]
 		case 1:
 			c.filter.Text = vocabulary[r.IntN(len(vocabulary))] + " nosuchword"
 		default: // words of one payment, possibly from different fields
