@@ -38,6 +38,8 @@ export default defineConfig(({ mode }) => {
       include: ['src/**/*.test.{ts,tsx}'],
       css: false,
       restoreMocks: true,
+      // Component tests type like a person; on a busy 2-core machine that takes a few seconds.
+      testTimeout: 20_000,
     },
   };
 });

@@ -60,6 +60,7 @@ export function AppLayout() {
                   label={t(l.key)}
                   leftSection={<l.icon size={18} aria-hidden />}
                   active={location.pathname.startsWith(l.to)}
+                  variant="filled"
                   w="auto"
                   style={{ borderRadius: 'var(--mantine-radius-md)' }}
                 />
@@ -108,6 +109,7 @@ export function AppLayout() {
               label={t(l.key)}
               leftSection={<l.icon size={18} aria-hidden />}
               active={location.pathname.startsWith(l.to)}
+              variant="filled"
             />
           ))}
         </nav>

@@ -2,6 +2,7 @@ import { useRef, useState } from 'react';
 import { Button, Collapse, Group, Modal, Select, SimpleGrid, Stack, Text, TextInput, Textarea, UnstyledButton } from '@mantine/core';
 import { DateTimePicker } from '@mantine/dates';
 import { useForm } from '@mantine/form';
+import { useMediaQuery } from '@mantine/hooks';
 import { IconChevronDown, IconChevronRight } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/problem';
@@ -56,8 +57,11 @@ export function CreatePaymentModal({ opened, onClose, customers, defaultCustomer
   const [busy, setBusy] = useState(false);
   const [advanced, setAdvanced] = useState(false);
   const inFlight = useRef(false);
+  const isPhone = useMediaQuery('(max-width: 36em)');
   const attempt = useRef<{ body: string; key: string } | null>(null);
 
+  // With the customer already chosen, typing starts at the amount.
+  const [preselected] = useState(() => Boolean(defaultCustomerId ?? (customers.length === 1 ? customers[0]?.id : null)));
   const form = useForm<Values>({
     mode: 'controlled',
     initialValues: {
@@ -152,7 +156,7 @@ export function CreatePaymentModal({ opened, onClose, customers, defaultCustomer
   const digits = minorDigits(form.values.currency || 'EUR');
 
   return (
-    <Modal opened={opened} onClose={close} title={t('createPayment.title')} size="lg" fullScreen={false} centered>
+    <Modal opened={opened} onClose={close} title={t('createPayment.title')} size="lg" fullScreen={isPhone} centered>
       {customers.length === 0 ? (
         <Text>{t('createPayment.noCustomers')}</Text>
       ) : (
@@ -165,7 +169,7 @@ export function CreatePaymentModal({ opened, onClose, customers, defaultCustomer
               data={customers.map((c) => ({ value: c.id, label: c.name }))}
               searchable
               required
-              data-autofocus
+              data-autofocus={!preselected || undefined}
               nothingFoundMessage={t('filters.nothingFound')}
               {...form.getInputProps('customer_id')}
             />
@@ -176,6 +180,7 @@ export function CreatePaymentModal({ opened, onClose, customers, defaultCustomer
                 inputMode={digits === 0 ? 'numeric' : 'decimal'}
                 autoComplete="off"
                 required
+                data-autofocus={preselected || undefined}
                 {...form.getInputProps('amount')}
               />
               <Select

@@ -164,7 +164,9 @@ export function FiltersForm({ value, customers, customersLoading, onApply, idPre
     onApply({ ...EMPTY_FILTERS, sort: value.sort, limit: value.limit });
   };
 
-  const amountHint = cur ? t('filters.amountHintOne', { currency: cur }) : t('filters.amountHintMany');
+  // With one currency picked the bounds are exact in its units; otherwise two decimals are assumed.
+  const amountHint = cur ? t('filters.amountHintOne', { currency: cur }) : undefined;
+  const amountPlaceholder = cur ? formatMajorInput(0n, cur, locale) : formatMajorInput(0n, 'EUR', locale);
 
   return (
     <form onSubmit={submit} aria-label={t('filters.title')} noValidate>
@@ -243,6 +245,8 @@ export function FiltersForm({ value, customers, customersLoading, onApply, idPre
             id={`${idPrefix}-amount-min`}
             label={t('filters.amountMin')}
             description={amountHint}
+            placeholder={amountPlaceholder}
+            title={cur ? undefined : t('filters.amountHintMany')}
             inputMode="decimal"
             autoComplete="off"
             value={draft.amountMin}
@@ -253,6 +257,8 @@ export function FiltersForm({ value, customers, customersLoading, onApply, idPre
             id={`${idPrefix}-amount-max`}
             label={t('filters.amountMax')}
             description={amountHint}
+            placeholder={amountPlaceholder}
+            title={cur ? undefined : t('filters.amountHintMany')}
             inputMode="decimal"
             autoComplete="off"
             value={draft.amountMax}

@@ -8,7 +8,10 @@ import { formatCount } from './format';
 /** PaginationBarProps configures PaginationBar. */
 export interface PaginationBarProps {
   pageIndex: number | null;
+  /** pageSize is the size selected for the next request. */
   pageSize: number;
+  /** dataPageSize is the size the rows on screen were fetched with. */
+  dataPageSize: number;
   shown: number;
   total: number | undefined;
   hasMore: boolean;
@@ -25,8 +28,8 @@ export function PaginationBar(p: PaginationBarProps) {
   const { t } = useTranslation();
   const { locale } = useLocale();
   const sizes = PAGE_SIZES.includes(p.pageSize as (typeof PAGE_SIZES)[number]) ? PAGE_SIZES : [...PAGE_SIZES, p.pageSize].sort((a, b) => a - b);
-  const start = p.pageIndex !== null ? p.pageIndex * p.pageSize + 1 : null;
-  const pages = p.total !== undefined ? Math.max(1, Math.ceil(p.total / p.pageSize)) : null;
+  const start = p.pageIndex !== null ? p.pageIndex * p.dataPageSize + 1 : null;
+  const pages = p.total !== undefined ? Math.max(1, Math.ceil(p.total / p.dataPageSize)) : null;
   return (
     <Group component="nav" aria-label={t('payments.pagination.label')} justify="space-between" gap="sm" wrap="wrap">
       <Group gap="xs" wrap="nowrap">

@@ -72,9 +72,16 @@ export function PaymentsPage() {
     queryFn: ({ signal }) => api.listCustomers(consistencyToken, signal),
     placeholderData: keepPreviousData,
   });
+  // The page's position travels with its data, so while the next page loads the range shown
+  // still describes the rows on screen.
+  const pageIndex = view.pageIndex;
   const payments = useQuery({
     queryKey: ['payments', searchQuery, consistencyToken],
-    queryFn: ({ signal }) => api.searchPayments(withToken(new URLSearchParams(searchQuery)), signal),
+    queryFn: async ({ signal }) => ({
+      ...(await api.searchPayments(withToken(new URLSearchParams(searchQuery)), signal)),
+      pageIndex,
+      limit: filters.limit,
+    }),
     placeholderData: keepPreviousData,
   });
   const summary = useQuery({
@@ -256,8 +263,9 @@ export function PaymentsPage() {
 
       {(rows.length > 0 || filters.cursor) && (
         <PaginationBar
-          pageIndex={view.pageIndex}
+          pageIndex={payments.data ? payments.data.pageIndex : view.pageIndex}
           pageSize={filters.limit}
+          dataPageSize={payments.data?.limit ?? filters.limit}
           shown={rows.length}
           total={payments.data?.total}
           hasMore={Boolean(payments.data?.has_more && payments.data.next_cursor)}

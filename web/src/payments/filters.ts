@@ -7,7 +7,7 @@ export type SortKey = 'date' | '-date' | 'amount' | '-amount';
 export const SORT_KEYS: readonly SortKey[] = ['-date', 'date', '-amount', 'amount'];
 
 /** PAGE_SIZES are the page sizes offered in the UI (the API allows 1-500). */
-export const PAGE_SIZES = [10, 25, 50, 100, 250, 500] as const;
+export const PAGE_SIZES = [5, 10, 25, 50, 100, 250, 500] as const;
 
 /** DEFAULT_LIMIT is the page size when the URL names none. */
 export const DEFAULT_LIMIT = 25;

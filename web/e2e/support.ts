@@ -1,0 +1,111 @@
+import { expect, type APIRequestContext, type Locator, type Page } from '@playwright/test';
+
+/** TestUser is an account made for one test run. */
+export interface TestUser {
+  name: string;
+  email: string;
+  password: string;
+}
+
+/** runId is unique per run so tests never collide with earlier data in the same stack. */
+export const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+
+/** newUser returns fresh random credentials. */
+export function newUser(tag: string): TestUser {
+  const id = `${runId}${Math.random().toString(36).slice(2, 6)}`;
+  return { name: `E2E ${tag} ${id}`, email: `e2e-${tag}-${id}@example.com`, password: `pw-${id}-long-enough` };
+}
+
+/** dayInZone returns YYYY-MM-DD of an instant in a time zone. */
+export function dayInZone(d: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+}
+
+/** daysAgo returns the calendar day `n` days before today in the browser's zone, and noon UTC of it. */
+export function daysAgo(n: number, timeZone = 'Europe/Copenhagen'): { day: string; noonUtc: string } {
+  const [y, m, d] = dayInZone(new Date(), timeZone).split('-').map(Number) as [number, number, number];
+  const noon = new Date(Date.UTC(y, m - 1, d - n, 12));
+  return { day: noon.toISOString().slice(0, 10), noonUtc: noon.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}
+
+/** Api talks to the stack through the web origin, as the browser does. */
+export class Api {
+  constructor(private readonly request: APIRequestContext) {}
+
+  private async ok<T>(what: string, res: Awaited<ReturnType<APIRequestContext['get']>>): Promise<T> {
+    if (!res.ok()) throw new Error(`${what}: HTTP ${res.status()} ${await res.text()}`);
+    return (res.status() === 204 ? undefined : await res.json()) as T;
+  }
+
+  async signUp(u: TestUser): Promise<{ id: string }> {
+    return this.ok('sign up', await this.request.post('/api/command/v1/users', { data: u }));
+  }
+
+  async token(u: TestUser): Promise<string> {
+    const r = await this.ok<{ access_token: string }>(
+      'token',
+      await this.request.post('/api/command/v1/auth/token', { data: { email: u.email, password: u.password } }),
+    );
+    return r.access_token;
+  }
+
+  async createCustomer(token: string, name: string): Promise<{ id: string; consistency: string }> {
+    const res = await this.request.post('/api/command/v1/customers', { data: { name }, headers: { Authorization: `Bearer ${token}` } });
+    const c = await this.ok<{ id: string }>('create customer', res);
+    return { id: c.id, consistency: res.headers()['x-consistency-token'] ?? '' };
+  }
+
+  async createPayment(
+    token: string,
+    body: { customer_id: string; amount: number; currency: string; third_party: string; date?: string; description?: string },
+  ): Promise<{ id: string; payment_ref_id: string; consistency: string }> {
+    const res = await this.request.post('/api/command/v1/payments', {
+      data: body,
+      headers: { Authorization: `Bearer ${token}`, 'Idempotency-Key': `e2e-${runId}-${Math.random().toString(36).slice(2)}` },
+    });
+    const p = await this.ok<{ id: string; payment_ref_id: string }>('create payment', res);
+    return { ...p, consistency: res.headers()['x-consistency-token'] ?? '' };
+  }
+
+  /** waitFor returns once the query API has applied the write with this consistency token. */
+  async waitFor(token: string, consistency: string): Promise<void> {
+    if (!consistency) return;
+    await this.ok(
+      'read-your-writes',
+      await this.request.get(`/api/query/v1/payments?limit=1&consistency_token=${encodeURIComponent(consistency)}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      }),
+    );
+  }
+}
+
+/** passwordInput is the password field (not the "show password" button that shares the word). */
+export function passwordInput(page: Page): Locator {
+  return page.getByRole('textbox', { name: /^(Password|Adgangskode)$/ });
+}
+
+/** logIn signs in through the login page and waits for the payments page. */
+export async function logIn(page: Page, u: TestUser): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(u.email);
+  await passwordInput(page).fill(u.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Payments' })).toBeVisible();
+}
+
+/** sessionToken reads the access token the UI holds for this tab. */
+export async function sessionToken(page: Page): Promise<string> {
+  const raw = await page.evaluate(() => sessionStorage.getItem('wildcat.session'));
+  if (!raw) throw new Error('no session in sessionStorage');
+  return (JSON.parse(raw) as { token: string }).token;
+}
+
+/** pickOption opens a Mantine (Multi)Select by its label, types to narrow, and picks the option.
+ * A MultiSelect keeps its list open after a pick; closeAfter closes it with Escape. */
+export async function pickOption(scope: Page | Locator, page: Page, label: string, option: string, closeAfter = false): Promise<void> {
+  const input = scope.getByRole('textbox', { name: label, exact: true }).or(scope.getByRole('combobox', { name: label, exact: true })).first();
+  await input.click();
+  await input.fill(option);
+  await page.getByRole('option', { name: option, exact: true }).click();
+  if (closeAfter) await input.press('Escape');
+}
