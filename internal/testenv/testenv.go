@@ -2,7 +2,9 @@
 // search-engine index prefix on the real servers named by TEST_DATABASE_URL
 // and TEST_SEARCH_URL (`make test` starts both). Without them a test is
 // skipped, unless WILDCAT_REQUIRE_INTEGRATION=1 (set by `make test` and CI),
-// where it fails: integration tests are never silently skipped there.
+// where it fails: integration tests are never silently skipped there. With
+// -short they are always skipped, so `go test -short ./...` needs nothing
+// running.
 package testenv
 
 import (
@@ -23,12 +25,11 @@ import (
 
 func need(tb testing.TB, name string) string {
 	tb.Helper()
-	v := os.Getenv(name)
-	if v != "" {
-		return v
-	}
 	if testing.Short() {
 		tb.Skipf("testenv: -short: skipping integration test (needs %s)", name)
+	}
+	if v := os.Getenv(name); v != "" {
+		return v
 	}
 	if os.Getenv("WILDCAT_REQUIRE_INTEGRATION") == "1" {
 		tb.Fatalf("testenv: %s is not set but WILDCAT_REQUIRE_INTEGRATION=1; run `make test`", name)
