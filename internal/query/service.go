@@ -56,6 +56,7 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[string]scopeEntry
+	now   func() time.Time // the scope cache's clock
 }
 
 type scopeEntry struct {
@@ -75,7 +76,7 @@ func NewService(s Searcher, opts Options) *Service {
 		opts.ExportPageSize = DefaultExportPageSize
 	}
 	opts.ScopeTTL = min(max(opts.ScopeTTL, 0), MaxScopeTTL)
-	return &Service{searcher: s, cursors: opts.Cursors, opts: opts, cache: map[string]scopeEntry{}}
+	return &Service{searcher: s, cursors: opts.Cursors, opts: opts, cache: map[string]scopeEntry{}, now: time.Now}
 }
 
 // Search returns one page of the caller's payments matching req.
@@ -353,14 +354,14 @@ func (s *Service) scope(ctx context.Context, userID string, fresh bool) ([]strin
 		s.mu.Lock()
 		e, hit := s.cache[userID]
 		s.mu.Unlock()
-		if hit && time.Since(e.fetched) < ttl {
+		if hit && s.now().Sub(e.fetched) < ttl {
 			s.observe(true)
 			return e.ids, nil
 		}
 	}
 	s.observe(false)
 	lookup := func() (any, error) {
-		start := time.Now()
+		start := s.now()
 		ctx, cancel := shared(ctx)
 		defer cancel()
 		ids, err := s.searcher.LinkedCustomerIDs(ctx, userID)
@@ -393,7 +394,7 @@ func (s *Service) remember(userID string, ids []string, fetched time.Time) {
 	defer s.mu.Unlock()
 	if len(s.cache) >= 10_000 {
 		for k, e := range s.cache {
-			if time.Since(e.fetched) >= s.opts.ScopeTTL {
+			if s.now().Sub(e.fetched) >= s.opts.ScopeTTL {
 				delete(s.cache, k)
 			}
 		}

