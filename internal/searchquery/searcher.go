@@ -85,9 +85,6 @@ func (s *Searcher) do(ctx context.Context, op, method, path string, body []byte,
 	case status == http.StatusNotFound && bytes.Contains(out, []byte("index_not_found_exception")):
 		return status, nil, &domain.Error{Code: domain.EUNAVAILABLE, Reason: "read_model_unavailable", RetryAfter: 1,
 			Message: "The read model has not been created yet; retry shortly."}
-	case status == http.StatusTooManyRequests || status >= 500:
-		return status, nil, &domain.Error{Code: domain.EUNAVAILABLE, RetryAfter: 1,
-			Message: "The search engine is overloaded or unavailable; retry shortly."}
 	case bytes.Contains(out, []byte("Unknown time-zone ID")):
 		// A zone Go knows but the engine's Java does not (an old alias).
 		return status, nil, &domain.Error{Code: domain.EINVALID, Message: "tz: the search engine does not know this time zone",
@@ -95,6 +92,9 @@ func (s *Searcher) do(ctx context.Context, op, method, path string, body []byte,
 	case bytes.Contains(out, []byte("too_many_buckets_exception")):
 		return status, nil, &domain.Error{Code: domain.EUNPROCESSABLE, Reason: "too_many_buckets",
 			Message: "The summary would have too many histogram buckets; narrow the date range or the currencies."}
+	case status == http.StatusTooManyRequests || status >= 500:
+		return status, nil, &domain.Error{Code: domain.EUNAVAILABLE, RetryAfter: 1,
+			Message: "The search engine is overloaded or unavailable; retry shortly."}
 	default:
 		if len(out) > maxErrorDetail {
 			out = out[:maxErrorDetail]
