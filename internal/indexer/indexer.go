@@ -80,9 +80,11 @@ func (w *Writer) bulk(ctx context.Context, ops []projection.IndexOp, query strin
 			buf.WriteByte('\n')
 		}
 	}
-	path := "/_bulk"
+	// Only what classify needs: the full response of a large bulk costs the
+	// engine noticeably more to render.
+	path := "/_bulk?filter_path=items.*.status,items.*.error.type,items.*.error.reason"
 	if query != "" {
-		path += "?" + query
+		path += "&" + query
 	}
 	start := time.Now()
 	status, body, err := w.perform(ctx, http.MethodPost, path, "application/x-ndjson", buf.Bytes())
@@ -247,7 +249,8 @@ type Generation struct {
 
 // NewGeneration creates empty payments and customers indices named after
 // suffix (the slot's consistent point), with the contract's mappings and
-// refreshes disabled for the bulk load. Left-over indices of earlier,
+// refreshes disabled and an asynchronous translog for the bulk load
+// (Activate restores both and flushes). Left-over indices of earlier,
 // unfinished backfills (not behind an alias) are deleted first.
 func (w *Writer) NewGeneration(ctx context.Context, suffix string) (Generation, error) {
 	if err := w.deleteLeftovers(ctx); err != nil {
@@ -261,7 +264,7 @@ func (w *Writer) NewGeneration(ctx context.Context, suffix string) (Generation, 
 	errs := make(chan error, 2)
 	for _, ix := range []struct{ name, mapping string }{{g.Payments, projection.PaymentsMapping}, {g.Customers, projection.CustomersMapping}} {
 		go func() {
-			body, err := withRefresh(ix.mapping, "-1")
+			body, err := withSettings(ix.mapping, map[string]any{"refresh_interval": "-1", "translog.durability": "async"})
 			if err == nil {
 				err = w.createIndex(ctx, ix.name, body)
 			}
@@ -330,8 +333,13 @@ func (w *Writer) Activate(ctx context.Context, g Generation) error {
 	if err := json.Unmarshal([]byte(projection.PaymentsMapping), &settings); err != nil {
 		return fmt.Errorf("indexer: mapping: %w", err)
 	}
-	if err := w.expect(ctx, http.MethodPut, "/"+both+"/_settings",
-		map[string]any{"index": map[string]any{"refresh_interval": settings.Settings.RefreshInterval}}, http.StatusOK); err != nil {
+	// Back to the contract's settings; the flush makes the async translog
+	// durable before the backfill is recorded as complete.
+	if err := w.expect(ctx, http.MethodPut, "/"+both+"/_settings", map[string]any{"index": map[string]any{
+		"refresh_interval": settings.Settings.RefreshInterval, "translog.durability": "request"}}, http.StatusOK); err != nil {
+		return err
+	}
+	if err := w.expect(ctx, http.MethodPost, "/"+both+"/_flush", nil, http.StatusOK); err != nil {
 		return err
 	}
 	if err := w.expect(ctx, http.MethodPost, "/"+both+"/_refresh", nil, http.StatusOK); err != nil {
@@ -381,7 +389,7 @@ func (w *Writer) DeleteAll(ctx context.Context) error {
 	return w.deleteIndices(ctx, append(names, projection.StateIndex(w.Prefix)))
 }
 
-func withRefresh(mapping, interval string) ([]byte, error) {
+func withSettings(mapping string, set map[string]any) ([]byte, error) {
 	var m map[string]any
 	if err := json.Unmarshal([]byte(mapping), &m); err != nil {
 		return nil, fmt.Errorf("indexer: mapping: %w", err)
@@ -391,7 +399,9 @@ func withRefresh(mapping, interval string) ([]byte, error) {
 		settings = map[string]any{}
 		m["settings"] = settings
 	}
-	settings["refresh_interval"] = interval
+	for k, v := range set {
+		settings[k] = v
+	}
 	return json.Marshal(m)
 }
 

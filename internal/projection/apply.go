@@ -184,45 +184,44 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
 	}
 	payAlias, custAlias := PaymentsAlias(a.Prefix), CustomersAlias(a.Prefix)
 
-	// Direct documents, read in one snapshot.
-	var ops []IndexOp
-	var dead []DeadLetter
-	err := a.Source.View(ctx, p.Xids, func(ctx context.Context, v View) error {
-		for user, lsn := range p.UserCustomers {
-			ids, err := v.CustomerIDsOfUser(ctx, user)
-			if err != nil {
-				return err
+	// The customers of users whose name or e-mail changed.
+	if len(p.UserCustomers) > 0 {
+		err := a.Source.View(ctx, p.Xids, func(ctx context.Context, v View) error {
+			for user, lsn := range p.UserCustomers {
+				ids, err := v.CustomerIDsOfUser(ctx, user)
+				if err != nil {
+					return err
+				}
+				for _, id := range ids {
+					mark(p.Customers, id, lsn)
+				}
 			}
-			for _, id := range ids {
-				mark(p.Customers, id, lsn)
-			}
+			return nil
+		})
+		if err != nil {
+			return st, err
 		}
-		for _, chunk := range chunks(sortedKeys(p.Payments), a.batch()) {
+	}
+
+	// Direct documents, a batch at a time (memory stays bounded however
+	// large a transaction was).
+	for _, chunk := range chunks(sortedKeys(p.Payments), a.batch()) {
+		s, err := a.direct(ctx, p.Xids, func(ctx context.Context, v View) ([]IndexOp, []DeadLetter, error) {
 			docs, err := v.Payments(ctx, chunk)
-			if err != nil {
-				return err
-			}
-			o, d := BuildOps(payAlias, chunk, p.Payments, docs)
-			ops, dead = append(ops, o...), append(dead, d...)
+			ops, dead := BuildOps(payAlias, chunk, p.Payments, docs)
+			return ops, dead, err
+		})
+		st.add(s)
+		if err != nil {
+			return st, err
 		}
-		for _, chunk := range chunks(sortedKeys(p.Customers), a.batch()) {
+	}
+	for _, chunk := range chunks(sortedKeys(p.Customers), a.batch()) {
+		s, err := a.direct(ctx, p.Xids, func(ctx context.Context, v View) ([]IndexOp, []DeadLetter, error) {
 			docs, err := v.Customers(ctx, chunk)
-			if err != nil {
-				return err
-			}
-			o, d := BuildOps(custAlias, chunk, p.Customers, docs)
-			ops, dead = append(ops, o...), append(dead, d...)
-		}
-		return nil
-	})
-	if err != nil {
-		return st, err
-	}
-	if err := a.deadLetter(ctx, dead, &st); err != nil {
-		return st, err
-	}
-	for _, chunk := range chunks(ops, a.batch()) {
-		s, err := a.Write(ctx, chunk)
+			ops, dead := BuildOps(custAlias, chunk, p.Customers, docs)
+			return ops, dead, err
+		})
 		st.add(s)
 		if err != nil {
 			return st, err
@@ -258,6 +257,28 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
 		return st, err
 	}
 	return st, nil
+}
+
+// direct reads one batch of dirty documents with read, in one snapshot,
+// and writes them.
+func (a *Applier) direct(ctx context.Context, xids []uint32, read func(context.Context, View) ([]IndexOp, []DeadLetter, error)) (Stats, error) {
+	var st Stats
+	var ops []IndexOp
+	var dead []DeadLetter
+	err := a.Source.View(ctx, xids, func(ctx context.Context, v View) error {
+		var err error
+		ops, dead, err = read(ctx, v)
+		return err
+	})
+	if err != nil {
+		return st, err
+	}
+	if err := a.deadLetter(ctx, dead, &st); err != nil {
+		return st, err
+	}
+	s, err := a.Write(ctx, ops)
+	st.add(s)
+	return st, err
 }
 
 // reproject re-indexes every payment of pa with version lsn. Documents

@@ -413,6 +413,9 @@ func (p *Projector) open(ctx context.Context, sc *search.Client) (*replication.S
 		p.logger.Info("backfill needed", "reason", reason)
 		return p.backfill(ctx, sc)
 	}
+	if err := w.EnsureStateIndex(ctx); err != nil {
+		return nil, err
+	}
 	slot, err := p.store.Slot(ctx, p.cfg.Slot)
 	if err != nil {
 		return nil, err

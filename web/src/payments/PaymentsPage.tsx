@@ -207,6 +207,12 @@ export function PaymentsPage() {
         </Button>
       </Group>
 
+      {highlightId && rows.some((r) => r.id === highlightId) && (
+        <Alert color="green" variant="light" role="status" withCloseButton onClose={() => setHighlightId(null)} closeButtonLabel={t('app.close')}>
+          {t('payments.newRowVisible')}
+        </Alert>
+      )}
+
       {payments.error ? (
         <Stack gap="xs">
           <ProblemAlert error={payments.error} title={t('payments.loadError')} />
@@ -253,12 +259,6 @@ export function PaymentsPage() {
           sort={filters.sort}
           onSort={onSort}
         />
-      )}
-
-      {highlightId && rows.some((r) => r.id === highlightId) && (
-        <Alert color="green" variant="light" role="status" withCloseButton onClose={() => setHighlightId(null)} closeButtonLabel={t('app.close')}>
-          {t('payments.newRowVisible')}
-        </Alert>
       )}
 
       {(rows.length > 0 || filters.cursor) && (
