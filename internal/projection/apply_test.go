@@ -172,9 +172,11 @@ func TestApplierApply(t *testing.T) {
 			},
 		},
 		{
-			name:  "ReplayIsAVersionConflict",
-			setup: func(_ *fakeSource, idx *fakeIndex) { idx.docs[pays+"/p1"] = stored{version: 25, doc: []byte(`{"newer":true}`)} },
-			plan:  func(p *Plan) { p.Payments["p1"] = 20 },
+			name: "ReplayIsAVersionConflict",
+			setup: func(_ *fakeSource, idx *fakeIndex) {
+				idx.docs[pays+"/p1"] = stored{version: 25, doc: []byte(`{"newer":true}`)}
+			},
+			plan: func(p *Plan) { p.Payments["p1"] = 20 },
 			check: func(t *testing.T, st Stats, err error, _ *fakeSource, idx *fakeIndex, dl *fakeDL) {
 				if err != nil || st.Conflicts != 1 || st.Indexed != 0 || len(dl.dls) != 0 {
 					t.Fatalf("stats %+v, err %v, dead letters %d; want one conflict only", st, err, len(dl.dls))

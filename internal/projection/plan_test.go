@@ -84,7 +84,7 @@ func TestPlannerAdd(t *testing.T) {
 		},
 		{
 			name: "UnknownUserUpdateIsAssumedChanged",
-			txs: []Tx{{Xid: 11, CommitLSN: 110, EndLSN: 111, Changes: []Change{{Table: TableUsers, Op: OpUpdate, New: row("id", "u2", "name", "Bo", "email", "b@x")}}}},
+			txs:  []Tx{{Xid: 11, CommitLSN: 110, EndLSN: 111, Changes: []Change{{Table: TableUsers, Op: OpUpdate, New: row("id", "u2", "name", "Bo", "email", "b@x")}}}},
 			want: &Plan{UserPayments: map[string]uint64{"u2": 110}, UserCustomers: map[string]uint64{"u2": 110}, Xids: []uint32{11}, Txs: 1, LastEnd: 111},
 		},
 		{
