@@ -34,7 +34,8 @@ proc_alive() {
 	local pid=$1 state
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	kill -0 "$pid" 2>/dev/null || return 1
-	state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+	# The state follows the parenthesised command name, which may hold spaces.
+	state=$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null || true)
 	[[ -n $state && $state != Z && $state != X ]]
 }
 
