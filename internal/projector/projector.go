@@ -113,6 +113,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Projector
 		return nil, fmt.Errorf("projector: database url: %w", err)
 	}
 	pcfg.MaxConns = 6
+	pcfg.ConnConfig.RuntimeParams["application_name"] = "wildcat-projector-reader"
 	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("projector: pool: %w", err)
