@@ -14,6 +14,9 @@ type Config struct {
 	Addr        string `env:"QUERY_API_ADDR" envDefault:"127.0.0.1:8082"`
 	SearchURL   string `env:"SEARCH_URL" envDefault:"http://127.0.0.1:9200"`
 	IndexPrefix string `env:"INDEX_PREFIX" envDefault:""`
+	// SearchCompression asks the engine for gzip responses: worth it only
+	// when the engine is far away (it costs CPU on both sides).
+	SearchCompression bool `env:"SEARCH_COMPRESSION" envDefault:"false"`
 	// JWKSURL, when set, is where the verification key comes from (the
 	// command API's /.well-known/jwks.json): fetched at start with retries
 	// for JWKSStartTimeout, then refreshed every JWKSRefresh. Otherwise the

@@ -160,21 +160,34 @@ func call(t *testing.T, method, u, token string, body, out any) string {
 	return res.Header.Get("X-Consistency-Token")
 }
 
+// getJSON GETs u and requires status want. A read-your-writes timeout (503
+// consistency_timeout) is retried as its Retry-After invites, for at most
+// 30s: on a loaded machine the projector may lag more than the 5s wait.
 func getJSON(t *testing.T, u, token string, want int, out any, hdr ...string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+	var b []byte
+	var status int
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		status = res.StatusCode
+		if status != http.StatusServiceUnavailable || !bytes.Contains(b, []byte("consistency_timeout")) || time.Now().After(deadline) {
+			break
+		}
+		t.Logf("GET %s: the projector has not applied the write after 5s; retrying", u)
+		time.Sleep(time.Second)
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		t.Fatalf("GET %s: %d, want %d: %s", u, res.StatusCode, want, b)
+	if status != want {
+		t.Fatalf("GET %s: %d, want %d: %s", u, status, want, b)
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {

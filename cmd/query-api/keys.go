@@ -14,12 +14,14 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/auth"
 )
 
-// keyedVerifier verifies tokens with the current public key; the key can
-// be swapped while requests are verified (JWKS refresh). It is safe for
-// concurrent use.
+// keyedVerifier verifies tokens with the current public key, remembering
+// accepted tokens until they expire (auth.CachedVerifier: the Ed25519
+// check is paid once per token, not per request); the key can be swapped
+// while requests are verified (JWKS refresh), which also forgets every
+// token the old key accepted. It is safe for concurrent use.
 type keyedVerifier struct {
 	issuer, audience string
-	v                atomic.Pointer[auth.Verifier]
+	v                atomic.Pointer[auth.CachedVerifier]
 	key              atomic.Pointer[ed25519.PublicKey]
 }
 
@@ -35,9 +37,12 @@ func (kv *keyedVerifier) set(key ed25519.PublicKey) bool {
 		return false
 	}
 	kv.key.Store(&key)
-	kv.v.Store(auth.NewVerifier(key, kv.issuer, kv.audience))
+	kv.v.Store(auth.NewCachedVerifier(auth.NewVerifier(key, kv.issuer, kv.audience), maxCachedTokens))
 	return true
 }
+
+// maxCachedTokens bounds the verified-token cache (about 200 bytes each).
+const maxCachedTokens = 50_000
 
 // Verify implements httpapi.TokenVerifier.
 func (kv *keyedVerifier) Verify(token string) (string, error) { return kv.v.Load().Verify(token) }

@@ -47,7 +47,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	sc, err := search.Open(ctx, cfg.SearchURL, search.Options{})
+	sc, err := search.Open(ctx, cfg.SearchURL, search.Options{Transport: searchquery.Transport(cfg.SearchCompression)})
 	if err != nil {
 		return err
 	}

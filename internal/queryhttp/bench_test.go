@@ -45,7 +45,8 @@ func BenchmarkSearch(b *testing.B) {
 		{"amount_min": {"1000"}, "amount_max": {"500000"}, "sort": {"amount"}, "limit": {"100"}},
 		{"q": {"invoice"}, "customer_id": {d.customers[1].ID}},
 	}
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	// Both clients read uncompressed responses, as the query API does.
+	hc := &http.Client{Transport: searchquery.Transport(false)}
 
 	// engineRequests are the raw engine requests of the same queries.
 	var engineBodies [][]byte

@@ -60,7 +60,7 @@ func mustStack(t testing.TB, opts stackOptions) *stack {
 	t.Helper()
 	searchURL, prefix := testenv.MustSearch(t)
 	ctx := context.Background()
-	sc, err := search.Open(ctx, searchURL, search.Options{})
+	sc, err := search.Open(ctx, searchURL, search.Options{Transport: searchquery.Transport(false)})
 	if err != nil {
 		t.Fatalf("search.Open: %v", err)
 	}
@@ -91,7 +91,7 @@ func (s *stack) serve(searcher query.Searcher, reg *prometheus.Registry, opts qu
 		s.t.Fatal(err)
 	}
 	s.issuer = auth.NewIssuer(priv, testIssuer, testAudience, time.Hour)
-	verifier := auth.NewVerifier(s.issuer.PublicKey(), testIssuer, testAudience)
+	verifier := auth.NewCachedVerifier(auth.NewVerifier(s.issuer.PublicKey(), testIssuer, testAudience), 1000)
 	s.svc = query.NewService(searcher, opts)
 	r := httpapi.NewEngine(testenv.Logger(s.t), reg, httpapi.EngineOptions{Service: "query-api", RequestTimeout: 30 * time.Second})
 	queryhttp.Register(r, s.svc, verifier, queryhttp.Options{Logger: testenv.Logger(s.t)})
