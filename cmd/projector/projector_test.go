@@ -24,7 +24,7 @@ func TestBackfillWithConcurrentWriters(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 3 {
 		wg.Add(1)
-		go func() { defer wg.Done(); e.load(lctx, w, uint64(i), true) }()
+		go func() { defer wg.Done(); e.load(lctx, w, uint64(i), false) }()
 	}
 	in := e.start(e.vars("PROJECTOR_BACKFILL_BATCH", "500"))
 	time.Sleep(3 * time.Second)
@@ -43,7 +43,7 @@ func TestBackfillWithConcurrentWriters(t *testing.T) {
 	// moves the published position, via the server's keepalives.
 	e.exec(ctx, `INSERT INTO projector_dead_letters (doc_index, doc_id, lsn, error) VALUES ('none', 'none', '0/0', 'wal filler')`)
 	lsn := e.walLSN(ctx)
-	took := e.waitApplied(ctx, lsn, 15*time.Second)
+	took := e.waitApplied(ctx, lsn, 30*time.Second)
 	t.Logf("idle position caught up with the server in %s", took)
 	waitMetric(t, in.addr, "projector_lag_seconds", 0)
 	body := scrape(t, in.addr)

@@ -181,11 +181,19 @@ type received struct {
 // the server neither times out nor discards anything. Run closes the
 // connection when it returns.
 func (s *Stream) Run(ctx context.Context, out chan<- projection.Tx) error {
-	defer s.conn.Close()
 	in := make(chan received, 64)
 	done := make(chan struct{})
-	defer close(done)
+	readerDone := make(chan struct{})
+	defer func() {
+		// Unblock the reader by closing the socket underneath it (safe
+		// while it reads), wait for it, then close the connection.
+		close(done)
+		_ = s.conn.pg.Conn().Close()
+		<-readerDone
+		s.conn.Close()
+	}()
 	go func() {
+		defer close(readerDone)
 		for {
 			// Background context: no deadline juggling; Close unblocks it.
 			msg, err := s.conn.pg.ReceiveMessage(context.Background())
