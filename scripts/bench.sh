@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# bench.sh — `make bench`: bring the local stack up if needed (running the
+# current build), then run the load harness (cmd/bench) against it on
+# 127.0.0.1. It prints a table and writes the figures to .run/bench.json.
+#
+# Tunables (environment): BENCH_DURATION (per scenario, default 15s),
+# BENCH_CLIENTS (64), BENCH_BATCH_CLIENTS (4), BENCH_SEARCH_CLIENTS (16),
+# BENCH_SEED_PAYMENTS (1000000), BENCH_FRESHNESS_RATES (1000,2000,4000),
+# BENCH_SCENARIOS (single,batch,freshness,backfill,search,memory).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RESTART_STALE=1 "$ROOT/scripts/stack.sh" up
+# shellcheck source=/dev/null
+source "$RUN_DIR/stack.env"
+export DATABASE_URL SEARCH_URL COMMAND_API QUERY_API
+go build -o "$RUN_DIR/bin/bench" ./cmd/bench
+exec "$RUN_DIR/bin/bench"
