@@ -15,11 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/wildcat-payments/wildcat/internal/auth"
 	"github.com/wildcat-payments/wildcat/internal/domain"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/query"
 	"github.com/wildcat-payments/wildcat/internal/query/querytest"
+	"github.com/wildcat-payments/wildcat/internal/queryhttp"
 )
 
 // world is a small fixed read model: linked (L) and revoked (R) users on
@@ -483,9 +486,21 @@ func TestOpenAPIDocument(t *testing.T) {
 	if res.status != http.StatusOK {
 		t.Fatalf("status %d", res.status)
 	}
+	if string(res.body) != string(queryhttp.OpenAPI) {
+		t.Fatal("served document differs from the embedded one")
+	}
 	sp := mustSpec(t)
 	if sp.doc["openapi"] != "3.1.0" {
 		t.Fatalf("openapi = %v, want 3.1.0", sp.doc["openapi"])
+	}
+	// The document itself is well-formed (references resolve, schemas are
+	// schemas, parameters are complete).
+	doc, err := openapi3.NewLoader().LoadFromData(queryhttp.OpenAPI)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("invalid OpenAPI document: %v", err)
 	}
 	// Every operation documents exactly the parameters it accepts.
 	params := sp.doc["components"].(map[string]any)["parameters"].(map[string]any)
