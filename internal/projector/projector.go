@@ -379,14 +379,20 @@ func (p *Projector) session(ctx context.Context) error {
 }
 
 // lead takes the leader lock, waiting as a standby while another instance
-// holds it. It returns (nil, nil) when ctx ends.
+// holds it (one session, polled every StandbyPoll). It returns (nil, nil)
+// when ctx ends.
 func (p *Projector) lead(ctx context.Context) (*replication.Leader, error) {
+	l, err := replication.NewLeader(ctx, p.cfg.DatabaseURL, p.cfg.Slot)
+	if err != nil {
+		return nil, err
+	}
 	for {
-		l, err := replication.TryLead(ctx, p.cfg.DatabaseURL, p.cfg.Slot)
+		ok, err := l.TryLock(ctx)
 		if err != nil {
+			l.Release()
 			return nil, err
 		}
-		if l != nil {
+		if ok {
 			p.logger.Info("leader lock taken", "slot", p.cfg.Slot)
 			return l, nil
 		}
@@ -396,6 +402,7 @@ func (p *Projector) lead(ctx context.Context) (*replication.Leader, error) {
 		p.setRole(RoleStandby)
 		select {
 		case <-ctx.Done():
+			l.Release()
 			return nil, nil
 		case <-time.After(p.cfg.StandbyPoll):
 		}

@@ -256,9 +256,9 @@ func LockKey(slot string) int64 {
 	return int64(h.Sum64())
 }
 
-// TryLead connects to url and tries to take the lock of slot once. It
-// returns (nil, nil) when another session holds it.
-func TryLead(ctx context.Context, url, slot string) (*Leader, error) {
+// NewLeader opens the dedicated session the lock lives in; call TryLock
+// until it succeeds. The session is not safe for concurrent use.
+func NewLeader(ctx context.Context, url, slot string) (*Leader, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("replication: leader: %w", err)
@@ -268,17 +268,17 @@ func TryLead(ctx context.Context, url, slot string) (*Leader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replication: leader: connect: %w", err)
 	}
-	l := &Leader{conn: conn, key: LockKey(slot)}
+	return &Leader{conn: conn, key: LockKey(slot)}, nil
+}
+
+// TryLock tries to take the lock once; false means another session holds
+// it.
+func (l *Leader) TryLock(ctx context.Context) (bool, error) {
 	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, l.key).Scan(&ok); err != nil {
-		_ = conn.Close(context.Background())
-		return nil, fmt.Errorf("replication: leader: lock: %w", err)
+	if err := l.conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, l.key).Scan(&ok); err != nil {
+		return false, fmt.Errorf("replication: leader: lock: %w", err)
 	}
-	if !ok {
-		_ = conn.Close(context.Background())
-		return nil, nil
-	}
-	return l, nil
+	return ok, nil
 }
 
 // Check verifies that the session holding the lock is still alive.
