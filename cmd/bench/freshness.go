@@ -18,6 +18,10 @@ import (
 // finds it. Rates come from BENCH_FRESHNESS_RATES; the first is the target
 // (1,000/s), the others probe how far the pipeline goes.
 func (b *bench) freshness(ctx context.Context) error {
+	// Start from a caught-up projector, not from the batch scenario's backlog.
+	if _, err := b.waitIndexed(ctx); err != nil {
+		return err
+	}
 	for _, rate := range b.cfg.Rates {
 		st, sent, err := b.freshnessAt(ctx, rate)
 		if err != nil {
