@@ -613,3 +613,53 @@ func TestCSVFormat(t *testing.T) {
 		}
 	})
 }
+
+// TestBounds pins the edges the random oracle rarely hits: from is
+// inclusive and to exclusive at millisecond precision, amount bounds are
+// inclusive.
+func TestBounds(t *testing.T) {
+	t.Parallel()
+	s := mustStack(t, stackOptions{})
+	rnd := mrand.New(mrand.NewPCG(21, 22))
+	w := newWorld(rnd)
+	s.putCustomers(w.c1)
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	mk := func(name string, d time.Time, amount int64) projection.PaymentDoc {
+		p := w.p1[0]
+		p.ID, p.PaymentRefID, p.Date, p.Amount, p.ThirdParty = uuidFrom(rnd), uuidFrom(rnd), d, amount, name
+		return p
+	}
+	s.putPayments(
+		mk("before", at.Add(-time.Millisecond), 99),
+		mk("at", at, 100),
+		mk("within", at.Add(500*time.Microsecond), 101), // same millisecond as "at"
+		mk("after", at.Add(time.Millisecond), 102),
+	)
+	tok := s.token(w.l)
+	for _, tc := range []struct {
+		name   string
+		params url.Values
+		want   string
+	}{
+		{"FromInclusive", url.Values{"from": {"2024-05-01T12:00:00Z"}}, "after,at,within"},
+		{"ToExclusive", url.Values{"to": {"2024-05-01T12:00:00Z"}}, "before"},
+		{"ToNextMillisecond", url.Values{"to": {"2024-05-01T12:00:00.001Z"}}, "at,before,within"},
+		{"SubMillisecondIgnored", url.Values{"from": {"2024-05-01T12:00:00.000900Z"}}, "after,at,within"},
+		{"OffsetZone", url.Values{"from": {"2024-05-01T14:00:00+02:00"}, "to": {"2024-05-01T14:00:00.001+02:00"}}, "at,within"},
+		{"AmountInclusive", url.Values{"amount_min": {"100"}, "amount_max": {"101"}}, "at,within"},
+		{"AmountExact", url.Values{"amount_min": {"102"}, "amount_max": {"102"}}, "after"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var page query.Page
+			s.get(t, tok, "/v1/payments", tc.params).decode(t, &page)
+			var got []string
+			for _, p := range page.Data {
+				got = append(got, p.ThirdParty)
+			}
+			slices.Sort(got)
+			if strings.Join(got, ",") != tc.want {
+				t.Fatalf("got %v, want %s", got, tc.want)
+			}
+		})
+	}
+}
