@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
 // The backfill copies a snapshot while writers keep committing; the
@@ -73,4 +76,31 @@ func scrape(t testing.TB, addr string) string {
 		}
 	}
 	return b.String()
+}
+
+// Read-your-writes as the query API does it: the command API's token is
+// pg_current_wal_insert_lsn() read right after COMMIT; once the published
+// position reaches it, the payment is searchable.
+func TestReadYourWrites(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	ctx := context.Background()
+	w := e.seed(ctx, 1, 1, 1)
+	e.start(e.vars())
+	e.waitConsistent(ctx, 30*time.Second)
+	var slowest, total time.Duration
+	for i := range 30 {
+		var id, lsnText string
+		e.must(e.pool.QueryRow(ctx, `INSERT INTO payments (customer_id, user_id, amount, currency, third_party)
+			VALUES ($1, $2, $3, 'EUR', 'ryw') RETURNING id::text`, w.customers[0], w.users[0], 1+i).Scan(&id))
+		e.must(e.pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&lsnText))
+		var hi, lo uint64
+		fmt.Sscanf(lsnText, "%X/%X", &hi, &lo)
+		took := e.waitApplied(ctx, hi<<32|lo, 15*time.Second)
+		slowest, total = max(slowest, took), total+took
+		if n := e.count(ctx, projection.PaymentsAlias(e.prefix), map[string]any{"term": map[string]any{"id": id}}); n != 1 {
+			t.Fatalf("payment %s: %d hits once the position was applied, want 1", id, n)
+		}
+	}
+	t.Logf("read-your-writes wait: mean %s, slowest %s", total/30, slowest)
 }

@@ -222,3 +222,19 @@ func (pl *Planner) message(p *Plan, m Message, lsn uint64) {
 		}
 	}
 }
+
+// PublishedLSN is the position to publish once everything up to end (the
+// end of the last applied commit record, or a keepalive's WAL end) is
+// applied. When end falls on a WAL page boundary, the page header that
+// follows holds no records, yet pg_current_wal_insert_lsn() read right
+// after that commit (what the command API puts in consistency tokens)
+// points past it; publishing the header's end keeps such a token from
+// waiting for unrelated WAL. 40 bytes covers the long header of a segment's
+// first page; no commit record can end within it.
+func PublishedLSN(end uint64) uint64 {
+	const walPage = 8192
+	if end > 0 && end%walPage == 0 {
+		return end + 40
+	}
+	return end
+}

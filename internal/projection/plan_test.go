@@ -141,3 +141,22 @@ func TestFormatLSN(t *testing.T) {
 		})
 	}
 }
+
+func TestPublishedLSN(t *testing.T) {
+	tests := []struct {
+		name     string
+		end, want uint64
+	}{
+		{"InsidePage", 0x1968A98, 0x1968A98},
+		{"PageBoundary", 0x1966000, 0x1966000 + 40},
+		{"SegmentBoundary", 0x2000000, 0x2000000 + 40},
+		{"Zero", 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := PublishedLSN(tc.end); got != tc.want {
+				t.Errorf("PublishedLSN(%#x) = %#x, want %#x", tc.end, got, tc.want)
+			}
+		})
+	}
+}

@@ -63,14 +63,15 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 		if !plan.LastCommitTime.IsZero() {
 			lastCommit = plan.LastCommitTime
 		}
+		published := projection.PublishedLSN(applied)
 		if err := a.Publish(ctx, projection.StateDoc{
-			AppliedLSN: applied, LSN: projection.FormatLSN(applied), CommitTime: lastCommit, UpdatedAt: time.Now().UTC(),
+			AppliedLSN: published, LSN: projection.FormatLSN(published), CommitTime: lastCommit, UpdatedAt: time.Now().UTC(),
 		}); err != nil {
 			return err
 		}
 		stream.Ack(applied)
-		p.applied.Store(applied)
-		p.m.appliedLSN.Set(float64(applied))
+		p.applied.Store(published)
+		p.m.appliedLSN.Set(float64(published))
 		p.m.txs.Add(float64(plan.Txs))
 		if plan.Txs > 0 {
 			p.logger.Debug("applied", "txs", plan.Txs, "docs", st.Indexed+st.Deleted, "conflicts", st.Conflicts,

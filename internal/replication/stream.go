@@ -99,6 +99,9 @@ type StreamOptions struct {
 	// StatusInterval is the period of standby status updates (default 10s);
 	// updates are also sent as soon as an acknowledgement moves.
 	StatusInterval time.Duration
+	// IdlePoll is how often an idle stream asks the server for its WAL
+	// position (default 100ms).
+	IdlePoll time.Duration
 }
 
 // Stream is a running START_REPLICATION. Run delivers transactions; Ack
@@ -127,6 +130,9 @@ type relation struct {
 func (c *Conn) Start(ctx context.Context, opts StreamOptions) (*Stream, error) {
 	if opts.StatusInterval <= 0 {
 		opts.StatusInterval = 10 * time.Second
+	}
+	if opts.IdlePoll <= 0 {
+		opts.IdlePoll = 100 * time.Millisecond
 	}
 	err := pglogrepl.StartReplication(ctx, c.pg, opts.Slot, pglogrepl.LSN(opts.Confirmed), pglogrepl.StartReplicationOptions{
 		Mode: pglogrepl.LogicalReplication,
@@ -222,6 +228,12 @@ func (s *Stream) Run(ctx context.Context, out chan<- projection.Tx) error {
 
 	ticker := time.NewTicker(s.opts.StatusInterval)
 	defer ticker.Stop()
+	// While everything received is applied, ask the server every
+	// IdlePoll for its position (a status update with reply requested is
+	// answered by a keepalive), so the published position follows the WAL
+	// of other writers promptly (read-your-writes tokens point there).
+	idle := time.NewTicker(s.opts.IdlePoll)
+	defer idle.Stop()
 	var pending *projection.Tx
 	var cur *projection.Tx
 	for {
@@ -244,6 +256,12 @@ func (s *Stream) Run(ctx context.Context, out chan<- projection.Tx) error {
 		case <-ticker.C:
 			if err := s.sendStatus(ctx, false); err != nil {
 				return err
+			}
+		case <-idle.C:
+			if cur == nil && pending == nil && s.acked.Load() >= s.received {
+				if err := s.sendStatus(ctx, true); err != nil {
+					return err
+				}
 			}
 		case r := <-inc:
 			if r.err != nil {
