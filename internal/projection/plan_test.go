@@ -144,7 +144,7 @@ func TestFormatLSN(t *testing.T) {
 
 func TestPublishedLSN(t *testing.T) {
 	tests := []struct {
-		name     string
+		name      string
 		end, want uint64
 	}{
 		{"InsidePage", 0x1968A98, 0x1968A98},
