@@ -473,6 +473,9 @@ func (p *Projector) needsBackfill(ctx context.Context, w *indexer.Writer) (strin
 	if !slot.Exists {
 		return "slot missing", bf, nil
 	}
+	if slot.Plugin != "pgoutput" {
+		return fmt.Sprintf("slot uses plugin %q, not pgoutput", slot.Plugin), bf, nil
+	}
 	if slot.WALStatus == "lost" {
 		return "slot lost its WAL (max_slot_wal_keep_size)", bf, nil
 	}
