@@ -51,7 +51,8 @@ func (b *bench) searchMix(r *rand.Rand) url.Values {
 // engine request (query.Service.PlanSearch + searchquery.SearchBody, the
 // code the API runs) sent straight to the engine by as many clients.
 func (b *bench) search(ctx context.Context) error {
-	sc, err := search.Open(ctx, b.cfg.SearchURL, search.Options{})
+	// Like the query API: no gzip between neighbours, so both sides read the same bytes.
+	sc, err := search.Open(ctx, b.cfg.SearchURL, search.Options{Transport: searchquery.Transport(false)})
 	if err != nil {
 		return err
 	}
