@@ -174,6 +174,11 @@ test('a new user signs up, pays, filters, pages, exports, reads Danish and logs 
     const csv = await readFile(file, 'utf8');
     const lines = csv.split(/\r?\n/).filter((l) => l.trim() !== '');
     expect(lines.length).toBe(1 + 12); // header + every match, not just the page on screen
+    expect(lines[0]).toContain('payment_ref_id');
+    // Amount 10,111 minor units of DKK: exported exactly, never through a float.
+    const day1 = lines.find((l) => l.includes(`API Supplier 1 ${runId}`)) ?? '';
+    expect(day1).toContain('10111');
+    expect(day1).toContain('101.11');
     for (const ref of apiRefs.coffee) expect(csv).toContain(ref);
     for (const ref of apiRefs.bakery) expect(csv).not.toContain(ref);
     expect(csv).toContain(`UI Supplier 2 ${runId}`);

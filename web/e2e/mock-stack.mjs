@@ -319,10 +319,14 @@ export function createMockStack() {
     if (path === '/v1/payments/export.csv') {
       checkParams(q, [...FILTERS, 'sort', 'consistency_token']);
       const list = sorted(filtered(user, q), q.get('sort') || '-date').map(doc);
-      const cols = ['id', 'payment_ref_id', 'date', 'customer_id', 'customer_name', 'user_id', 'user_name', 'user_email', 'third_party', 'description', 'amount', 'currency', 'status', 'created_at', 'updated_at'];
-      const lines = [cols.join(','), ...list.map((p) => cols.map((c) => csvCell(p[c])).join(','))];
+      // The query API's columns (docs/query-api.md): amount_minor is the integer, amount its decimal.
+      const cols = ['id', 'payment_ref_id', 'date', 'customer_id', 'customer_name', 'user_id', 'user_name', 'user_email', 'third_party', 'description', 'amount_minor', 'amount', 'currency', 'status'];
+      const digits = (c) => new Intl.NumberFormat('en', { style: 'currency', currency: c }).resolvedOptions().maximumFractionDigits ?? 2;
+      const decimal = (n, d) => (d === 0 ? String(n) : `${String(n).padStart(d + 1, '0').slice(0, -d)}.${String(n).padStart(d + 1, '0').slice(-d)}`);
+      const row = (p) => ({ ...p, amount_minor: p.amount, amount: decimal(p.amount, digits(p.currency)) });
+      const lines = [cols.join(','), ...list.map((p) => cols.map((c) => csvCell(row(p)[c])).join(','))];
       res.setHeader('Content-Disposition', 'attachment; filename="payments.csv"');
-      return [200, lines.join('\r\n') + '\r\n', 'text/csv; charset=utf-8'];
+      return [200, lines.join('\n') + '\n', 'text/csv; charset=utf-8'];
     }
     const mm = /^\/v1\/payments\/([^/]+)$/.exec(path);
     if (mm) {

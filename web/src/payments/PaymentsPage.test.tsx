@@ -235,4 +235,29 @@ describe('PaymentsPage', () => {
     expect(within(dialog).getByText(PAGE1[0]!.id)).toBeInTheDocument();
     expect(within(dialog).getByText(PAGE1[0]!.payment_ref_id)).toBeInTheDocument();
   });
+
+  it('offers the first page when a cursor is no longer accepted', async () => {
+    const bad = {
+      status: 400,
+      body: { title: 'Invalid request', status: 400, code: 'invalid', errors: [{ field: 'cursor', message: 'is not a cursor returned by this API' }] },
+    };
+    const { fetch } = fakeFetch(routes([['GET', '/api/query/v1/payments', (c: Call) => (c.url.searchParams.has('cursor') ? bad : searchHandler(c))]]));
+    renderApp('/payments?cursor=stale', fetch);
+    expect(await screen.findByText('cursor: is not a cursor returned by this API')).toBeInTheDocument();
+    // The pagination bar has one too; the error's own button comes first.
+    await userEvent.click(screen.getAllByRole('button', { name: 'First page' })[0]!);
+    await waitFor(() => expect(currentLocation()).toBe('/payments'));
+    expect(await screen.findAllByTestId('payment-row')).toHaveLength(2);
+  });
+
+  it('folds the filter panel away on wide screens', async () => {
+    const { fetch } = fakeFetch(routes());
+    renderApp('/payments', fetch);
+    await screen.findAllByTestId('payment-row');
+    const toggle = screen.getByRole('button', { name: 'Filters' });
+    expect(toggle).toHaveAttribute('aria-expanded', 'true');
+    await userEvent.click(toggle);
+    expect(toggle).toHaveAttribute('aria-expanded', 'false');
+    expect(screen.queryByRole('button', { name: 'Apply filters' })).not.toBeInTheDocument();
+  });
 });

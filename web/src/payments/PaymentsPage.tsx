@@ -12,13 +12,14 @@ import {
   Text,
   Title,
 } from '@mantine/core';
-import { useDisclosure, useMediaQuery } from '@mantine/hooks';
+import { useDisclosure, useLocalStorage, useMediaQuery } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { IconAdjustmentsHorizontal, IconDownload, IconPlus, IconRefresh } from '@tabler/icons-react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { setConsistencyToken, useConsistencyToken } from '../api/consistency';
+import { ApiError } from '../api/problem';
 import type { Payment } from '../api/types';
 import { useApi } from '../auth/context';
 import { describeError } from '../components/describeError';
@@ -54,6 +55,8 @@ export function PaymentsPage() {
   const { filters } = view;
   const isPhone = useMediaQuery('(max-width: 48em)', false, { getInitialValueInEffect: false });
   const [filtersOpen, filtersDrawer] = useDisclosure(false);
+  // On wide screens the filter panel shows by default; analysts can fold it away (remembered).
+  const [panelOpen, setPanelOpen] = useLocalStorage({ key: 'wildcat.filtersPanel', defaultValue: true });
   const [createOpen, createModal] = useDisclosure(false);
   const [selected, setSelected] = useState<Payment | null>(null);
   const [highlightId, setHighlightId] = useState<string | null>(null);
@@ -148,16 +151,15 @@ export function PaymentsPage() {
           {t('payments.title')}
         </Title>
         <Group gap="xs">
-          {isPhone && (
-            <Button
-              variant="default"
-              leftSection={<IconAdjustmentsHorizontal size={16} aria-hidden />}
-              onClick={filtersDrawer.open}
-              rightSection={activeCount > 0 ? <Badge size="sm" circle>{activeCount}</Badge> : undefined}
-            >
-              {t('payments.filters')}
-            </Button>
-          )}
+          <Button
+            variant="default"
+            leftSection={<IconAdjustmentsHorizontal size={16} aria-hidden />}
+            onClick={isPhone ? filtersDrawer.open : () => setPanelOpen((o) => !o)}
+            rightSection={activeCount > 0 ? <Badge size="sm" circle>{activeCount}</Badge> : undefined}
+            {...(isPhone ? {} : { 'aria-expanded': panelOpen, 'aria-controls': 'filters-panel' })}
+          >
+            {t('payments.filters')}
+          </Button>
           <Button
             variant="default"
             leftSection={<IconDownload size={16} aria-hidden />}
@@ -172,8 +174,8 @@ export function PaymentsPage() {
         </Group>
       </Group>
 
-      {!isPhone && (
-        <Paper withBorder p="md" radius="md" component="section" aria-label={t('filters.title')}>
+      {!isPhone && panelOpen && (
+        <Paper withBorder p="md" radius="md" component="section" aria-label={t('filters.title')} id="filters-panel">
           {filtersForm('desktop')}
         </Paper>
       )}
@@ -217,9 +219,16 @@ export function PaymentsPage() {
         <Stack gap="xs">
           <ProblemAlert error={payments.error} title={t('payments.loadError')} />
           <Group>
-            <Button variant="default" onClick={() => void payments.refetch()}>
-              {t('payments.retry')}
-            </Button>
+            {filters.cursor && payments.error instanceof ApiError && 'cursor' in payments.error.fieldErrors() ? (
+              // A cursor from an old link or an API restart cannot be retried; start over.
+              <Button variant="default" onClick={view.firstPage}>
+                {t('payments.pagination.first')}
+              </Button>
+            ) : (
+              <Button variant="default" onClick={() => void payments.refetch()}>
+                {t('payments.retry')}
+              </Button>
+            )}
           </Group>
         </Stack>
       ) : payments.isPending ? (

@@ -1,6 +1,7 @@
 import '@testing-library/jest-dom/vitest';
 import { cleanup } from '@testing-library/react';
 import { afterEach, vi } from 'vitest';
+import { notifications } from '@mantine/notifications';
 import '../i18n';
 
 // jsdom lacks a few browser APIs Mantine relies on.
@@ -30,6 +31,8 @@ Object.defineProperty(document, 'fonts', { value: { addEventListener: () => {}, 
 
 afterEach(() => {
   cleanup();
+  // Mantine keeps notifications in a module-level store; one test's toasts must not leak into the next.
+  notifications.clean();
   sessionStorage.clear();
   localStorage.clear();
 });
