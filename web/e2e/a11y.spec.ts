@@ -45,7 +45,7 @@ test('payments and customers pages have no serious accessibility violations', as
   await expect(page.getByRole('dialog', { name: 'New payment' })).toBeHidden();
 
   await page.getByRole('link', { name: 'Customers' }).first().click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Customers' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Customers', exact: true })).toBeVisible();
   await expect(page.getByTestId('customer-card')).toHaveCount(1);
   await expectNoSeriousViolations(page, 'customers');
 });
@@ -60,11 +60,11 @@ test('keyboard only: skip link, login form and focus', async ({ page, request })
   await expect(passwordInput(page)).toBeFocused();
   await page.keyboard.type(user.password);
   await page.keyboard.press('Enter');
-  await expect(page.getByRole('heading', { level: 1, name: 'Payments' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Payments', exact: true })).toBeVisible();
 
   // On a fresh page the first Tab reaches the skip link, which moves focus to the main content.
   await page.reload();
-  await expect(page.getByRole('heading', { level: 1, name: 'Payments' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Payments', exact: true })).toBeVisible();
   await page.keyboard.press('Tab');
   const skip = page.getByRole('link', { name: 'Skip to main content' });
   await expect(skip).toBeFocused();

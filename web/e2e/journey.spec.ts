@@ -41,7 +41,7 @@ test('a new user signs up, pays, filters, pages, exports, reads Danish and logs 
     await page.getByLabel('Email').fill(user.email);
     await passwordInput(page).fill(user.password);
     await page.getByRole('button', { name: 'Create account' }).click();
-    await expect(page.getByRole('heading', { level: 1, name: 'Payments' })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1, name: 'Payments', exact: true })).toBeVisible();
     await expect(page.getByText('You have no customers yet.')).toBeVisible();
   });
 
@@ -56,7 +56,7 @@ test('a new user signs up, pays, filters, pages, exports, reads Danish and logs 
 
   await test.step('create two customers', async () => {
     await page.getByRole('link', { name: 'Customers' }).first().click();
-    await expect(page.getByRole('heading', { level: 1, name: 'Customers' })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1, name: 'Customers', exact: true })).toBeVisible();
     for (const name of [coffee, bakery]) {
       await page.getByRole('button', { name: 'New customer' }).click();
       const dialog = page.getByRole('dialog', { name: 'New customer' });
@@ -186,7 +186,7 @@ test('a new user signs up, pays, filters, pages, exports, reads Danish and logs 
 
   await test.step('switch to Danish', async () => {
     await page.getByLabel('Language').selectOption('da');
-    await expect(page.getByRole('heading', { level: 1, name: 'Betalinger' })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1, name: 'Betalinger', exact: true })).toBeVisible();
     await expect(page.locator('html')).toHaveAttribute('lang', 'da');
     await expect(page.getByRole('columnheader', { name: /Beløb/ })).toBeVisible();
     await expect(pageRange(page)).toHaveText('1–5 af 12 · Side 1 af 3');

@@ -67,15 +67,23 @@ export class Api {
     return { ...p, consistency: res.headers()['x-consistency-token'] ?? '' };
   }
 
-  /** waitFor returns once the query API has applied the write with this consistency token. */
-  async waitFor(token: string, consistency: string): Promise<void> {
+  /** waitFor returns once the query API has applied the write with this consistency token. The API
+   * waits up to 5 s per request and then answers 503 with Retry-After; a loaded machine may need a
+   * few rounds. */
+  async waitFor(token: string, consistency: string, deadlineMs = 90_000): Promise<void> {
     if (!consistency) return;
-    await this.ok(
-      'read-your-writes',
-      await this.request.get(`/api/query/v1/payments?limit=1&consistency_token=${encodeURIComponent(consistency)}`, {
+    const deadline = Date.now() + deadlineMs;
+    for (;;) {
+      const res = await this.request.get(`/api/query/v1/payments?limit=1&consistency_token=${encodeURIComponent(consistency)}`, {
         headers: { Authorization: `Bearer ${token}` },
-      }),
-    );
+      });
+      if (res.status() !== 503 || Date.now() > deadline) {
+        await this.ok('read-your-writes', res);
+        return;
+      }
+      const after = Number(res.headers()['retry-after'] ?? '1');
+      await new Promise((r) => setTimeout(r, Math.min(Math.max(after, 1), 5) * 1000));
+    }
   }
 }
 
@@ -90,7 +98,8 @@ export async function logIn(page: Page, u: TestUser): Promise<void> {
   await page.getByLabel('Email').fill(u.email);
   await passwordInput(page).fill(u.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Payments' })).toBeVisible();
+  await expect(page).toHaveURL(/\/payments/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Payments', exact: true })).toBeVisible();
 }
 
 /** sessionToken reads the access token the UI holds for this tab. */
