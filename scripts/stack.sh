@@ -34,7 +34,7 @@ WEB_ADDR="${WEB_ADDR:-127.0.0.1:8080}"
 
 # Variables stack.sh sets per service; removed from what services inherit.
 MANAGED_VARS=(DATABASE_URL SEARCH_URL COMMAND_API_ADDR QUERY_API_ADDR PROJECTOR_ADDR WEB_ADDR
-	WEB_DIST COMMAND_API QUERY_API JWT_PRIVATE_KEY_FILE JWT_PUBLIC_KEY_FILE LOG_FORMAT)
+	WEB_DIST COMMAND_API QUERY_API JWT_PRIVATE_KEY_FILE JWT_PUBLIC_KEY_FILE)
 
 usage() {
 	awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0" >&2
@@ -56,7 +56,6 @@ service_url() { echo "http://$(service_addr "$1")"; }
 # service_env NAME: the environment the service is started with, one
 # NAME=value per line (its Config in cmd/NAME/config.go reads these).
 service_env() {
-	echo "LOG_FORMAT=json"
 	case $1 in
 	command-api)
 		echo "DATABASE_URL=$DATABASE_URL"
