@@ -90,6 +90,7 @@ func freshness(b *testing.B, mode string) {
 	var mu sync.Mutex
 	var pending []sample
 	var latencies []time.Duration
+	writesDone := false
 	done := make(chan struct{})
 	go func() { // poll the published position
 		defer close(done)
@@ -108,7 +109,7 @@ func freshness(b *testing.B, mode string) {
 				}
 				pending = keep
 			}
-			finished := pending == nil
+			finished := writesDone && len(pending) == 0
 			mu.Unlock()
 			if finished {
 				return
@@ -150,20 +151,14 @@ func freshness(b *testing.B, mode string) {
 		}()
 	}
 	wg.Wait()
-	writesEnd := time.Now()
-	for {
-		mu.Lock()
-		n := len(pending)
-		if n == 0 {
-			pending = nil
-		}
-		mu.Unlock()
-		if n == 0 || time.Since(writesEnd) > time.Minute {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	mu.Lock()
+	writesDone = true
+	mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		b.Fatal("writes not searchable a minute after the load ended")
 	}
-	<-done
 	b.StopTimer()
 	mu.Lock()
 	defer mu.Unlock()
@@ -179,6 +174,10 @@ func freshness(b *testing.B, mode string) {
 	fmt.Printf("freshness (refresh=%s): %d payments at %.0f/s: commit→searchable p50 %s p95 %s p99 %s max %s\n",
 		mode, len(latencies), achieved, q(0.50).Round(time.Millisecond), q(0.95).Round(time.Millisecond),
 		q(0.99).Round(time.Millisecond), latencies[len(latencies)-1].Round(time.Millisecond))
+	bulks := metric(b, in.addr, `projector_bulk_duration_seconds_count{phase="stream"}`)
+	bulkSum := metric(b, in.addr, `projector_bulk_duration_seconds_sum{phase="stream"}`)
+	txs := metric(b, in.addr, "projector_transactions_applied_total")
+	fmt.Printf("  %.0f bulk requests, mean %.1f ms, %.1f transactions per bulk\n", bulks, 1000*bulkSum/max(bulks, 1), txs/max(bulks, 1))
 	e.waitConsistent(ctx, time.Minute)
 	in.stop()
 }

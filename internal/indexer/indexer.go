@@ -143,15 +143,11 @@ func classify(status int, hasErr bool, msg string) projection.ItemStatus {
 }
 
 // Refresh implements projection.Index.
-func (w *Writer) Refresh(ctx context.Context) error {
-	if w.WaitFor {
+func (w *Writer) Refresh(ctx context.Context, aliases []string) error {
+	if w.WaitFor || len(aliases) == 0 {
 		return nil
 	}
-	return w.expect(ctx, http.MethodPost, "/"+w.aliases()+"/_refresh", nil, http.StatusOK)
-}
-
-func (w *Writer) aliases() string {
-	return projection.PaymentsAlias(w.Prefix) + "," + projection.CustomersAlias(w.Prefix)
+	return w.expect(ctx, http.MethodPost, "/"+strings.Join(aliases, ",")+"/_refresh", nil, http.StatusOK)
 }
 
 // PublishState implements projection.Index. The state document is written

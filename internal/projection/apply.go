@@ -85,8 +85,9 @@ type Index interface {
 	// Bulk sends ops and returns one result per op, in order. An error
 	// means the request as a whole failed (engine unreachable, 5xx).
 	Bulk(ctx context.Context, ops []IndexOp) ([]ItemResult, error)
-	// Refresh makes everything acknowledged so far searchable.
-	Refresh(ctx context.Context) error
+	// Refresh makes everything acknowledged so far in the given aliases
+	// searchable.
+	Refresh(ctx context.Context, aliases []string) error
 	// PublishState records the applied position for the query API.
 	PublishState(ctx context.Context, st StateDoc) error
 }
@@ -144,6 +145,8 @@ type Applier struct {
 	// MinBackoff and MaxBackoff bound the exponential wait between retries
 	// (defaults 100ms and 5s).
 	MinBackoff, MaxBackoff time.Duration
+
+	touched map[string]bool // aliases written since the last refresh
 }
 
 func (a *Applier) batch() int {
@@ -253,7 +256,19 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
 			return st, err
 		}
 	}
-	if err := a.forever(ctx, "refresh", func(ctx context.Context) error { return a.Index.Refresh(ctx) }, &st); err != nil {
+	var written []string
+	if st.Indexed+st.Deleted+st.Conflicts > 0 {
+		for _, alias := range []string{payAlias, custAlias} {
+			if a.touched[alias] {
+				written = append(written, alias)
+			}
+		}
+	}
+	clear(a.touched)
+	if len(written) == 0 {
+		return st, nil
+	}
+	if err := a.forever(ctx, "refresh", func(ctx context.Context) error { return a.Index.Refresh(ctx, written) }, &st); err != nil {
 		return st, err
 	}
 	return st, nil
@@ -373,6 +388,12 @@ func (a *Applier) Write(ctx context.Context, ops []IndexOp) (Stats, error) {
 			batch[i] = ops[j]
 		}
 		st.Bulks++
+		if a.touched == nil {
+			a.touched = map[string]bool{}
+		}
+		for _, op := range batch {
+			a.touched[op.Index] = true
+		}
 		res, err := a.Index.Bulk(ctx, batch)
 		if err == nil && len(res) != len(batch) {
 			err = fmt.Errorf("projection: bulk answered %d items for %d", len(res), len(batch))

@@ -82,6 +82,7 @@ type fakeIndex struct {
 	published  []StateDoc
 	bulkSizes  []int
 	refreshErr int
+	refreshed  []string
 }
 
 func newFakeIndex() *fakeIndex {
@@ -115,7 +116,8 @@ func (f *fakeIndex) Bulk(_ context.Context, ops []IndexOp) ([]ItemResult, error)
 	return out, nil
 }
 
-func (f *fakeIndex) Refresh(context.Context) error {
+func (f *fakeIndex) Refresh(_ context.Context, aliases []string) error {
+	f.refreshed = append(f.refreshed, aliases...)
 	if f.refreshErr > 0 {
 		f.refreshErr--
 		return errors.New("refresh: 503")
@@ -166,8 +168,8 @@ func TestApplierApply(t *testing.T) {
 				if len(src.views) == 0 || len(src.views[0]) != 2 {
 					t.Errorf("views %v, want the plan's xids", src.views)
 				}
-				if idx.refreshes != 1 {
-					t.Errorf("refreshes = %d, want 1", idx.refreshes)
+				if idx.refreshes != 1 || strings.Join(idx.refreshed, ",") != pays {
+					t.Errorf("refreshes = %d of %v, want 1 of the payments alias", idx.refreshes, idx.refreshed)
 				}
 			},
 		},

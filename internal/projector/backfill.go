@@ -196,7 +196,7 @@ type direct struct{ w *indexer.Writer }
 func (d direct) Bulk(ctx context.Context, ops []projection.IndexOp) ([]projection.ItemResult, error) {
 	return d.w.BulkDirect(ctx, ops)
 }
-func (d direct) Refresh(context.Context) error { return nil }
+func (d direct) Refresh(context.Context, []string) error { return nil }
 func (d direct) PublishState(ctx context.Context, st projection.StateDoc) error {
 	return d.w.PublishState(ctx, st)
 }

@@ -20,13 +20,27 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 	timer.Stop()
 	for {
 		plan := projection.NewPlan()
+		// With a backlog the queued changes have waited while the previous
+		// plan was applied: take what is there without waiting more.
+		backlog := len(in) > 0
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case tx := <-in:
 			planner.Add(plan, tx)
 		}
-		if plan.Txs > 0 {
+		if plan.Txs > 0 && backlog {
+			p.setOldest(plan.FirstCommitTime)
+		drain:
+			for plan.Docs() < p.cfg.BulkDocs && plan.Resync == "" {
+				select {
+				case tx := <-in:
+					planner.Add(plan, tx)
+				default:
+					break drain
+				}
+			}
+		} else if plan.Txs > 0 {
 			p.setOldest(plan.FirstCommitTime)
 			timer.Reset(p.cfg.FlushInterval)
 		collect:
