@@ -130,7 +130,7 @@ const da: Messages = {
     title: 'Filtre',
     from: 'Fra',
     to: 'Til (inklusive)',
-    datePlaceholder: 'ÅÅÅÅ-MM-DD',
+    datePlaceholder: 'DD.MM.ÅÅÅÅ',
     customers: 'Kunder',
     executedBy: 'Udført af',
     reference: 'Betalingsreference',

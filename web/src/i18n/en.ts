@@ -129,7 +129,7 @@ const en = {
     title: 'Filters',
     from: 'From',
     to: 'To (inclusive)',
-    datePlaceholder: 'YYYY-MM-DD',
+    datePlaceholder: 'DD/MM/YYYY',
     customers: 'Customers',
     executedBy: 'Executed by',
     reference: 'Payment reference',

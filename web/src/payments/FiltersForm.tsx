@@ -17,6 +17,8 @@ export interface FiltersFormProps {
   onApply: (f: PaymentFilters) => void;
   /** idPrefix keeps ids unique when the form is rendered twice (panel and drawer). */
   idPrefix: string;
+  /** stickyActions keeps Apply/Reset in view at the bottom of a scrolling drawer. */
+  stickyActions?: boolean;
 }
 
 interface Draft {
@@ -96,7 +98,7 @@ function presetRange(kind: 'today' | 'last7' | 'last30' | 'thisMonth' | 'lastMon
 const PRESETS = ['today', 'last7', 'last30', 'thisMonth', 'lastMonth', 'thisYear'] as const;
 
 /** FiltersForm edits every filter of SPEC §5; changes apply on submit so a half-typed filter never fires a search. */
-export function FiltersForm({ value, customers, customersLoading, onApply, idPrefix }: FiltersFormProps) {
+export function FiltersForm({ value, customers, customersLoading, onApply, idPrefix, stickyActions }: FiltersFormProps) {
   const { t } = useTranslation();
   const { locale, language } = useLocale();
   const [draft, setDraft] = useState<Draft>(() => toDraft(value, locale));
@@ -184,7 +186,7 @@ export function FiltersForm({ value, customers, customersLoading, onApply, idPre
           <DateInput
             id={`${idPrefix}-from`}
             label={t('filters.from')}
-            placeholder={dateFormat}
+            placeholder={t('filters.datePlaceholder')}
             valueFormat={dateFormat}
             dateParser={parseDayInput}
             value={draft.from}
@@ -196,7 +198,7 @@ export function FiltersForm({ value, customers, customersLoading, onApply, idPre
           <DateInput
             id={`${idPrefix}-to`}
             label={t('filters.to')}
-            placeholder={dateFormat}
+            placeholder={t('filters.datePlaceholder')}
             valueFormat={dateFormat}
             dateParser={parseDayInput}
             value={draft.to}
@@ -288,7 +290,15 @@ export function FiltersForm({ value, customers, customersLoading, onApply, idPre
             </Group>
           </Checkbox.Group>
         </SimpleGrid>
-        <Group justify="space-between" gap="xs">
+        <Group
+          justify="space-between"
+          gap="xs"
+          style={
+            stickyActions
+              ? { position: 'sticky', bottom: 0, background: 'var(--mantine-color-body)', paddingBlock: 8, zIndex: 1 }
+              : undefined
+          }
+        >
           <Menu position="bottom-start">
             <Menu.Target>
               <Button variant="subtle" size="sm" rightSection={<IconChevronDown size={14} aria-hidden />}>

@@ -132,6 +132,7 @@ export function PaymentsPage() {
     <FiltersForm
       key={`${prefix}|${formKey}`}
       idPrefix={prefix}
+      stickyActions={prefix === 'phone'}
       value={filters}
       customers={customerList}
       customersLoading={customers.isPending}
