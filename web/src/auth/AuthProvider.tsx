@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
+import { notifications } from '@mantine/notifications';
+import { useTranslation } from 'react-i18next';
 import { ApiClient } from '../api/client';
 import { AuthContext, type AuthState } from './context';
 import { tokenExpiry, type Session, type SignOutReason } from './session';
@@ -7,10 +9,12 @@ import { SessionStore } from './store';
 
 // Timers longer than ~24.8 days overflow setTimeout; tokens live minutes anyway.
 const MAX_TIMEOUT = 2 ** 31 - 1;
+const WARN_BEFORE_MS = 60_000;
 
 /** AuthProvider owns the session and the ApiClient that uses it. */
 export function AuthProvider({ children, fetchImpl }: { children: ReactNode; fetchImpl?: typeof fetch }) {
   const queryClient = useQueryClient();
+  const { t } = useTranslation();
   const [store] = useState(() => new SessionStore());
   const { session, notice } = useSyncExternalStore(store.subscribe, store.snapshot, store.snapshot);
 
@@ -47,13 +51,21 @@ export function AuthProvider({ children, fetchImpl }: { children: ReactNode; fet
     [api, queryClient, store],
   );
 
-  // Sign out when the token expires, so nobody works on with a dead session.
+  // Warn a minute ahead, then sign out when the token expires, so nobody works on with a dead session.
   useEffect(() => {
     if (!session) return;
     const ms = Math.max(0, session.expiresAt - Date.now());
     const id = setTimeout(() => logout('expired'), Math.min(ms, MAX_TIMEOUT));
-    return () => clearTimeout(id);
-  }, [session, logout]);
+    const warnIn = ms - WARN_BEFORE_MS;
+    const warn =
+      warnIn > 0
+        ? setTimeout(() => notifications.show({ id: 'session-expiring', color: 'yellow', message: t('auth.expiring'), autoClose: WARN_BEFORE_MS }), Math.min(warnIn, MAX_TIMEOUT))
+        : undefined;
+    return () => {
+      clearTimeout(id);
+      clearTimeout(warn);
+    };
+  }, [session, logout, t]);
 
   const clearNotice = useCallback(() => store.clearNotice(), [store]);
 

@@ -34,6 +34,7 @@ const da: Messages = {
     goLogin: 'Log ind',
     passwordHint: 'Mindst 12 tegn.',
     showPassword: 'Vis adgangskode',
+    expiring: 'Din session slutter om cirka et minut. Derefter skal du logge ind igen; du kommer tilbage til denne side.',
     expired: 'Din session er udløbet. Log ind igen.',
     unauthorized: 'Du er blevet logget ud, fordi din session ikke længere er gyldig. Log ind igen.',
     loggedOut: 'Du er logget ud.',

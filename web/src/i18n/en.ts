@@ -33,6 +33,7 @@ const en = {
     goLogin: 'Sign in',
     passwordHint: 'At least 12 characters.',
     showPassword: 'Show password',
+    expiring: 'Your session ends in about a minute. After that you will need to sign in again; you will come back to this page.',
     expired: 'Your session has expired. Please sign in again.',
     unauthorized: 'You have been signed out because your session is no longer valid. Please sign in again.',
     loggedOut: 'You have been signed out.',

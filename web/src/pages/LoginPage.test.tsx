@@ -84,6 +84,14 @@ describe('LoginPage', () => {
     expect(await screen.findByText('Your session has expired. Please sign in again.', {}, { timeout: 2000 })).toBeInTheDocument();
   });
 
+  it('warns a minute before the session ends', async () => {
+    signIn(60_000 + 300);
+    const { fetch } = fakeFetch([...appRoutes]);
+    renderApp('/payments', fetch);
+    expect(await screen.findByText(/Your session ends in about a minute/, {}, { timeout: 3000 })).toBeInTheDocument();
+    expect(currentLocation()).toBe('/payments');
+  });
+
   it('switches to Danish', async () => {
     const { fetch } = fakeFetch([]);
     renderApp('/login', fetch);
