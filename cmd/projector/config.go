@@ -24,7 +24,7 @@ type Config struct {
 	FlushInterval   time.Duration `env:"PROJECTOR_FLUSH_INTERVAL" envDefault:"50ms"`
 	RefreshMode     string        `env:"PROJECTOR_REFRESH" envDefault:"explicit"`
 	BackfillBatch   int           `env:"PROJECTOR_BACKFILL_BATCH" envDefault:"5000"`
-	BackfillWorkers int           `env:"PROJECTOR_BACKFILL_WORKERS" envDefault:"2"`
+	BackfillWorkers int           `env:"PROJECTOR_BACKFILL_WORKERS" envDefault:"3"`
 	ReprojectBatch  int           `env:"PROJECTOR_REPROJECT_BATCH" envDefault:"1000"`
 	ItemAttempts    int           `env:"PROJECTOR_ITEM_ATTEMPTS" envDefault:"3"`
 	MinBackoff      time.Duration `env:"PROJECTOR_MIN_BACKOFF" envDefault:"100ms"`

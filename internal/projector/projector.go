@@ -38,7 +38,7 @@ type Config struct {
 	BulkDocs        int           // streaming: flush at this many documents (1000)
 	FlushInterval   time.Duration // streaming: or this long after the first change (50ms)
 	BackfillBatch   int           // backfill: documents per read and bulk (5000)
-	BackfillWorkers int           // backfill: concurrent bulk requests (2)
+	BackfillWorkers int           // backfill: concurrent bulk requests (3)
 	ReprojectBatch  int           // payments per batch when a parent is renamed (1000)
 	RefreshWaitFor  bool          // refresh=wait_for on bulks instead of an explicit refresh
 	ItemAttempts    int           // attempts before a rejected document is dead-lettered (3)
@@ -62,7 +62,7 @@ func (c *Config) defaults() {
 	}
 	def(&c.BulkDocs, 1000)
 	def(&c.BackfillBatch, 5000)
-	def(&c.BackfillWorkers, 2)
+	def(&c.BackfillWorkers, 3)
 	def(&c.ReprojectBatch, 1000)
 	def(&c.ItemAttempts, 3)
 	def(&c.QueueTxs, 4096)
