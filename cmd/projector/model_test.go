@@ -63,7 +63,7 @@ func TestLinksAndUserChanges(t *testing.T) {
 	e := mustEnv(t)
 	ctx := context.Background()
 	w := e.seed(ctx, 3, 2, 50)
-	e.start(e.vars())
+	in := e.start(e.vars())
 	e.waitConsistent(ctx, 30*time.Second)
 
 	tests := []struct {
@@ -93,6 +93,11 @@ func TestLinksAndUserChanges(t *testing.T) {
 	}}})
 	if n == 0 || hits != n {
 		t.Errorf("payments of the renamed user with the new name and e-mail: got %d, want %d", hits, n)
+	}
+	// Relation messages of every table matched the backfill's schema
+	// fingerprint (users with its column list included): no rebuild.
+	if got := metric(t, in.addr, "projector_resyncs_total"); got != 0 {
+		t.Errorf("projector_resyncs_total = %v, want 0", got)
 	}
 }
 
