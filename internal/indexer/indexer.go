@@ -138,6 +138,10 @@ func classify(status int, hasErr bool, msg string) projection.ItemStatus {
 		return projection.ItemMissingIndex
 	case status == http.StatusTooManyRequests || status >= 500:
 		return projection.ItemRetry
+	case strings.HasPrefix(msg, "cluster_block_exception"):
+		// A read-only block (disk flood stage, maintenance) affects every
+		// document alike: wait for it to lift rather than dead-letter all.
+		return projection.ItemRetry
 	}
 	return projection.ItemFailed
 }

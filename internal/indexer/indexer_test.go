@@ -22,6 +22,7 @@ func TestClassify(t *testing.T) {
 		{"AliasMissing", 404, true, "index_not_found_exception: no such index", projection.ItemMissingIndex},
 		{"Overloaded", 429, true, "es_rejected_execution_exception: queue full", projection.ItemRetry},
 		{"ShardUnavailable", 503, true, "unavailable_shards_exception", projection.ItemRetry},
+		{"ReadOnlyBlock", 403, true, "cluster_block_exception: index [payments_v1] blocked by: [FORBIDDEN/12/index read-only / allow delete (api)]", projection.ItemRetry},
 		{"MappingRejection", 400, true, "mapper_parsing_exception: failed to parse", projection.ItemFailed},
 		{"ImmenseTerm", 400, true, "illegal_argument_exception: immense term", projection.ItemFailed},
 	}
