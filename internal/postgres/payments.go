@@ -67,7 +67,7 @@ SELECT ` + paymentColumns + ` FROM out ORDER BY ord`
 	sqlNotLinked = `SELECT array_agg(DISTINCT c::text) FROM unnest($2::uuid[]) AS c
 WHERE NOT EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = c AND cu.user_id = $1::uuid)`
 
-	sqlIdempotencyRecord = `SELECT request_hash, status_code, response_body, expires_at <= now(), pg_current_wal_insert_lsn()::text
+	sqlIdempotencyRecord = `SELECT request_hash, status_code, response_body, expires_at <= now(), pg_current_wal_flush_lsn()::text
 FROM idempotency_keys WHERE user_id = $1 AND key = $2`
 
 	sqlDeleteExpiredKey = `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at <= now()`

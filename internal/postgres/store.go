@@ -17,7 +17,7 @@ import (
 
 // Store implements command.Store on a pgx pool. Every write is one pipelined
 // round trip: BEGIN, the write's statements, COMMIT and a read of the WAL
-// insert position (the consistency token) go to the server together. The
+// flush position (the consistency token) go to the server together. The
 // pool's default QueryExecModeCacheStatement prepares each statement once
 // per connection. It is safe for concurrent use.
 type Store struct {
@@ -32,9 +32,12 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 const (
 	sqlBegin  = "BEGIN"
 	sqlCommit = "COMMIT"
-	// The insert position read after COMMIT is at or after the end of the
-	// commit record of the transaction just committed.
-	sqlLSN = "SELECT pg_current_wal_insert_lsn()::text"
+	// With synchronous_commit on (forced in OpenPool), COMMIT returns after
+	// the commit record is flushed, so the flush position read afterwards is
+	// at or after the end of that record. Unlike the insert position it never
+	// points into other sessions' unflushed WAL, which the replication stream
+	// cannot deliver yet, so read-your-writes never waits for unrelated work.
+	sqlLSN = "SELECT pg_current_wal_flush_lsn()::text"
 )
 
 // write runs the statements queued by queue in one transaction, reads their
