@@ -35,9 +35,12 @@ type Config struct {
 	ConsistencyWait time.Duration `env:"CONSISTENCY_WAIT" envDefault:"5s"`
 	ExportTimeout   time.Duration `env:"EXPORT_TIMEOUT" envDefault:"10m"`
 	ExportPageSize  int           `env:"EXPORT_PAGE_SIZE" envDefault:"1000"`
-	RequestTimeout  time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
-	ShutdownGrace   time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
-	LogLevel        slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
+	// TotalHitsLimit is how many matches a search counts exactly; beyond
+	// it total is a lower bound (total_relation "gte").
+	TotalHitsLimit int           `env:"TOTAL_HITS_LIMIT" envDefault:"10000"`
+	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
+	ShutdownGrace  time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
+	LogLevel       slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 }
 
 // Validate reports every out-of-range value.
@@ -61,6 +64,8 @@ func (c *Config) Validate() error {
 		"CONSISTENCY_WAIT must be positive and at most %s", query.DefaultMaxWait)
 	ck.That(c.ExportTimeout > 0, "EXPORT_TIMEOUT must be positive")
 	ck.That(c.ExportPageSize >= 1 && c.ExportPageSize <= 10000, "EXPORT_PAGE_SIZE must be from 1 to 10000")
+	ck.That(c.TotalHitsLimit >= 1 && c.TotalHitsLimit <= query.MaxTotalHitsLimit,
+		"TOTAL_HITS_LIMIT must be from 1 to %d", query.MaxTotalHitsLimit)
 	ck.That(c.RequestTimeout > 0, "REQUEST_TIMEOUT must be positive")
 	ck.That(c.ShutdownGrace > 0, "SHUTDOWN_GRACE must be positive")
 	return ck.Err()

@@ -81,6 +81,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		ScopeTTL:       cfg.ScopeCacheTTL,
 		MaxWait:        cfg.ConsistencyWait,
 		ExportPageSize: cfg.ExportPageSize,
+		TotalHitsLimit: cfg.TotalHitsLimit,
 		OnScopeLookup: func(cached bool) {
 			if cached {
 				hit.Inc()

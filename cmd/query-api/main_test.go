@@ -36,12 +36,13 @@ func TestConfig(t *testing.T) {
 			"CONSISTENCY_WAIT": "10s",
 			"JWKS_URL":         "ftp://example.com/jwks",
 			"EXPORT_PAGE_SIZE": "0",
+			"TOTAL_HITS_LIMIT": "1000001",
 			"REQUEST_TIMEOUT":  "soon",
 		}), io.Discard, nil)
 		if err == nil {
 			t.Fatal("want an error")
 		}
-		for _, name := range []string{"CURSOR_SECRET", "SCOPE_CACHE_TTL", "CONSISTENCY_WAIT", "JWKS_URL", "EXPORT_PAGE_SIZE", "REQUEST_TIMEOUT"} {
+		for _, name := range []string{"CURSOR_SECRET", "SCOPE_CACHE_TTL", "CONSISTENCY_WAIT", "JWKS_URL", "EXPORT_PAGE_SIZE", "TOTAL_HITS_LIMIT", "REQUEST_TIMEOUT"} {
 			if !strings.Contains(err.Error(), name) {
 				t.Errorf("error does not name %s: %v", name, err)
 			}

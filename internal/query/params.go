@@ -28,6 +28,11 @@ type SearchRequest struct {
 	Limit  int
 	Cursor string // opaque; verified against the query and the caller by Service.Search
 	MinLSN uint64 // from the consistency token; 0 for none
+	// ExactTotal asks for an exact total however many payments match
+	// (exact_total=true). It changes only how total is counted, never the
+	// rows, so it is not part of a cursor's filter: a cursor stays valid
+	// with or without it.
+	ExactTotal bool
 }
 
 // SummaryRequest is a validated GET /v1/payments/summary.
@@ -67,11 +72,12 @@ const (
 	pCursor      = "cursor"
 	pTZ          = "tz"
 	pConsistency = "consistency_token"
+	pExactTotal  = "exact_total"
 )
 
 var (
 	filterParams  = []string{pFrom, pTo, pCustomerID, pUserID, pStatus, pCurrency, pPaymentRef, pAmountMin, pAmountMax, pText}
-	searchParams  = append(slices.Clone(filterParams), pSort, pLimit, pCursor, pConsistency)
+	searchParams  = append(slices.Clone(filterParams), pSort, pLimit, pCursor, pExactTotal, pConsistency)
 	summaryParams = append(slices.Clone(filterParams), pTZ, pConsistency)
 	exportParams  = append(slices.Clone(filterParams), pSort, pConsistency)
 	readParams    = []string{pConsistency}
@@ -100,11 +106,12 @@ func Parameters(op string) []string {
 func ParseSearch(v url.Values, tokenHeader string) (SearchRequest, error) {
 	p := newParser(v, searchParams)
 	req := SearchRequest{
-		Filter: p.filter(),
-		Sort:   p.sort(),
-		Limit:  p.limit(),
-		Cursor: p.cursor(),
-		MinLSN: p.consistency(tokenHeader),
+		Filter:     p.filter(),
+		Sort:       p.sort(),
+		Limit:      p.limit(),
+		Cursor:     p.cursor(),
+		MinLSN:     p.consistency(tokenHeader),
+		ExactTotal: p.boolean(pExactTotal),
 	}
 	return req, p.err()
 }
@@ -357,6 +364,19 @@ func (p *parser) cursor() string {
 		return ""
 	}
 	return s
+}
+
+// boolean reads a flag that is exactly "true" or "false" (absent: false).
+func (p *parser) boolean(name string) bool {
+	switch s := p.one(name); s {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	default:
+		p.val.Add(name, "must be true or false")
+		return false
+	}
 }
 
 var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-/]*$`)

@@ -40,6 +40,33 @@ func TestParseSearch(t *testing.T) {
 			t.Fatalf("got %+v, want sort -date, limit 50, no cursor, no token", req)
 		}
 	})
+	t.Run("ExactTotal", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, value string
+			want        bool
+			bad         bool
+		}{
+			{"Absent", "", false, false},
+			{"True", "true", true, false},
+			{"False", "false", false, false},
+			{"Yes", "yes", false, true},
+			{"One", "1", false, true},
+			{"UpperCase", "TRUE", false, true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				req, err := query.ParseSearch(url.Values{"exact_total": {tc.value}}, "")
+				if tc.bad {
+					if got := fields(t, err); !slices.Equal(got, []string{"exact_total"}) {
+						t.Fatalf("fields %v, want exact_total", got)
+					}
+					return
+				}
+				if err != nil || req.ExactTotal != tc.want {
+					t.Fatalf("exact_total %v, %v; want %v", req.ExactTotal, err, tc.want)
+				}
+			})
+		}
+	})
 	t.Run("EveryFilterNormalized", func(t *testing.T) {
 		v := url.Values{
 			"from":           {"2024-05-01T02:00:00+02:00"},

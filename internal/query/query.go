@@ -24,9 +24,11 @@ type Searcher interface {
 	// LinkedCustomers returns the same customers with their linked users.
 	LinkedCustomers(ctx context.Context, userID string) ([]Customer, error)
 	// Search returns up to q.Size payments matching q in q.Sort order, each
-	// with its sort key, strictly after q.After when set. Total is the exact
-	// number of payments matching q's filter (ignoring After) when
-	// q.TrackTotal is set, otherwise unspecified.
+	// with its sort key, strictly after q.After when set. Total counts the
+	// payments matching q's filter (ignoring After): exactly when there are
+	// at most q.TotalLimit of them (or always when q.TotalLimit is 0), with
+	// TotalExact set; otherwise Total is a lower bound (at least
+	// q.TotalLimit) and TotalExact is false.
 	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
 	// Payment returns the payment with id if its customer is one of
 	// customerIDs; found is false otherwise.
@@ -107,18 +109,32 @@ type SortKey struct {
 // intersection of the caller's scope and the requested customers, and is
 // never empty.
 type SearchQuery struct {
-	Filter     Filter
-	Sort       Sort
-	Size       int
-	After      *SortKey
-	TrackTotal bool
+	Filter Filter
+	Sort   Sort
+	Size   int
+	After  *SortKey
+	// TotalLimit is how far matches are counted exactly: beyond it the
+	// engine stops counting (and can skip non-competitive hits, which is
+	// much cheaper on large results) and the total is a lower bound. 0
+	// counts every match exactly.
+	TotalLimit int
 }
 
 // SearchResult is one page of engine hits.
 type SearchResult struct {
 	Payments []Payment
-	Total    int64
+	// Total is the number of matches when TotalExact, otherwise a lower
+	// bound of it.
+	Total      int64
+	TotalExact bool
 }
+
+// Total relations of a Page: whether total is the exact count or a lower
+// bound.
+const (
+	TotalEqual        = "eq"
+	TotalGreaterEqual = "gte"
+)
 
 // Payment is a payment as the query API returns it: the payment plus the
 // customer's current name and the executing user's name and email.
@@ -159,12 +175,15 @@ type User struct {
 }
 
 // Page is one page of GET /v1/payments. NextCursor is set exactly when
-// HasMore is; Total counts every match of the filter, not just this page.
+// HasMore is; Total counts every match of the filter, not just this page:
+// exactly when TotalRelation is TotalEqual, as a lower bound when it is
+// TotalGreaterEqual.
 type Page struct {
-	Data       []Payment `json:"data"`
-	NextCursor *string   `json:"next_cursor"`
-	HasMore    bool      `json:"has_more"`
-	Total      int64     `json:"total"`
+	Data          []Payment `json:"data"`
+	NextCursor    *string   `json:"next_cursor"`
+	HasMore       bool      `json:"has_more"`
+	Total         int64     `json:"total"`
+	TotalRelation string    `json:"total_relation"`
 }
 
 // Summary aggregates the payments matching a filter. Sums are exact

@@ -23,6 +23,11 @@ const (
 	// effect within the ≤ 1 s freshness target (projection lag + refresh +
 	// cache age).
 	MaxScopeTTL = 200 * time.Millisecond
+	// DefaultTotalHitsLimit is how many matches a search counts exactly
+	// unless exact_total=true asks for all of them.
+	DefaultTotalHitsLimit = 10000
+	// MaxTotalHitsLimit bounds Options.TotalHitsLimit.
+	MaxTotalHitsLimit = 1_000_000
 )
 
 // Options tunes a Service. The zero value is usable.
@@ -39,6 +44,11 @@ type Options struct {
 	// ExportPageSize is the number of payments fetched per export page
 	// (default DefaultExportPageSize).
 	ExportPageSize int
+	// TotalHitsLimit is how many matches a search counts exactly; beyond it
+	// the page's total is a lower bound (total_relation "gte"), unless the
+	// request asks for an exact total. Default DefaultTotalHitsLimit;
+	// values above MaxTotalHitsLimit are lowered to it.
+	TotalHitsLimit int
 	// OnScopeLookup, if set, is told whether each scope lookup was served
 	// from the cache (for metrics).
 	OnScopeLookup func(cached bool)
@@ -75,6 +85,10 @@ func NewService(s Searcher, opts Options) *Service {
 	if opts.ExportPageSize <= 0 {
 		opts.ExportPageSize = DefaultExportPageSize
 	}
+	if opts.TotalHitsLimit <= 0 {
+		opts.TotalHitsLimit = DefaultTotalHitsLimit
+	}
+	opts.TotalHitsLimit = min(opts.TotalHitsLimit, MaxTotalHitsLimit)
 	opts.ScopeTTL = min(max(opts.ScopeTTL, 0), MaxScopeTTL)
 	return &Service{searcher: s, cursors: opts.Cursors, opts: opts, cache: map[string]scopeEntry{}, now: time.Now}
 }
@@ -88,7 +102,7 @@ func (s *Service) Search(ctx context.Context, userID string, req SearchRequest) 
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{Data: []Payment{}}
+	page := Page{Data: []Payment{}, TotalRelation: TotalEqual}
 	if !ok {
 		return page, nil
 	}
@@ -97,6 +111,9 @@ func (s *Service) Search(ctx context.Context, userID string, req SearchRequest) 
 		return Page{}, err
 	}
 	page.Total = res.Total
+	if !res.TotalExact {
+		page.TotalRelation = TotalGreaterEqual
+	}
 	page.Data = res.Payments
 	if page.Data == nil {
 		page.Data = []Payment{}
@@ -113,7 +130,9 @@ func (s *Service) Search(ctx context.Context, userID string, req SearchRequest) 
 // filter with the caller's scope applied, the cursor decoded, and one hit
 // more than the limit to learn whether there is a next page. ok is false
 // when the scope leaves nothing to search (Search then answers an empty
-// page without asking the engine). Benchmarks use it with
+// page without asking the engine). Matches are counted exactly up to
+// Options.TotalHitsLimit, or all of them when req.ExactTotal is set.
+// Benchmarks use it with
 // searchquery.SearchBody to send the identical query straight to the
 // engine.
 func (s *Service) PlanSearch(ctx context.Context, userID string, req SearchRequest) (q SearchQuery, ok bool, err error) {
@@ -132,7 +151,11 @@ func (s *Service) PlanSearch(ctx context.Context, userID string, req SearchReque
 	if err != nil || !ok {
 		return SearchQuery{}, false, err
 	}
-	return SearchQuery{Filter: f, Sort: req.Sort, Size: req.Limit + 1, After: after, TrackTotal: true}, true, nil
+	limit := s.opts.TotalHitsLimit
+	if req.ExactTotal {
+		limit = 0
+	}
+	return SearchQuery{Filter: f, Sort: req.Sort, Size: req.Limit + 1, After: after, TotalLimit: limit}, true, nil
 }
 
 // Payment returns the payment with id if the caller may see it; otherwise

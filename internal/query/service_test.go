@@ -325,3 +325,42 @@ func TestServiceExportPages(t *testing.T) {
 		}
 	})
 }
+
+func TestServiceTotalLimit(t *testing.T) {
+	ctx := context.Background()
+	m := newMemory(30) // alice sees 20
+	for _, tc := range []struct {
+		name     string
+		limit    int
+		exact    bool
+		planned  int
+		total    int64
+		relation string
+	}{
+		{"Default", 0, false, query.DefaultTotalHitsLimit, 20, query.TotalEqual},
+		{"BelowMatches", 7, false, 7, 7, query.TotalGreaterEqual},
+		{"AtMatches", 20, false, 20, 20, query.TotalEqual},
+		{"ExactTotal", 7, true, 0, 20, query.TotalEqual},
+		{"CappedAtMax", 5_000_000, false, query.MaxTotalHitsLimit, 20, query.TotalEqual},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := query.NewService(m, query.Options{TotalHitsLimit: tc.limit})
+			req := query.SearchRequest{Sort: query.SortDate, Limit: 5, ExactTotal: tc.exact}
+			q, ok, err := svc.PlanSearch(ctx, alice, req)
+			if err != nil || !ok || q.TotalLimit != tc.planned {
+				t.Fatalf("planned total limit %d (ok %v, %v), want %d", q.TotalLimit, ok, err, tc.planned)
+			}
+			page, err := svc.Search(ctx, alice, req)
+			if err != nil || page.Total != tc.total || page.TotalRelation != tc.relation || len(page.Data) != 5 {
+				t.Fatalf("total %d %q, %d rows, %v; want %d %q, 5 rows", page.Total, page.TotalRelation, len(page.Data), err, tc.total, tc.relation)
+			}
+		})
+	}
+	t.Run("EmptyScopeIsExact", func(t *testing.T) {
+		svc := query.NewService(m, query.Options{})
+		page, err := svc.Search(ctx, paymentID(999), query.SearchRequest{Sort: query.SortDate, Limit: 5})
+		if err != nil || page.Total != 0 || page.TotalRelation != query.TotalEqual {
+			t.Fatalf("total %d %q, %v; want 0 eq", page.Total, page.TotalRelation, err)
+		}
+	})
+}

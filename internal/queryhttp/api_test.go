@@ -251,6 +251,10 @@ func TestValidation(t *testing.T) {
 		{name: "CursorOfAnotherUser", user: w.r, path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"amount"}, "limit": {"2"}}, want: "cursor"},
 		{name: "CursorOfAnotherSort", path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"-amount"}}, want: "cursor"},
 		{name: "CursorOfAnotherQuery", path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"amount"}, "status": {"pending"}}, want: "cursor"},
+		{name: "BadExactTotal", path: "/v1/payments", params: url.Values{"exact_total": {"yes"}}, want: "exact_total"},
+		{name: "ExactTotalTwice", path: "/v1/payments", params: url.Values{"exact_total": {"true", "false"}}, want: "exact_total"},
+		{name: "SummaryNoExactTotal", path: "/v1/payments/summary", params: url.Values{"exact_total": {"true"}}, want: "exact_total"},
+		{name: "ExportNoExactTotal", path: "/v1/payments/export.csv", params: url.Values{"exact_total": {"true"}}, want: "exact_total"},
 		{name: "GarbageTokenParameter", path: "/v1/payments", params: url.Values{"consistency_token": {"abc"}}, want: "consistency_token"},
 		{name: "GarbageTokenHeader", path: "/v1/customers", header: "c1.xyz", want: "consistency_token"},
 		{name: "MalformedQueryString", path: "/v1/payments", raw: "status=%zz", want: "query"},
@@ -302,6 +306,86 @@ func TestValidation(t *testing.T) {
 		res := s.getURL(t, tok, s.url+"/v1/payments?"+raw)
 		if res.status != http.StatusOK {
 			t.Fatalf("status %d: %s", res.status, res.body)
+		}
+	})
+}
+
+// TestTotalRelation runs with a total limit of 3 over the linked user's 5
+// payments: beyond the limit total is the lower bound 3 ("gte"), at or
+// below it exact, and exact_total=true always counts exactly without
+// changing the rows or invalidating cursors. The summary stays exact.
+func TestTotalRelation(t *testing.T) {
+	t.Parallel()
+	s := mustStack(t, stackOptions{Options: query.Options{TotalHitsLimit: 3}})
+	w := newWorld(mrand.New(mrand.NewPCG(31, 32)))
+	w.load(s)
+	tok := s.token(w.l)
+	search := func(t *testing.T, q url.Values) query.Page {
+		t.Helper()
+		res := s.get(t, tok, "/v1/payments", q)
+		if res.status != http.StatusOK {
+			t.Fatalf("status %d: %s", res.status, res.body)
+		}
+		var page query.Page
+		res.decode(t, &page)
+		return page
+	}
+	for _, tc := range []struct {
+		name     string
+		params   url.Values
+		total    int64
+		relation string
+		rows     int
+	}{
+		{"BeyondLimit", url.Values{}, 3, query.TotalGreaterEqual, 5},
+		{"BeyondLimitExactFalse", url.Values{"exact_total": {"false"}}, 3, query.TotalGreaterEqual, 5},
+		{"ExactTotal", url.Values{"exact_total": {"true"}}, 5, query.TotalEqual, 5},
+		{"AtLimit", url.Values{"amount_max": {"1002"}}, 3, query.TotalEqual, 3},
+		{"BelowLimit", url.Values{"amount_max": {"1001"}}, 2, query.TotalEqual, 2},
+		{"Empty", url.Values{"status": {"failed"}}, 0, query.TotalEqual, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			page := search(t, tc.params)
+			if page.Total != tc.total || page.TotalRelation != tc.relation || len(page.Data) != tc.rows {
+				t.Fatalf("total %d %q, %d rows; want %d %q, %d rows", page.Total, page.TotalRelation, len(page.Data), tc.total, tc.relation, tc.rows)
+			}
+		})
+	}
+	t.Run("CursorsIgnoreExactTotal", func(t *testing.T) {
+		var ids []string
+		cursor := ""
+		for i, exact := range []string{"true", "", "false"} {
+			q := url.Values{"limit": {"2"}, "sort": {"amount"}}
+			if exact != "" {
+				q.Set("exact_total", exact)
+			}
+			if cursor != "" {
+				q.Set("cursor", cursor)
+			}
+			page := search(t, q)
+			for _, p := range page.Data {
+				ids = append(ids, p.ID)
+			}
+			if (i < 2) != page.HasMore {
+				t.Fatalf("page %d: has_more %v", i, page.HasMore)
+			}
+			if page.NextCursor != nil {
+				cursor = *page.NextCursor
+			}
+		}
+		var want []string
+		for _, p := range w.p1 {
+			want = append(want, p.ID)
+		}
+		if !slices.Equal(ids, want) {
+			t.Fatalf("walk %v, want %v", ids, want)
+		}
+	})
+	t.Run("SummaryExact", func(t *testing.T) {
+		var sum query.Summary
+		s.get(t, tok, "/v1/payments/summary", nil).decode(t, &sum)
+		if sum.Count != 5 {
+			t.Fatalf("summary count %d, want the exact 5", sum.Count)
 		}
 	})
 }

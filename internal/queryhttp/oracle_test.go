@@ -184,7 +184,9 @@ func TestOracle(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 42))
-	s := mustStack(t, stackOptions{Options: query.Options{ExportPageSize: 97}})
+	// A small total limit, so that many combinations count past it.
+	const totalLimit = 400
+	s := mustStack(t, stackOptions{Options: query.Options{ExportPageSize: 97, TotalHitsLimit: totalLimit}})
 	d := newDataset(r, 3000)
 	s.putCustomers(d.customers...)
 	s.putPayments(d.payments...)
@@ -204,7 +206,7 @@ func TestOracle(t *testing.T) {
 		chf,
 	}
 	const combos = 220
-	nonEmpty, whaleSummaries := 0, 0
+	nonEmpty, whaleSummaries, beyondLimit := 0, 0, 0
 	for i := range combos {
 		var c combo
 		if i < len(fixed) {
@@ -215,6 +217,9 @@ func TestOracle(t *testing.T) {
 		want := c.expected(d, all)
 		if len(want) > 0 {
 			nonEmpty++
+		}
+		if len(want) > totalLimit {
+			beyondLimit++
 		}
 		// Page sizes: small ones where the walk stays short, sometimes the
 		// default, never more than about 12 pages.
@@ -235,14 +240,31 @@ func TestOracle(t *testing.T) {
 			// Search: every page, following next_cursor.
 			var got []query.Payment
 			for page := 0; ; page++ {
+				// exact_total changes only the count: the cursor of a page
+				// with it is valid for one without, and the other way round.
+				exact := r.IntN(3)
+				switch exact {
+				case 0:
+					params.Del("exact_total")
+				case 1:
+					params.Set("exact_total", "false")
+				case 2:
+					params.Set("exact_total", "true")
+				}
 				res := s.get(t, tok, "/v1/payments", params)
 				if res.status != http.StatusOK {
 					t.Fatalf("page %d: status %d: %s", page, res.status, res.body)
 				}
 				var p query.Page
 				res.decode(t, &p)
-				if p.Total != int64(len(want)) {
-					t.Fatalf("page %d: total %d, want %d", page, p.Total, len(want))
+				// Exact up to the limit (always with exact_total=true),
+				// beyond it the limit as a lower bound.
+				wantTotal, wantRelation := int64(len(want)), query.TotalEqual
+				if exact != 2 && len(want) > totalLimit {
+					wantTotal, wantRelation = totalLimit, query.TotalGreaterEqual
+				}
+				if p.Total != wantTotal || p.TotalRelation != wantRelation {
+					t.Fatalf("page %d (exact_total %d): total %d %s, want %d %s (%d match)", page, exact, p.Total, p.TotalRelation, wantTotal, wantRelation, len(want))
 				}
 				if len(p.Data) > limit {
 					t.Fatalf("page %d: %d rows, limit %d", page, len(p.Data), limit)
@@ -308,8 +330,8 @@ func TestOracle(t *testing.T) {
 		}
 	}
 	// The random draw must have exercised the interesting cases.
-	if nonEmpty < combos/3 || whaleSummaries == 0 {
-		t.Fatalf("%d non-empty combinations and %d summaries above 2^53: the generator is too narrow", nonEmpty, whaleSummaries)
+	if nonEmpty < combos/3 || whaleSummaries == 0 || beyondLimit == 0 {
+		t.Fatalf("%d non-empty combinations, %d summaries above 2^53, %d beyond the total limit: the generator is too narrow", nonEmpty, whaleSummaries, beyondLimit)
 	}
 }
 

@@ -41,9 +41,16 @@ func SearchBody(q query.SearchQuery) ([]byte, error) {
 	if q.Sort.Desc() {
 		order = "desc"
 	}
+	// track_total_hits: an exact count of every match makes the engine
+	// visit them all and turns off its sort optimizations; counting up to
+	// a limit lets it stop early and skip non-competitive segments.
+	var trackTotal any = true
+	if q.TotalLimit > 0 {
+		trackTotal = q.TotalLimit
+	}
 	body := map[string]any{
 		"size":             q.Size,
-		"track_total_hits": q.TrackTotal,
+		"track_total_hits": trackTotal,
 		"_source":          paymentFields,
 		"query":            boolQuery(q.Filter),
 		// id breaks ties, so every sort key is unique and search_after

@@ -171,8 +171,15 @@ func (s *Searcher) Search(ctx context.Context, q query.SearchQuery) (query.Searc
 	if err := json.Unmarshal(out, &res); err != nil {
 		return query.SearchResult{}, fmt.Errorf("searchquery: decode search: %w", err)
 	}
-	if q.TrackTotal && res.Hits.Total.Relation != "eq" {
-		return query.SearchResult{}, fmt.Errorf("searchquery: search: total is %q, want an exact count", res.Hits.Total.Relation)
+	// "eq": an exact count; "gte": the engine stopped counting at
+	// q.TotalLimit and the value is a lower bound.
+	var exact bool
+	switch res.Hits.Total.Relation {
+	case "eq":
+		exact = true
+	case "gte":
+	default:
+		return query.SearchResult{}, fmt.Errorf("searchquery: search: unknown total relation %q", res.Hits.Total.Relation)
 	}
 	ps := make([]query.Payment, len(res.Hits.Hits))
 	for i, h := range res.Hits.Hits {
@@ -181,7 +188,7 @@ func (s *Searcher) Search(ctx context.Context, q query.SearchQuery) (query.Searc
 			return query.SearchResult{}, err
 		}
 	}
-	return query.SearchResult{Payments: ps, Total: res.Hits.Total.Value}, nil
+	return query.SearchResult{Payments: ps, Total: res.Hits.Total.Value, TotalExact: exact}, nil
 }
 
 func toPayment(d *projection.PaymentDoc) query.Payment {

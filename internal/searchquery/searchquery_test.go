@@ -38,14 +38,14 @@ func TestSearchBody(t *testing.T) {
 		name string
 		q    query.SearchQuery
 	}{
-		{"scope_only", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{"c1", "c2"}}, Sort: query.SortDateDesc, Size: 51, TrackTotal: true}},
+		{"scope_only", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{"c1", "c2"}}, Sort: query.SortDateDesc, Size: 51, TotalLimit: 10000}},
 		{"every_filter", query.SearchQuery{
 			Filter: query.Filter{
 				From: &from, To: &to, CustomerIDs: []string{"c1"}, UserIDs: []string{"u1", "u2"},
 				Statuses: []domain.Status{domain.StatusFailed}, Currencies: []string{"DKK", "EUR"}, PaymentRefID: "r1",
 				AmountMin: &lo, AmountMax: &hi, Text: `acme "AND" (x`,
 			},
-			Sort: query.SortAmount, Size: 11, After: &query.SortKey{Value: 4200, ID: "p9"}, TrackTotal: true,
+			Sort: query.SortAmount, Size: 11, After: &query.SortKey{Value: 4200, ID: "p9"}, TotalLimit: 10000,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,9 +213,9 @@ func TestContract(t *testing.T) {
 		name string
 		q    query.SearchQuery
 	}{
-		{"DateDesc", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2)}}, Sort: query.SortDateDesc, Size: 100, TrackTotal: true}},
-		{"AmountAfter", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2), id(3)}}, Sort: query.SortAmount, Size: 5, After: &query.SortKey{Value: 200, ID: id(150)}, TrackTotal: true}},
-		{"Filters", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(2), id(3)}, From: &from, Statuses: []domain.Status{"succeeded", "failed"}, Text: "shop 1"}, Sort: query.SortDate, Size: 100, TrackTotal: true}},
+		{"DateDesc", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2)}}, Sort: query.SortDateDesc, Size: 100, TotalLimit: 10000}},
+		{"AmountAfter", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2), id(3)}}, Sort: query.SortAmount, Size: 5, After: &query.SortKey{Value: 200, ID: id(150)}, TotalLimit: 10000}},
+		{"Filters", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(2), id(3)}, From: &from, Statuses: []domain.Status{"succeeded", "failed"}, Text: "shop 1"}, Sort: query.SortDate, Size: 100, TotalLimit: 10000}},
 	} {
 		t.Run("Search"+tc.name, func(t *testing.T) {
 			both(t, func(s query.Searcher) (any, error) {
@@ -225,6 +225,24 @@ func TestContract(t *testing.T) {
 					res.Payments[i].CreatedAt, res.Payments[i].UpdatedAt = res.Payments[i].CreatedAt.UTC(), res.Payments[i].UpdatedAt.UTC()
 				}
 				return res, err
+			})
+		})
+	}
+	// Customers 1 and 2 have 40 payments: counted exactly up to the limit,
+	// a lower bound beyond it, exact with no limit.
+	for _, tc := range []struct {
+		limit int
+		total int64
+		exact bool
+	}{{0, 40, true}, {1, 1, false}, {39, 39, false}, {40, 40, true}, {41, 40, true}, {10000, 40, true}} {
+		t.Run(fmt.Sprintf("TotalLimit%d", tc.limit), func(t *testing.T) {
+			q := query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2)}}, Sort: query.SortDateDesc, Size: 3, TotalLimit: tc.limit}
+			both(t, func(s query.Searcher) (any, error) {
+				res, err := s.Search(ctx, q)
+				if err == nil && (res.Total != tc.total || res.TotalExact != tc.exact || len(res.Payments) != 3) {
+					t.Errorf("%T: total %d exact %v, %d rows; want %d exact %v, 3 rows", s, res.Total, res.TotalExact, len(res.Payments), tc.total, tc.exact)
+				}
+				return []any{res.Total, res.TotalExact, len(res.Payments)}, err
 			})
 		})
 	}

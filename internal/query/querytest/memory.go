@@ -129,7 +129,12 @@ func (m *Memory) Search(ctx context.Context, q query.SearchQuery) (query.SearchR
 	all := Filter(m.all(), q.Filter)
 	m.mu.RUnlock()
 	SortPayments(all, q.Sort)
-	res := query.SearchResult{Total: int64(len(all))}
+	// Like the engine's track_total_hits: exact up to the limit, then the
+	// limit as a lower bound.
+	res := query.SearchResult{Total: int64(len(all)), TotalExact: true}
+	if q.TotalLimit > 0 && len(all) > q.TotalLimit {
+		res.Total, res.TotalExact = int64(q.TotalLimit), false
+	}
 	for _, p := range all {
 		if q.After != nil && !After(q.Sort, p.Key, *q.After) {
 			continue
