@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/config"
@@ -32,6 +35,35 @@ type Config struct {
 	StandbyPoll     time.Duration `env:"PROJECTOR_STANDBY_POLL" envDefault:"1s"`
 	StatusInterval  time.Duration `env:"PROJECTOR_STATUS_INTERVAL" envDefault:"10s"`
 	QueueTxs        int           `env:"PROJECTOR_QUEUE_TXS" envDefault:"4096"`
+	QueueChanges    int           `env:"PROJECTOR_QUEUE_CHANGES" envDefault:"20000"`
+	MemoryLimit     ByteSize      `env:"PROJECTOR_MEMORY_LIMIT" envDefault:"96MiB"`
+}
+
+// ByteSize is a size in bytes written as an integer with an optional unit:
+// B, KiB, MiB, GiB (powers of 1024) or kB, MB, GB (powers of 1000).
+type ByteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	factor int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"kB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	factor := int64(1)
+	for _, u := range byteUnits {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, factor = strings.TrimSpace(rest), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/factor {
+		return fmt.Errorf("invalid size %q (want e.g. 96MiB, 0 for none)", text)
+	}
+	*b = ByteSize(n * factor)
+	return nil
 }
 
 // Slot names are restricted by PostgreSQL; index prefixes must be valid
@@ -63,5 +95,7 @@ func (c *Config) Validate() error {
 	ck.That(c.StandbyPoll > 0, "PROJECTOR_STANDBY_POLL must be positive")
 	ck.That(c.StatusInterval > 0 && c.StatusInterval < 30*time.Second, "PROJECTOR_STATUS_INTERVAL must be positive and below 30s (wal_sender_timeout is 60s by default)")
 	ck.That(c.QueueTxs >= 1, "PROJECTOR_QUEUE_TXS must be at least 1")
+	ck.That(c.QueueChanges >= 1, "PROJECTOR_QUEUE_CHANGES must be at least 1")
+	ck.That(c.MemoryLimit == 0 || c.MemoryLimit >= 16<<20, "PROJECTOR_MEMORY_LIMIT must be 0 (none) or at least 16MiB")
 	return ck.Err()
 }

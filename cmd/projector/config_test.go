@@ -14,7 +14,12 @@ func TestConfig(t *testing.T) {
 		want []string // substrings of the error; none means valid
 	}{
 		{name: "Defaults", env: map[string]string{}},
-		{name: "Tuned", env: map[string]string{"PROJECTOR_BULK_DOCS": "500", "PROJECTOR_FLUSH_INTERVAL": "20ms", "PROJECTOR_REFRESH": "wait_for", "INDEX_PREFIX": "t1_"}},
+		{name: "Tuned", env: map[string]string{"PROJECTOR_BULK_DOCS": "500", "PROJECTOR_FLUSH_INTERVAL": "20ms", "PROJECTOR_REFRESH": "wait_for", "INDEX_PREFIX": "t1_",
+			"PROJECTOR_QUEUE_CHANGES": "5000", "PROJECTOR_MEMORY_LIMIT": "256MiB"}},
+		{name: "NoMemoryLimit", env: map[string]string{"PROJECTOR_MEMORY_LIMIT": "0"}},
+		{name: "MemoryLimitTooSmall", env: map[string]string{"PROJECTOR_MEMORY_LIMIT": "1MiB"}, want: []string{"PROJECTOR_MEMORY_LIMIT"}},
+		{name: "MemoryLimitNotASize", env: map[string]string{"PROJECTOR_MEMORY_LIMIT": "lots"}, want: []string{"PROJECTOR_MEMORY_LIMIT"}},
+		{name: "QueueChangesZero", env: map[string]string{"PROJECTOR_QUEUE_CHANGES": "0"}, want: []string{"PROJECTOR_QUEUE_CHANGES"}},
 		{
 			name: "EveryProblemAtOnce",
 			env: map[string]string{"REPLICATION_SLOT": "Bad-Slot", "INDEX_PREFIX": "UPPER", "PROJECTOR_REFRESH": "sometimes",
@@ -42,6 +47,43 @@ func TestConfig(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %s", err, w)
 				}
+			}
+		})
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want ByteSize
+		bad  bool
+	}{
+		{name: "Plain", in: "1000", want: 1000},
+		{name: "Bytes", in: "512B", want: 512},
+		{name: "KiB", in: "64KiB", want: 64 << 10},
+		{name: "MiB", in: "96MiB", want: 96 << 20},
+		{name: "GiB", in: "2GiB", want: 2 << 30},
+		{name: "MB", in: "100MB", want: 100_000_000},
+		{name: "Spaces", in: " 8 MiB ", want: 8 << 20},
+		{name: "Zero", in: "0", want: 0},
+		{name: "Negative", in: "-1MiB", bad: true},
+		{name: "Unit only", in: "MiB", bad: true},
+		{name: "Unknown unit", in: "5TB", bad: true},
+		{name: "Overflow", in: "9999999999999GiB", bad: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b ByteSize
+			err := b.UnmarshalText([]byte(tc.in))
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("UnmarshalText(%q) = %d, want error", tc.in, b)
+				}
+				return
+			}
+			if err != nil || b != tc.want {
+				t.Fatalf("UnmarshalText(%q) = %d, %v; want %d", tc.in, b, err, tc.want)
 			}
 		})
 	}

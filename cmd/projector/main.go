@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -57,6 +58,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	if err != nil {
 		return err
 	}
+	if cfg.MemoryLimit > 0 {
+		// A soft limit: the GC works harder as the heap approaches it
+		// instead of letting it double (GOGC=100) after a burst. Restored
+		// on return (tests run several instances in one process).
+		prev := debug.SetMemoryLimit(int64(cfg.MemoryLimit))
+		defer debug.SetMemoryLimit(prev)
+	}
 	reg := httpapi.NewRegistry()
 	p, err := projector.New(projector.Config{
 		DatabaseURL: cfg.DatabaseURL, SearchURL: cfg.SearchURL, IndexPrefix: cfg.IndexPrefix,
@@ -64,7 +72,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		BulkDocs: cfg.BulkDocs, FlushInterval: cfg.FlushInterval, RefreshWaitFor: cfg.RefreshMode == "wait_for",
 		BackfillBatch: cfg.BackfillBatch, BackfillWorkers: cfg.BackfillWorkers, ReprojectBatch: cfg.ReprojectBatch,
 		ItemAttempts: cfg.ItemAttempts, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
-		StandbyPoll: cfg.StandbyPoll, StatusInterval: cfg.StatusInterval, QueueTxs: cfg.QueueTxs,
+		StandbyPoll: cfg.StandbyPoll, StatusInterval: cfg.StatusInterval, QueueTxs: cfg.QueueTxs, QueueChanges: cfg.QueueChanges,
 	}, logger, reg)
 	if err != nil {
 		return err

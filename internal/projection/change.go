@@ -102,4 +102,31 @@ type Tx struct {
 	Resync string
 	// Keepalive marks an idle position rather than a transaction.
 	Keepalive bool
+	// Partial marks a chunk of a large transaction with more chunks to
+	// follow: its changes carry the final CommitLSN (known from the Begin
+	// message) but EndLSN is zero, so applying it acknowledges nothing; the
+	// last chunk, with EndLSN set, completes the transaction.
+	Partial bool
+}
+
+// Weight is what tx counts against a Budget: its row changes and messages,
+// plus one for the transaction itself.
+func (tx Tx) Weight() int { return 1 + len(tx.Changes) + len(tx.Messages) }
+
+// PlannedColumns are the columns of t the Planner reads; the stream decoder
+// keeps only these of each tuple (the documents' content is read from the
+// write model when a plan is applied), which keeps decoded transactions
+// small. A column the server did not send stays absent.
+func PlannedColumns(t Table) []string {
+	switch t {
+	case TablePayments:
+		return []string{"id"}
+	case TableCustomers:
+		return []string{"id", "name"}
+	case TableLinks:
+		return []string{"customer_id", "user_id"}
+	case TableUsers:
+		return []string{"id", "name", "email"}
+	}
+	return nil
 }

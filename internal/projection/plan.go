@@ -107,8 +107,12 @@ func (pl *Planner) Add(p *Plan, tx Tx) {
 	if tx.Resync != "" && p.Resync == "" {
 		p.Resync = tx.Resync
 	}
-	p.Txs++
-	p.Xids = append(p.Xids, tx.Xid)
+	if !tx.Partial {
+		p.Txs++ // a chunked transaction counts once, with its last chunk
+	}
+	if n := len(p.Xids); n == 0 || p.Xids[n-1] != tx.Xid {
+		p.Xids = append(p.Xids, tx.Xid)
+	}
 	if p.FirstCommitTime.IsZero() {
 		p.FirstCommitTime = tx.CommitTime
 	}

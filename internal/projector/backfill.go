@@ -91,6 +91,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*replicati
 		"docs_per_second", float64(n)/elapsed.Seconds(), "payments_index", gen.Payments, "customers_index", gen.Customers)
 	stream, err := conn.Start(ctx, replication.StreamOptions{
 		Slot: p.cfg.Slot, Publication: p.cfg.Publication, Confirmed: cp, Fingerprint: fp, StatusInterval: p.cfg.StatusInterval,
+		ChunkChanges: p.cfg.BulkDocs, Budget: projection.NewBudget(p.cfg.QueueChanges),
 	})
 	if err != nil {
 		return nil, err

@@ -47,6 +47,9 @@ type Config struct {
 	StandbyPoll     time.Duration // how often a standby tries to take over (1s)
 	StatusInterval  time.Duration // periodic standby status updates to PostgreSQL (10s)
 	QueueTxs        int           // decoded transactions buffered ahead of the indexer (4096)
+	// QueueChanges bounds the decoded row changes buffered ahead of the
+	// indexer (20000); large transactions arrive in chunks of BulkDocs.
+	QueueChanges int
 }
 
 func (c *Config) defaults() {
@@ -66,6 +69,7 @@ func (c *Config) defaults() {
 	def(&c.ReprojectBatch, 1000)
 	def(&c.ItemAttempts, 3)
 	def(&c.QueueTxs, 4096)
+	def(&c.QueueChanges, 20000)
 	defD(&c.FlushInterval, 50*time.Millisecond)
 	defD(&c.MinBackoff, 100*time.Millisecond)
 	defD(&c.MaxBackoff, 5*time.Second)
@@ -440,6 +444,7 @@ func (p *Projector) open(ctx context.Context, sc *search.Client) (*replication.S
 	stream, err := conn.Start(ctx, replication.StreamOptions{
 		Slot: p.cfg.Slot, Publication: p.cfg.Publication, Confirmed: slot.Confirmed,
 		Fingerprint: bf.Fingerprint, StatusInterval: p.cfg.StatusInterval,
+		ChunkChanges: p.cfg.BulkDocs, Budget: projection.NewBudget(p.cfg.QueueChanges),
 	})
 	if err != nil {
 		conn.Close()

@@ -28,19 +28,21 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 			return ctx.Err()
 		case tx := <-in:
 			planner.Add(plan, tx)
+			stream.Release(tx)
 		}
-		if plan.Txs > 0 && backlog {
+		if len(plan.Xids) > 0 && backlog { // transactions or chunks of one
 			p.setOldest(plan.FirstCommitTime)
 		drain:
 			for plan.Docs() < p.cfg.BulkDocs && plan.Resync == "" {
 				select {
 				case tx := <-in:
 					planner.Add(plan, tx)
+					stream.Release(tx)
 				default:
 					break drain
 				}
 			}
-		} else if plan.Txs > 0 {
+		} else if len(plan.Xids) > 0 {
 			p.setOldest(plan.FirstCommitTime)
 			timer.Reset(p.cfg.FlushInterval)
 		collect:
@@ -51,6 +53,7 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 					return ctx.Err()
 				case tx := <-in:
 					planner.Add(plan, tx)
+					stream.Release(tx)
 				case <-timer.C:
 					break collect
 				}

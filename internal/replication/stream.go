@@ -102,6 +102,14 @@ type StreamOptions struct {
 	// IdlePoll is how often an idle stream asks the server for its WAL
 	// position (default 100ms).
 	IdlePoll time.Duration
+	// ChunkChanges is the most row changes (and messages) handed out in one
+	// Tx: a larger transaction is delivered in Partial chunks as it is
+	// decoded, not held whole (default 1000).
+	ChunkChanges int
+	// Budget, when set, bounds the changes handed out and not yet released
+	// by the consumer (projection.Budget); while it is exhausted the stream
+	// stops reading.
+	Budget *projection.Budget
 }
 
 // Stream is a running START_REPLICATION. Run delivers transactions; Ack
@@ -114,15 +122,17 @@ type Stream struct {
 	notify    chan struct{}
 
 	relations map[uint32]*relation
-	received  uint64 // end of the last transaction handed out
-	idleSent  uint64 // last keepalive position handed out
-	resync    string // reason seen outside a transaction, for the next one
+	keep      map[projection.Table]map[string]bool // planned columns per table
+	received  uint64                               // end of the last transaction handed out
+	idleSent  uint64                               // last keepalive position handed out
+	resync    string                               // reason seen outside a transaction, for the next one
 }
 
 type relation struct {
 	table   projection.Table
 	name    string
 	columns []string
+	keep    []bool // column i is one the planner reads
 }
 
 // Start begins streaming slot from its confirmed position with pgoutput
@@ -133,6 +143,9 @@ func (c *Conn) Start(ctx context.Context, opts StreamOptions) (*Stream, error) {
 	}
 	if opts.IdlePoll <= 0 {
 		opts.IdlePoll = 100 * time.Millisecond
+	}
+	if opts.ChunkChanges <= 0 {
+		opts.ChunkChanges = 1000
 	}
 	err := pglogrepl.StartReplication(ctx, c.pg, opts.Slot, pglogrepl.LSN(opts.Confirmed), pglogrepl.StartReplicationOptions{
 		Mode: pglogrepl.LogicalReplication,
@@ -145,7 +158,13 @@ func (c *Conn) Start(ctx context.Context, opts StreamOptions) (*Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replication: start %s: %w", opts.Slot, err)
 	}
-	s := &Stream{conn: c, opts: opts, notify: make(chan struct{}, 1), relations: map[uint32]*relation{}}
+	s := &Stream{conn: c, opts: opts, notify: make(chan struct{}, 1), relations: map[uint32]*relation{}, keep: map[projection.Table]map[string]bool{}}
+	for _, t := range []projection.Table{projection.TableUsers, projection.TableCustomers, projection.TableLinks, projection.TablePayments} {
+		s.keep[t] = map[string]bool{}
+		for _, col := range projection.PlannedColumns(t) {
+			s.keep[t][col] = true
+		}
+	}
 	s.acked.Store(opts.Confirmed)
 	s.received = opts.Confirmed
 	return s, nil
@@ -169,6 +188,15 @@ func (s *Stream) Ack(lsn uint64) {
 	}
 }
 
+// Release gives tx's weight back to the Budget once the consumer no longer
+// holds its changes (a plan keeps only ids and versions). Safe for
+// concurrent use.
+func (s *Stream) Release(tx projection.Tx) {
+	if s.opts.Budget != nil {
+		s.opts.Budget.Release(tx.Weight())
+	}
+}
+
 // Acked returns the acknowledged position. Safe for concurrent use.
 func (s *Stream) Acked() uint64 { return s.acked.Load() }
 
@@ -182,10 +210,11 @@ type received struct {
 }
 
 // Run reads the stream until ctx ends or the connection fails, sending each
-// committed transaction (and idle keepalive positions) to out in commit
-// order. When out is full it stops reading but keeps reporting status, so
-// the server neither times out nor discards anything. Run closes the
-// connection when it returns.
+// committed transaction (in chunks of at most ChunkChanges changes) and idle
+// keepalive positions to out in commit order. When out is full or the
+// Budget is exhausted it stops reading but keeps reporting status, so the
+// server neither times out nor discards anything; the unread WAL waits in
+// the slot. Run closes the connection when it returns.
 func (s *Stream) Run(ctx context.Context, out chan<- projection.Tx) error {
 	in := make(chan received, 64)
 	done := make(chan struct{})
@@ -236,19 +265,29 @@ func (s *Stream) Run(ctx context.Context, out chan<- projection.Tx) error {
 	defer idle.Stop()
 	var pending *projection.Tx
 	var cur *projection.Tx
+	reserved := false // pending's weight is taken from the budget
 	for {
 		var outc chan<- projection.Tx
 		var inc <-chan received
+		var freed <-chan struct{}
 		if pending != nil {
-			outc = out
+			if !reserved && (s.opts.Budget == nil || s.opts.Budget.TryTake(pending.Weight())) {
+				reserved = true
+			}
+			if reserved {
+				outc = out
+			} else {
+				freed = s.opts.Budget.Freed()
+			}
 		} else {
 			inc = in
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-freed:
 		case outc <- txOrZero(pending):
-			pending = nil
+			pending, reserved = nil, false
 		case <-s.notify:
 			if err := s.sendStatus(ctx, false); err != nil {
 				return err
@@ -363,7 +402,9 @@ func (s *Stream) decode(data []byte, cur **projection.Tx) (*projection.Tx, error
 	}
 	switch m := msg.(type) {
 	case *pglogrepl.BeginMessage:
-		*cur = &projection.Tx{Xid: m.Xid, CommitTime: m.CommitTime, Resync: s.resync}
+		// FinalLSN is the LSN of the commit record: the version of every
+		// chunk of this transaction.
+		*cur = &projection.Tx{Xid: m.Xid, CommitLSN: uint64(m.FinalLSN), CommitTime: m.CommitTime, Resync: s.resync}
 		s.resync = ""
 	case *pglogrepl.RelationMessage:
 		if reason := s.relation(m); reason != "" {
@@ -420,6 +461,14 @@ func (s *Stream) decode(data []byte, cur **projection.Tx) (*projection.Tx, error
 		}
 		return tx, nil
 	}
+	if tx := *cur; tx != nil && len(tx.Changes)+len(tx.Messages) >= s.opts.ChunkChanges {
+		// Hand out what is decoded so far; the rest of the transaction
+		// continues in a fresh chunk. Nothing is acknowledged before the
+		// last chunk (the one with EndLSN) is applied.
+		tx.Partial = true
+		*cur = &projection.Tx{Xid: tx.Xid, CommitLSN: tx.CommitLSN, CommitTime: tx.CommitTime}
+		return tx, nil
+	}
 	return nil, nil
 }
 
@@ -433,7 +482,10 @@ func (s *Stream) relation(m *pglogrepl.RelationMessage) string {
 		fp[i] = fmt.Sprintf("%s:%d", c.Name, c.DataType)
 	}
 	name := m.Namespace + "." + m.RelationName
-	rel := &relation{table: projection.TableByName(m.RelationName), name: name, columns: cols}
+	rel := &relation{table: projection.TableByName(m.RelationName), name: name, columns: cols, keep: make([]bool, len(cols))}
+	for i, c := range cols {
+		rel.keep[i] = s.keep[rel.table][c]
+	}
 	prev := s.relations[m.RelationID]
 	s.relations[m.RelationID] = rel
 	if prev != nil && prev.name != name && prev.table != projection.TableUnknown {
@@ -449,10 +501,13 @@ func (r *relation) row(t *pglogrepl.TupleData) projection.Row {
 	if t == nil {
 		return nil
 	}
-	row := make(projection.Row, len(t.Columns))
+	row := make(projection.Row, len(projection.PlannedColumns(r.table)))
 	for i, c := range t.Columns {
 		if i >= len(r.columns) {
 			break
+		}
+		if !r.keep[i] {
+			continue // the planner does not read it; the content is read at flush time
 		}
 		switch c.DataType {
 		case pglogrepl.TupleDataTypeNull:
