@@ -296,6 +296,7 @@ export function createMockStack() {
         next_cursor: hasMore && last ? Buffer.from(JSON.stringify({ after: last.id })).toString('base64url') : null,
         has_more: hasMore,
         total: all.length,
+        total_relation: 'eq',
       }];
     }
     if (path === '/v1/payments/summary') {

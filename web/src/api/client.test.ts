@@ -13,7 +13,7 @@ function client(routes: Parameters<typeof fakeFetch>[0], token: string | null = 
 describe('ApiClient', () => {
   it('routes commands and queries through the web origin prefixes with the bearer token', async () => {
     const { api, calls } = client([
-      ['GET', '/api/query/v1/payments', { body: { data: [], next_cursor: null, has_more: false, total: 0 } }],
+      ['GET', '/api/query/v1/payments', { body: { data: [], next_cursor: null, has_more: false, total: 0, total_relation: 'eq' } }],
       ['GET', '/api/command/v1/me', { body: { id: 'u', email: 'e', name: 'n', created_at: '' } }],
     ]);
     await api.searchPayments(new URLSearchParams('limit=5&status=pending&status=failed'));

@@ -69,7 +69,10 @@ export interface PaymentPage {
   data: Payment[];
   next_cursor: string | null;
   has_more: boolean;
+  /** total counts every match: exactly when total_relation is "eq", as a lower bound when it is "gte". */
   total: number;
+  /** total_relation says whether total is exact ("eq") or a lower bound ("gte", more match than the API counts). */
+  total_relation: 'eq' | 'gte';
 }
 
 /** HistogramBucket is one day of the summary histogram. */

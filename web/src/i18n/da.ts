@@ -115,7 +115,10 @@ const da: Messages = {
       next: 'Næste side',
       first: 'Første side',
       range: '{{from}}–{{to}} af {{total}}',
+      totalAtLeast: '{{total}}+',
+      totalAtLeastLabel: 'mere end {{total}}',
       page: 'Side {{page}} af {{pages}}',
+      pageOnly: 'Side {{page}}',
     },
     summary: {
       label: 'Oversigt',

@@ -114,7 +114,10 @@ const en = {
       next: 'Next page',
       first: 'First page',
       range: '{{from}}–{{to}} of {{total}}',
+      totalAtLeast: '{{total}}+',
+      totalAtLeastLabel: 'more than {{total}}',
       page: 'Page {{page}} of {{pages}}',
+      pageOnly: 'Page {{page}}',
     },
     summary: {
       label: 'Summary',

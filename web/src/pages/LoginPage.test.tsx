@@ -5,7 +5,7 @@ import i18n from '../i18n';
 import { fakeFetch, type Route } from '../test/http';
 import { currentLocation, renderApp, signIn, TEST_USER } from '../test/render';
 
-const emptyPage = { body: { data: [], next_cursor: null, has_more: false, total: 0 } };
+const emptyPage = { body: { data: [], next_cursor: null, has_more: false, total: 0, total_relation: 'eq' } };
 const emptySummary = { body: { count: 0, sum_by_currency: {}, count_by_status: {}, histogram: [] } };
 const appRoutes: Route[] = [
   ['GET', '/api/query/v1/customers', { body: { data: [] } }],

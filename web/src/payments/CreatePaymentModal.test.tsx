@@ -40,6 +40,7 @@ function setup(postReplies: Reply[]) {
           next_cursor: null,
           has_more: false,
           total: written ? 1 : 0,
+          total_relation: 'eq',
         },
       }),
     ],

@@ -14,6 +14,8 @@ export interface PaginationBarProps {
   dataPageSize: number;
   shown: number;
   total: number | undefined;
+  /** totalIsLowerBound is set when the API counted only up to a limit (total_relation "gte"): total is then shown as "10,000+". */
+  totalIsLowerBound?: boolean;
   hasMore: boolean;
   canGoBack: boolean;
   onFirst: () => void;
@@ -30,6 +32,13 @@ export function PaginationBar(p: PaginationBarProps) {
   const sizes = PAGE_SIZES.includes(p.pageSize as (typeof PAGE_SIZES)[number]) ? PAGE_SIZES : [...PAGE_SIZES, p.pageSize].sort((a, b) => a - b);
   const start = p.pageIndex !== null ? p.pageIndex * p.dataPageSize + 1 : null;
   const pages = p.total !== undefined ? Math.max(1, Math.ceil(p.total / p.dataPageSize)) : null;
+  const total =
+    p.total === undefined
+      ? ''
+      : p.totalIsLowerBound
+        ? t('payments.pagination.totalAtLeast', { total: formatCount(p.total, locale) })
+        : formatCount(p.total, locale);
+  const page = formatCount((p.pageIndex ?? 0) + 1, locale);
   return (
     <Group component="nav" aria-label={t('payments.pagination.label')} justify="space-between" gap="sm" wrap="wrap">
       <Group gap="xs" wrap="nowrap">
@@ -42,13 +51,29 @@ export function PaginationBar(p: PaginationBarProps) {
           styles={{ root: { display: 'flex', alignItems: 'center', gap: 8 }, label: { whiteSpace: 'nowrap' } }}
         />
       </Group>
-      <Text size="sm" c="dimmed" aria-live="polite" data-testid="page-range" className="tabular">
+      <Text
+        size="sm"
+        c="dimmed"
+        aria-live="polite"
+        data-testid="page-range"
+        className="tabular"
+        title={
+          p.total !== undefined && p.totalIsLowerBound
+            ? t('payments.pagination.totalAtLeastLabel', { total: formatCount(p.total, locale) })
+            : undefined
+        }
+      >
         {start !== null && p.total !== undefined && p.shown > 0
           ? `${t('payments.pagination.range', {
               from: formatCount(start, locale),
               to: formatCount(start + p.shown - 1, locale),
-              total: formatCount(p.total, locale),
-            })} · ${t('payments.pagination.page', { page: formatCount((p.pageIndex ?? 0) + 1, locale), pages: formatCount(pages ?? 1, locale) })}`
+              total,
+            })} · ${
+              // With a lower bound the number of pages is unknown.
+              p.totalIsLowerBound
+                ? t('payments.pagination.pageOnly', { page })
+                : t('payments.pagination.page', { page, pages: formatCount(pages ?? 1, locale) })
+            }`
           : null}
       </Text>
       <Group gap={6} wrap="nowrap">

@@ -44,8 +44,8 @@ const PAGE2 = [payment(3, { status: 'failed', currency: 'EUR' })];
 
 function searchHandler(call: Call) {
   const cursor = call.url.searchParams.get('cursor');
-  if (cursor === 'c2') return { body: { data: PAGE2, next_cursor: null, has_more: false, total: 3 } };
-  return { body: { data: PAGE1, next_cursor: 'c2', has_more: true, total: 3 } };
+  if (cursor === 'c2') return { body: { data: PAGE2, next_cursor: null, has_more: false, total: 3, total_relation: 'eq' } };
+  return { body: { data: PAGE1, next_cursor: 'c2', has_more: true, total: 3, total_relation: 'eq' } };
 }
 
 const summary = {
@@ -90,6 +90,23 @@ describe('PaymentsPage', () => {
     expect(await screen.findByTestId('summary-count')).toHaveTextContent('3');
     expect(screen.getByTestId('summary-totals')).toHaveTextContent('€30.50');
     expect(screen.getByTestId('page-range')).toHaveTextContent('1–2 of 3 · Page 1 of 2');
+  });
+
+  it('shows a lower-bound total as "10,000+" without a page count, in English and Danish', async () => {
+    const { fetch } = fakeFetch(
+      routes([['GET', '/api/query/v1/payments', { body: { data: PAGE1, next_cursor: 'c2', has_more: true, total: 10000, total_relation: 'gte' } }]]),
+    );
+    renderApp('/payments?limit=2', fetch);
+    await screen.findAllByTestId('payment-row');
+    const range = screen.getByTestId('page-range');
+    expect(range).toHaveTextContent(/^1–2 of 10,000\+ · Page 1$/);
+    expect(range).toHaveAttribute('title', 'more than 10,000');
+    await userEvent.selectOptions(await screen.findByLabelText('Language'), 'da');
+    await waitFor(() => expect(screen.getByTestId('page-range')).toHaveTextContent(/^1–2 af 10\.000\+ · Side 1$/));
+    expect(screen.getByTestId('page-range')).toHaveAttribute('title', 'mere end 10.000');
+    // The language is module state: switch back so the next tests run in English.
+    await userEvent.selectOptions(screen.getByLabelText('Sprog'), 'en');
+    await waitFor(() => expect(screen.getByTestId('page-range')).toHaveTextContent(/^1–2 of 10,000\+ · Page 1$/));
   });
 
   it('reads filters from the URL and sends them to the API', async () => {
@@ -178,7 +195,7 @@ describe('PaymentsPage', () => {
   });
 
   it('shows an empty state', async () => {
-    const { fetch } = fakeFetch(routes([['GET', '/api/query/v1/payments', { body: { data: [], next_cursor: null, has_more: false, total: 0 } }]]));
+    const { fetch } = fakeFetch(routes([['GET', '/api/query/v1/payments', { body: { data: [], next_cursor: null, has_more: false, total: 0, total_relation: 'eq' } }]]));
     renderApp('/payments?status=failed', fetch);
     expect(await screen.findByText('No payments match these filters.')).toBeInTheDocument();
     await userEvent.click(screen.getByRole('button', { name: 'Clear filters' }));

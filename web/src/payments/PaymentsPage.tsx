@@ -278,6 +278,7 @@ export function PaymentsPage() {
           dataPageSize={payments.data?.limit ?? filters.limit}
           shown={rows.length}
           total={payments.data?.total}
+          totalIsLowerBound={payments.data?.total_relation === 'gte'}
           hasMore={Boolean(payments.data?.has_more && payments.data.next_cursor)}
           canGoBack={view.canGoBack}
           disabled={payments.isFetching}
