@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sethvargo/go-retry"
@@ -146,7 +147,37 @@ type Applier struct {
 	// (defaults 100ms and 5s).
 	MinBackoff, MaxBackoff time.Duration
 
-	touched map[string]bool // aliases written since the last refresh
+	// touched holds the aliases written since the last refresh. Write is
+	// called by concurrent backfill workers, so mu guards it.
+	mu      sync.Mutex
+	touched map[string]bool
+}
+
+// touch records that ops were sent to their indices.
+func (a *Applier) touch(ops []IndexOp) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.touched == nil {
+		a.touched = map[string]bool{}
+	}
+	for _, op := range ops {
+		a.touched[op.Index] = true
+	}
+}
+
+// takeTouched returns which of aliases were written since the last call
+// and forgets every recorded write.
+func (a *Applier) takeTouched(aliases ...string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var written []string
+	for _, alias := range aliases {
+		if a.touched[alias] {
+			written = append(written, alias)
+		}
+	}
+	clear(a.touched)
+	return written
 }
 
 func (a *Applier) batch() int {
@@ -256,15 +287,10 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
 			return st, err
 		}
 	}
-	var written []string
-	if st.Indexed+st.Deleted+st.Conflicts > 0 {
-		for _, alias := range []string{payAlias, custAlias} {
-			if a.touched[alias] {
-				written = append(written, alias)
-			}
-		}
+	written := a.takeTouched(payAlias, custAlias)
+	if st.Indexed+st.Deleted+st.Conflicts == 0 {
+		written = nil
 	}
-	clear(a.touched)
 	if len(written) == 0 {
 		return st, nil
 	}
@@ -388,12 +414,7 @@ func (a *Applier) Write(ctx context.Context, ops []IndexOp) (Stats, error) {
 			batch[i] = ops[j]
 		}
 		st.Bulks++
-		if a.touched == nil {
-			a.touched = map[string]bool{}
-		}
-		for _, op := range batch {
-			a.touched[op.Index] = true
-		}
+		a.touch(batch)
 		res, err := a.Index.Bulk(ctx, batch)
 		if err == nil && len(res) != len(batch) {
 			err = fmt.Errorf("projection: bulk answered %d items for %d", len(res), len(batch))
