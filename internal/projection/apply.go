@@ -516,10 +516,12 @@ func (a *Applier) forever(ctx context.Context, what string, fn func(context.Cont
 	}
 }
 
-// Publish records st as the applied position, retrying until ctx ends.
-func (a *Applier) Publish(ctx context.Context, st StateDoc) error {
+// Publish records st as the applied position, retrying until ctx ends. The
+// returned Stats count those retries.
+func (a *Applier) Publish(ctx context.Context, st StateDoc) (Stats, error) {
 	var s Stats
-	return a.forever(ctx, "publish state", func(ctx context.Context) error { return a.Index.PublishState(ctx, st) }, &s)
+	err := a.forever(ctx, "publish state", func(ctx context.Context) error { return a.Index.PublishState(ctx, st) }, &s)
+	return s, err
 }
 
 func sortedKeys(m map[string]uint64) []string {

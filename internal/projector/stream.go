@@ -66,14 +66,8 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 		if err != nil {
 			return err
 		}
-		// Lag: 0 when nothing waits; otherwise the queued transactions
-		// committed after the last one applied.
-		if len(in) == 0 {
-			p.setOldest(time.Time{})
-		} else if !plan.LastCommitTime.IsZero() {
-			p.setOldest(plan.LastCommitTime)
-		}
 		if plan.LastEnd <= applied {
+			p.settleLag(len(in), plan.LastCommitTime)
 			continue
 		}
 		applied = plan.LastEnd
@@ -81,11 +75,16 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 			lastCommit = plan.LastCommitTime
 		}
 		published := projection.PublishedLSN(applied)
-		if err := a.Publish(ctx, projection.StateDoc{
+		pst, err := a.Publish(ctx, projection.StateDoc{
 			AppliedLSN: published, LSN: projection.FormatLSN(published), CommitTime: lastCommit, UpdatedAt: time.Now().UTC(),
-		}); err != nil {
+		})
+		p.count(pst)
+		if err != nil {
 			return err
 		}
+		// Only now is the plan visible to readers (published); while the
+		// publish retries, lag keeps growing from the plan's first commit.
+		p.settleLag(len(in), plan.LastCommitTime)
 		stream.Ack(applied)
 		p.applied.Store(published)
 		p.m.appliedLSN.Set(float64(published))
@@ -94,6 +93,17 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 			p.logger.Debug("applied", "txs", plan.Txs, "docs", st.Indexed+st.Deleted, "conflicts", st.Conflicts,
 				"lsn", projection.FormatLSN(applied), "ms", time.Since(start).Milliseconds())
 		}
+	}
+}
+
+// settleLag updates the lag clock after a plan is applied and published:
+// 0 when nothing waits; otherwise the queued transactions committed after
+// the plan's last one.
+func (p *Projector) settleLag(queued int, lastCommit time.Time) {
+	if queued == 0 {
+		p.setOldest(time.Time{})
+	} else if !lastCommit.IsZero() {
+		p.setOldest(lastCommit)
 	}
 }
 
