@@ -22,6 +22,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/wildcat-payments/wildcat/internal/config"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
 )
 
@@ -83,7 +84,7 @@ func spa(dist fs.FS) func(c *gin.Context) {
 	files := http.FileServerFS(dist)
 	return func(c *gin.Context) {
 		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
-			c.Status(http.StatusMethodNotAllowed)
+			httpapi.WriteError(c, domain.Errorf(domain.ENOTFOUND, "No route %s %s.", c.Request.Method, c.Request.URL.Path))
 			return
 		}
 		p := strings.TrimPrefix(path.Clean(c.Request.URL.Path), "/")

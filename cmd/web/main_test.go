@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mustWeb starts the real wiring on port 0 with a dist folder and two fake
+// APIs that echo the path they received.
+func mustWeb(t *testing.T) string {
+	t.Helper()
+	dist := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dist, "assets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"index.html": "<html>app</html>", "assets/app.js": "console.log(1)"} {
+		if err := os.WriteFile(filepath.Join(dist, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	echo := func(name string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, name+" "+r.Method+" "+r.URL.RequestURI()+" auth="+r.Header.Get("Authorization"))
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	cmdAPI, qryAPI := echo("command"), echo("query")
+	env := map[string]string{"WEB_ADDR": "127.0.0.1:0", "WEB_DIST": dist, "COMMAND_API": cmdAPI.URL, "QUERY_API": qryAPI.URL, "LOG_LEVEL": "error"}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, func(k string) string { return env[k] }, io.Discard, func(a string) { addr <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-done:
+		t.Fatalf("run ended early: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("web did not start")
+	}
+	return ""
+}
+
+func TestWeb(t *testing.T) {
+	base := mustWeb(t)
+	for _, tc := range []struct {
+		name, method, path, auth string
+		wantStatus               int
+		wantType, wantBody       string
+	}{
+		{"Index", "GET", "/", "", 200, "text/html", "<html>app</html>"},
+		{"ClientRouteGetsIndex", "GET", "/payments?status=failed", "", 200, "text/html", "<html>app</html>"},
+		{"Asset", "GET", "/assets/app.js", "", 200, "javascript", "console.log(1)"},
+		{"CommandProxyStripsPrefix", "POST", "/api/command/v1/payments", "Bearer t", 200, "", "command POST /v1/payments auth=Bearer t"},
+		{"QueryProxyKeepsQuery", "GET", "/api/query/v1/payments?limit=5&q=a%20b", "", 200, "", "query GET /v1/payments?limit=5&q=a%20b auth="},
+		{"UnknownNonGetIsProblem", "DELETE", "/nothing", "", 404, "application/problem+json", `"code":"not_found"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, base+tc.path, nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tc.wantStatus {
+				t.Fatalf("status = %d, want %d (%s)", res.StatusCode, tc.wantStatus, body)
+			}
+			if ct := res.Header.Get("Content-Type"); !strings.Contains(ct, tc.wantType) {
+				t.Errorf("Content-Type = %q, want it to contain %q", ct, tc.wantType)
+			}
+			if !strings.Contains(string(body), tc.wantBody) {
+				t.Errorf("body = %q, want it to contain %q", body, tc.wantBody)
+			}
+		})
+	}
+}
+
+func TestWebRefusesMissingDist(t *testing.T) {
+	env := map[string]string{"WEB_ADDR": "127.0.0.1:0", "WEB_DIST": t.TempDir()}
+	err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "npm run build") {
+		t.Fatalf("run with an empty dist = %v, want an error telling to build the UI", err)
+	}
+}
+
+func TestConfigReportsEveryProblem(t *testing.T) {
+	env := map[string]string{"COMMAND_API": "ftp://x", "QUERY_API": "nope", "SHUTDOWN_GRACE": "soon"}
+	err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, nil)
+	if err == nil {
+		t.Fatal("got nil, want a config error")
+	}
+	for _, want := range []string{"COMMAND_API", "QUERY_API", "SHUTDOWN_GRACE"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
