@@ -37,7 +37,9 @@ func mustWeb(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, io.Discard, func(a string) { addr <- a }) }()
+	go func() {
+		done <- run(ctx, func(k string) string { return env[k] }, io.Discard, func(a string) { addr <- a })
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
