@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,15 +107,31 @@ func MustSearch(tb testing.TB) (searchURL, prefix string) {
 }
 
 // Logger returns a logger that writes through tb.Log, so output appears only
-// for failing tests (or with -v).
+// for failing tests (or with -v). Lines logged after the test's cleanup has
+// begun (a server goroutine finishing a request late) are dropped: testing
+// forbids Log after a test completes.
 func Logger(tb testing.TB) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w := &tbWriter{tb: tb}
+	tb.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tbWriter struct{ tb testing.TB }
+type tbWriter struct {
+	tb   testing.TB
+	mu   sync.Mutex
+	done bool
+}
 
-func (w tbWriter) Write(p []byte) (int, error) {
-	w.tb.Log(strings.TrimRight(string(p), "\n"))
+func (w *tbWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.tb.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
 
