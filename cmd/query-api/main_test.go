@@ -92,26 +92,10 @@ func newIssuer(t *testing.T) *auth.Issuer {
 // start runs the binary's run function on port 0 and returns its URL.
 func start(t *testing.T, env map[string]string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
 	env["QUERY_API_ADDR"] = "127.0.0.1:0"
-	go func() { done <- run(ctx, envOf(env), io.Discard, func(a string) { addr <- a }) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
+	return testenv.MustServe(t, 60*time.Second, func(ctx context.Context, ready func(string)) error {
+		return run(ctx, envOf(env), io.Discard, ready)
 	})
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("not listening after 60s")
-	}
-	return ""
 }
 
 func get(t *testing.T, url, token string) (int, string) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/testenv"
 )
 
 // mustWeb starts the real wiring on port 0 with a dist folder and two fake
@@ -34,27 +36,9 @@ func mustWeb(t *testing.T) string {
 	}
 	cmdAPI, qryAPI := echo("command"), echo("query")
 	env := map[string]string{"WEB_ADDR": "127.0.0.1:0", "WEB_DIST": dist, "COMMAND_API": cmdAPI.URL, "QUERY_API": qryAPI.URL, "LOG_LEVEL": "error"}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, func(k string) string { return env[k] }, io.Discard, func(a string) { addr <- a })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
+	return testenv.MustServe(t, 10*time.Second, func(ctx context.Context, ready func(string)) error {
+		return run(ctx, func(k string) string { return env[k] }, io.Discard, ready)
 	})
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case err := <-done:
-		t.Fatalf("run ended early: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("web did not start")
-	}
-	return ""
 }
 
 func TestWeb(t *testing.T) {

@@ -142,3 +142,32 @@ func redact(s string) string {
 	}
 	return u.Redacted()
 }
+
+// MustServe runs serve — a binary's run function bound to its test
+// environment — until the test ends, and returns "http://<addr>" once serve
+// reports its listening address through ready. A run that ends early or
+// does not listen within timeout fails the test; a non-nil error from run
+// at shutdown is reported too.
+func MustServe(tb testing.TB, timeout time.Duration, serve func(ctx context.Context, ready func(addr string)) error) string {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, func(a string) { addr <- a }) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("testenv: run: %v", err)
+		}
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-done:
+		done <- err // for the cleanup
+		tb.Fatalf("testenv: run ended before listening: %v", err)
+	case <-time.After(timeout):
+		tb.Fatalf("testenv: not listening after %s", timeout)
+	}
+	return ""
+}
