@@ -335,7 +335,12 @@ func (p *Projector) session(ctx context.Context) error {
 	defer leader.Release()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// The checker shares the leader's session, which is not safe for
+	// concurrent use: it must have stopped before the deferred Release
+	// closes that session.
+	checked := make(chan struct{})
 	go func() {
+		defer close(checked)
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
@@ -350,6 +355,7 @@ func (p *Projector) session(ctx context.Context) error {
 			}
 		}
 	}()
+	defer func() { cancel(nil); <-checked }()
 
 	stream, err := p.open(ctx, sc)
 	if err != nil {
