@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -77,36 +79,53 @@ func (a *api) do(ctx context.Context, method, url string, body any, hdr map[stri
 	return res.StatusCode, res.Header, nil
 }
 
-// login signs up a fresh user and takes a token for it.
-func (a *api) login(ctx context.Context) error {
-	email := "bench-" + randHex(6) + "@example.com"
-	pw := "bench-password-" + randHex(4)
+// errLoginRejected marks a login the command API refused for the
+// credentials (not for load or an outage): the user does not exist (any more).
+var errLoginRejected = errors.New("login rejected")
+
+// signUp creates a user and returns its id.
+func (a *api) signUp(ctx context.Context, email, password string) (string, error) {
 	var u struct {
 		ID string `json:"id"`
 	}
-	if st, _, err := a.do(ctx, "POST", a.command+"/v1/users", map[string]string{"email": email, "password": pw, "name": "Bench " + email[6:12]}, nil, &u); err != nil || st != 201 {
-		return fmt.Errorf("sign up: status %d: %v", st, err)
+	body := map[string]string{"email": email, "password": password, "name": "Bench " + strings.TrimPrefix(strings.TrimSuffix(email, "@example.com"), "bench-")}
+	st, _, err := a.do(ctx, "POST", a.command+"/v1/users", body, nil, &u)
+	if err != nil || st != http.StatusCreated {
+		return "", fmt.Errorf("sign up: status %d: %v", st, err)
 	}
+	return u.ID, nil
+}
+
+// logIn takes a token for email and password (POST /v1/auth/token) and
+// sends it with every later request.
+func (a *api) logIn(ctx context.Context, email, password string) error {
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
-	if st, _, err := a.do(ctx, "POST", a.command+"/v1/auth/token", map[string]string{"email": email, "password": pw}, nil, &tok); err != nil || st != 200 {
-		return fmt.Errorf("token: status %d: %v", st, err)
+	st, _, err := a.do(ctx, "POST", a.command+"/v1/auth/token", map[string]string{"email": email, "password": password}, nil, &tok)
+	switch {
+	case err != nil:
+		return fmt.Errorf("token: status %d: %w", st, err)
+	case st == http.StatusBadRequest, st == http.StatusUnauthorized, st == http.StatusForbidden, st == http.StatusNotFound:
+		return fmt.Errorf("token: status %d: %w", st, errLoginRejected)
+	case st != http.StatusOK || tok.AccessToken == "":
+		return fmt.Errorf("token: status %d", st)
 	}
-	a.token, a.userID = tok.AccessToken, u.ID
+	a.token = tok.AccessToken
 	return nil
 }
 
-// customers creates n customers linked to the caller.
-func (a *api) customers(ctx context.Context, n int) ([]string, error) {
+// customers creates n customers linked to the caller, numbered from first.
+// On error it returns the ones it created so far.
+func (a *api) customers(ctx context.Context, first, n int) ([]string, error) {
 	ids := make([]string, 0, n)
-	for i := 0; i < n; i++ {
+	for i := first; i < first+n; i++ {
 		var c struct {
 			ID string `json:"id"`
 		}
 		st, _, err := a.do(ctx, "POST", a.command+"/v1/customers", map[string]string{"name": fmt.Sprintf("Bench shop %02d %s", i, randHex(3))}, nil, &c)
-		if err != nil || st != 201 {
-			return nil, fmt.Errorf("create customer: status %d: %v", st, err)
+		if err != nil || st != http.StatusCreated {
+			return ids, fmt.Errorf("create customer: status %d: %v", st, err)
 		}
 		ids = append(ids, c.ID)
 	}

@@ -44,14 +44,18 @@ type Result struct {
 	Product  Stats   `json:"product"`
 	Baseline *Stats  `json:"baseline,omitempty"`
 	Ratio    float64 `json:"ratio,omitempty"` // product / baseline throughput, or baseline / product latency for searches
-	Note     string  `json:"note,omitempty"`
+	// ScopePayments is the number of payments the bench user's searches
+	// cover (payments of its customers); search scenario only, 0 included.
+	ScopePayments *int   `json:"scope_payments,omitempty"`
+	Note          string `json:"note,omitempty"`
 }
 
 type bench struct {
 	cfg       Config
 	out       io.Writer
 	api       *api
-	customers []string
+	customers []string // the customers payments are written to
+	scope     []string // every customer of the bench user: what its searches see
 	report    *Report
 }
 
@@ -62,13 +66,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	b := &bench{cfg: cfg, out: stdout, report: &Report{StartedAt: time.Now().UTC(), Machine: machine()}}
 	b.api = &api{hc: newHTTPClient(), command: cfg.CommandAPI, query: cfg.QueryAPI}
-	if err := b.api.login(ctx); err != nil {
+	id, err := b.setupIdentity(ctx)
+	if err != nil {
 		return fmt.Errorf("setup: %w (is the stack up? make up)", err)
 	}
-	var err error
-	if b.customers, err = b.api.customers(ctx, cfg.Customers); err != nil {
-		return fmt.Errorf("setup: %w", err)
-	}
+	// Writes go to BENCH_CUSTOMERS customers; searches see all the user's.
+	b.customers, b.scope = id.Customers[:cfg.Customers], id.Customers
 	scenarios := map[string]func(context.Context) error{
 		"single":    b.single,
 		"batch":     b.batch,
