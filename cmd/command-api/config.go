@@ -15,6 +15,8 @@ type Config struct {
 	DatabaseURL       string        `env:"DATABASE_URL" envDefault:"postgres://wildcat:wildcat@127.0.0.1:55432/wildcat?sslmode=disable"`
 	DBMaxConns        int32         `env:"DB_MAX_CONNS" envDefault:"16"`
 	DBLockTimeout     time.Duration `env:"DB_LOCK_TIMEOUT" envDefault:"3s"`
+	GroupWriters      int           `env:"PAYMENT_GROUP_WRITERS" envDefault:"4"`
+	GroupMaxSize      int           `env:"PAYMENT_GROUP_MAX" envDefault:"128"`
 	JWTPrivateKeyFile string        `env:"JWT_PRIVATE_KEY_FILE" envDefault:".run/keys/jwt-ed25519.pem"`
 	JWTIssuer         string        `env:"JWT_ISSUER" envDefault:"wildcat"`
 	JWTAudience       string        `env:"JWT_AUDIENCE" envDefault:"wildcat-api"`
@@ -50,6 +52,8 @@ func (c *Config) Validate() error {
 	ck.That(c.Addr != "", "COMMAND_API_ADDR must not be empty")
 	ck.That(c.DatabaseURL != "", "DATABASE_URL must not be empty")
 	ck.That(c.DBMaxConns >= 1 && c.DBMaxConns <= 1000, "DB_MAX_CONNS must be 1..1000, got %d", c.DBMaxConns)
+	ck.That(c.GroupWriters >= 0 && c.GroupWriters <= int(c.DBMaxConns), "PAYMENT_GROUP_WRITERS must be 0..DB_MAX_CONNS (0 turns group commit off), got %d", c.GroupWriters)
+	ck.That(c.GroupMaxSize >= 1 && c.GroupMaxSize <= 1000, "PAYMENT_GROUP_MAX must be 1..1000, got %d", c.GroupMaxSize)
 	ck.That(c.DBLockTimeout >= 10*time.Millisecond, "DB_LOCK_TIMEOUT must be at least 10ms, got %s", c.DBLockTimeout)
 	ck.That(c.JWTPrivateKeyFile != "", "JWT_PRIVATE_KEY_FILE must not be empty")
 	ck.That(c.JWTIssuer != "" && c.JWTAudience != "", "JWT_ISSUER and JWT_AUDIENCE must not be empty")

@@ -73,7 +73,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	svc := command.New(postgres.NewStore(pool), hasher, issuer, command.Options{
+	reg := httpapi.NewRegistry()
+	store := postgres.NewStore(pool, postgres.StoreOptions{
+		GroupWriters: cfg.GroupWriters, GroupMaxSize: cfg.GroupMaxSize, Registerer: reg})
+	svc := command.New(store, hasher, issuer, command.Options{
 		IdempotencyTTL: cfg.IdempotencyTTL,
 		InitialStatus:  domain.StatusSucceeded,
 		Limits: command.Limits{
@@ -84,7 +87,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		},
 	})
 
-	reg := httpapi.NewRegistry()
 	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "command-api", RequestTimeout: cfg.RequestTimeout})
 	proxies := make([]string, 0, len(cfg.TrustedProxies))
 	for _, p := range cfg.TrustedProxies {

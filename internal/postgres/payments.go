@@ -76,13 +76,25 @@ FROM idempotency_keys WHERE user_id = $1 AND key = $2`
     SELECT user_id, key FROM idempotency_keys WHERE expires_at <= now() ORDER BY expires_at LIMIT $1)`
 )
 
-func scanPayment(row pgx.Row, p *domain.Payment) error {
-	return row.Scan(&p.ID, &p.PaymentRefID, &p.CustomerID, &p.UserID, &p.Amount, &p.Currency, &p.ThirdParty,
-		&p.Description, &p.Status, &p.Date, &p.CreatedAt, &p.UpdatedAt)
+// paymentDest returns the scan destinations of paymentColumns in p.
+func paymentDest(p *domain.Payment) []any {
+	return []any{&p.ID, &p.PaymentRefID, &p.CustomerID, &p.UserID, &p.Amount, &p.Currency, &p.ThirdParty,
+		&p.Description, &p.Status, &p.Date, &p.CreatedAt, &p.UpdatedAt}
 }
 
-// CreatePayments implements command.PaymentStore.
+func scanPayment(row pgx.Row, p *domain.Payment) error { return row.Scan(paymentDest(p)...) }
+
+// CreatePayments implements command.PaymentStore. With group commit on
+// (StoreOptions.GroupWriters), single payments go through the grouper.
 func (s *Store) CreatePayments(ctx context.Context, w command.PaymentWrite) ([]domain.Payment, command.Commit, error) {
+	if len(w.Payments) == 1 && s.group != nil {
+		return s.group.create(ctx, w)
+	}
+	return s.createPayments(ctx, w)
+}
+
+// createPayments writes w in its own transaction.
+func (s *Store) createPayments(ctx context.Context, w command.PaymentWrite) ([]domain.Payment, command.Commit, error) {
 	n := len(w.Payments)
 	if n == 0 {
 		return nil, command.Commit{}, domain.Errorf(domain.EINVALID, "No payments to create.")

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wildcat-payments/wildcat/internal/command"
 )
@@ -21,13 +22,30 @@ import (
 // pool's default QueryExecModeCacheStatement prepares each statement once
 // per connection. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	group *grouper // nil: no group commit
 }
 
 var _ command.Store = (*Store)(nil)
 
+// StoreOptions configure a Store. The zero value writes every request in
+// its own transaction.
+type StoreOptions struct {
+	// GroupWriters > 0 turns on group commit of single-payment writes (see
+	// group.go) with at most this many group transactions at a time.
+	GroupWriters int
+	GroupMaxSize int                   // payments per group; 0 means 128
+	Registerer   prometheus.Registerer // optional: the command_payment_group_* metrics
+}
+
 // NewStore returns a Store on pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func NewStore(pool *pgxpool.Pool, o StoreOptions) *Store {
+	s := &Store{pool: pool}
+	if o.GroupWriters > 0 {
+		s.group = newGrouper(s, o)
+	}
+	return s
+}
 
 const (
 	sqlBegin  = "BEGIN"

@@ -13,11 +13,16 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/testenv"
 )
 
-// TestStoreContract runs the command.Store contract against PostgreSQL.
+// TestStoreContract runs the command.Store contract against PostgreSQL,
+// with and without group commit.
 func TestStoreContract(t *testing.T) {
-	commandtest.RunStoreContract(t, func(t *testing.T) command.Store {
-		return postgres.NewStore(MustPool(t))
-	})
+	for name, o := range map[string]postgres.StoreOptions{"Single": {}, "Grouped": {GroupWriters: 2}} {
+		t.Run(name, func(t *testing.T) {
+			commandtest.RunStoreContract(t, func(t *testing.T) command.Store {
+				return postgres.NewStore(MustPool(t), o)
+			})
+		})
+	}
 }
 
 // MustPool returns a pool on a fresh, migrated database.
