@@ -133,6 +133,13 @@ max_replication_slots = 20
 max_wal_senders = 20
 max_slot_wal_keep_size = 4GB
 
+# Write-heavy ingestion: after each checkpoint the first change of every
+# page logs a full-page image, so checkpoint less often and compress them.
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
+wal_compression = lz4
+
 # Durability stays as in production: fsync on, synchronous_commit default.
 timezone = 'UTC'
 log_timezone = 'UTC'

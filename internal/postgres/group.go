@@ -179,7 +179,7 @@ func (g *grouper) alone(it *groupItem) groupResult {
 // its customer, and returns the inserted payments with their member's
 // ordinal. The key snapshots are those sqlInsertPayment writes.
 const sqlInsertGroup = `WITH input AS MATERIALIZED (
-    SELECT t.ord, t.user_id, t.customer_id, coalesce(t.payment_ref_id, gen_random_uuid()) AS payment_ref_id, t.amount,
+    SELECT t.ord, t.user_id, t.customer_id, coalesce(t.payment_ref_id, uuid_v7()) AS payment_ref_id, t.amount,
            t.currency, t.third_party, t.description, t.status, coalesce(t.date, now()) AS date, t.key, t.hash, t.ttl
     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
                 $9::timestamptz[], $10::text[], $11::bytea[], $12::bigint[])

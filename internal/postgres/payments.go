@@ -27,7 +27,7 @@ const (
 
 	sqlInsertPayment = `WITH ins AS (
     INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date)
-    SELECT coalesce($3::uuid, gen_random_uuid()), $2::uuid, $1::uuid, $4::bigint, $5::text, $6::text, $7::text, $8::text,
+    SELECT coalesce($3::uuid, uuid_v7()), $2::uuid, $1::uuid, $4::bigint, $5::text, $6::text, $7::text, $8::text,
            coalesce($9::timestamptz, now())
     WHERE EXISTS (SELECT 1 FROM customer_users WHERE customer_id = $2::uuid AND user_id = $1::uuid)
     RETURNING ` + paymentColumns + `
@@ -40,7 +40,7 @@ const (
 SELECT ` + paymentColumns + ` FROM ins`
 
 	sqlInsertPayments = `WITH input AS MATERIALIZED (
-    SELECT t.ord, t.customer_id, coalesce(t.payment_ref_id, gen_random_uuid()) AS payment_ref_id, t.amount, t.currency,
+    SELECT t.ord, t.customer_id, coalesce(t.payment_ref_id, uuid_v7()) AS payment_ref_id, t.amount, t.currency,
            t.third_party, t.description, coalesce(t.date, now()) AS date
     FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
          WITH ORDINALITY AS t(customer_id, payment_ref_id, amount, currency, third_party, description, date, ord)

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 
 	"github.com/wildcat-payments/wildcat/internal/command"
 	"github.com/wildcat-payments/wildcat/internal/command/commandtest"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"github.com/wildcat-payments/wildcat/internal/postgres"
 	"github.com/wildcat-payments/wildcat/internal/testenv"
 )
@@ -50,5 +53,46 @@ func TestParseLSN(t *testing.T) {
 		if _, err := postgres.ParseLSN(bad); err == nil {
 			t.Errorf("ParseLSN(%q) accepted", bad)
 		}
+	}
+}
+
+// TestPaymentIDsAreTimeOrdered: the database generates version 7 UUIDs for
+// payments (id, and payment_ref_id when the client sends none), so later
+// payments sort after earlier ones and land at the end of their indexes.
+func TestPaymentIDsAreTimeOrdered(t *testing.T) {
+	ctx := context.Background()
+	s := postgres.NewStore(MustPool(t), postgres.StoreOptions{})
+	u, _, err := s.CreateUser(ctx, command.NewUser{Email: "v7@example.com", Name: "V", PasswordHash: "$h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := s.CreateCustomer(ctx, u.ID, command.NewCustomer{Name: "Shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prev domain.Payment
+	for i := range 3 {
+		if i > 0 {
+			time.Sleep(2 * time.Millisecond) // the time part counts milliseconds
+		}
+		ps, _, err := s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Status: domain.StatusSucceeded,
+			Payments: []command.NewPayment{{CustomerID: c.ID, Amount: 1, Currency: "DKK", ThirdParty: "A"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ps[0]
+		for _, id := range []string{p.ID, p.PaymentRefID} {
+			if !domain.IsUUID(id) || id[14] != '7' || !strings.ContainsRune("89ab", rune(id[19])) {
+				t.Errorf("%s is not a version 7, RFC 9562 variant UUID", id)
+			}
+		}
+		ms, err := strconv.ParseInt(strings.ReplaceAll(p.ID[:13], "-", ""), 16, 64)
+		if err != nil || time.UnixMilli(ms).Sub(p.CreatedAt).Abs() > time.Second {
+			t.Errorf("id %s carries %v, created_at %v", p.ID, time.UnixMilli(ms), p.CreatedAt)
+		}
+		if i > 0 && (p.ID <= prev.ID || p.PaymentRefID <= prev.PaymentRefID) {
+			t.Errorf("payment %d (%s) does not sort after %s", i, p.ID, prev.ID)
+		}
+		prev = p
 	}
 }
