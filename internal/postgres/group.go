@@ -177,7 +177,7 @@ func (g *grouper) alone(it *groupItem) groupResult {
 // sqlInsertGroup inserts one payment per member (each with its own user,
 // status and Idempotency-Key claim) where the member's user is linked to
 // its customer, and returns the inserted payments with their member's
-// ordinal. The key snapshots are those sqlInsertPayment writes.
+// ordinal. The key records are those sqlInsertPayment writes.
 const sqlInsertGroup = `WITH input AS MATERIALIZED (
     SELECT t.ord, t.user_id, t.customer_id, coalesce(t.payment_ref_id, uuid_v7()) AS payment_ref_id, t.amount,
            t.currency, t.third_party, t.description, t.status, coalesce(t.date, now()) AS date, t.key, t.hash, t.ttl
@@ -195,10 +195,8 @@ const sqlInsertGroup = `WITH input AS MATERIALIZED (
 ), out AS MATERIALIZED (
     SELECT input.ord, input.key, input.hash, input.ttl, ins.* FROM ins JOIN input USING (payment_ref_id)
 ), idem AS (
-    INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
-    SELECT user_id, key, hash, 201,
-           convert_to(jsonb_build_array(to_jsonb(out) - 'ord' - 'key' - 'hash' - 'ttl')::text, 'UTF8'),
-           now() + ttl * interval '1 millisecond'
+    INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
+    SELECT user_id, key, hash, 201, ARRAY[id], now() + ttl * interval '1 millisecond'
     FROM out WHERE key IS NOT NULL
     ORDER BY ord
 )

@@ -14,9 +14,9 @@ import (
 )
 
 // The payment writes check authorization, insert the payments and record
-// the Idempotency-Key in ONE statement. The key row carries a JSON snapshot
-// of the payments as inserted (response_body), from which a replay renders
-// exactly the original response.
+// the Idempotency-Key in ONE statement. The key row carries the ids of the
+// payments it created (payment_ids); payments never change through the API,
+// so a replay renders exactly the original response from those rows.
 //
 // Concurrency: a second request with the same key inserts its payment, then
 // blocks on the key's unique index until the first commits, then fails with
@@ -32,9 +32,8 @@ const (
     WHERE EXISTS (SELECT 1 FROM customer_users WHERE customer_id = $2::uuid AND user_id = $1::uuid)
     RETURNING ` + paymentColumns + `
 ), idem AS (
-    INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
-    SELECT $1::uuid, $10::text, $11::bytea, 201, convert_to(jsonb_build_array(to_jsonb(ins))::text, 'UTF8'),
-           now() + $12::bigint * interval '1 millisecond'
+    INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
+    SELECT $1::uuid, $10::text, $11::bytea, 201, ARRAY[ins.id], now() + $12::bigint * interval '1 millisecond'
     FROM ins WHERE $10::text IS NOT NULL
 )
 SELECT ` + paymentColumns + ` FROM ins`
@@ -56,9 +55,8 @@ SELECT ` + paymentColumns + ` FROM ins`
 ), out AS MATERIALIZED (
     SELECT input.ord, ins.* FROM ins JOIN input USING (payment_ref_id)
 ), idem AS (
-    INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
-    SELECT $1::uuid, $10::text, $11::bytea, 201, convert_to(jsonb_agg(to_jsonb(out) - 'ord' ORDER BY out.ord)::text, 'UTF8'),
-           now() + $12::bigint * interval '1 millisecond'
+    INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
+    SELECT $1::uuid, $10::text, $11::bytea, 201, array_agg(out.id ORDER BY out.ord), now() + $12::bigint * interval '1 millisecond'
     FROM out WHERE $10::text IS NOT NULL
     HAVING count(*) > 0
 )
@@ -67,8 +65,15 @@ SELECT ` + paymentColumns + ` FROM out ORDER BY ord`
 	sqlNotLinked = `SELECT array_agg(DISTINCT c::text) FROM unnest($2::uuid[]) AS c
 WHERE NOT EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = c AND cu.user_id = $1::uuid)`
 
-	sqlIdempotencyRecord = `SELECT request_hash, status_code, response_body, expires_at <= now(), pg_current_wal_flush_lsn()::text
-FROM idempotency_keys WHERE user_id = $1 AND key = $2`
+	// The record's payments, as JSON in the order the request listed them:
+	// rendered from the rows (payment_ids), or the snapshot of a record
+	// written before migration 00005.
+	sqlIdempotencyRecord = `SELECT k.request_hash, k.status_code,
+       coalesce(k.response_body, convert_to(coalesce((
+           SELECT jsonb_agg(to_jsonb(p) ORDER BY u.ord)
+           FROM unnest(k.payment_ids) WITH ORDINALITY AS u(id, ord) JOIN payments p ON p.id = u.id), '[]')::text, 'UTF8')),
+       k.expires_at <= now(), pg_current_wal_flush_lsn()::text
+FROM idempotency_keys k WHERE k.user_id = $1 AND k.key = $2`
 
 	sqlDeleteExpiredKey = `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at <= now()`
 

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,5 +95,33 @@ func TestPaymentIDsAreTimeOrdered(t *testing.T) {
 			t.Errorf("payment %d (%s) does not sort after %s", i, p.ID, prev.ID)
 		}
 		prev = p
+	}
+}
+
+// TestIdempotencyRecordSnapshot: a record written before migration 00005
+// (a JSON snapshot, no payment ids) still replays.
+func TestIdempotencyRecordSnapshot(t *testing.T) {
+	ctx := context.Background()
+	pool := MustPool(t)
+	s := postgres.NewStore(pool, postgres.StoreOptions{})
+	u, _, err := s.CreateUser(ctx, command.NewUser{Email: "old@example.com", Name: "O", PasswordHash: "$h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const snapshot = `[{"id": "0b9e6f3c-5a2d-4c1e-9f8a-7b6c5d4e3f2a", "date": "2024-05-01T12:00:00+00:00", "amount": 1250,
+		"status": "succeeded", "user_id": "` + "%s" + `", "currency": "DKK", "created_at": "2024-05-01T12:00:01+00:00",
+		"updated_at": "2024-05-01T12:00:01+00:00", "customer_id": "6d1f0a8e-2b3c-4d5e-8f9a-0b1c2d3e4f5a",
+		"description": "", "third_party": "Acme", "payment_ref_id": "3f1c2b7a-9d84-4e5f-a6b7-c8d9e0f1a2b3"}]`
+	if _, err := pool.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
+		VALUES ($1, 'old', '\x01', 201, convert_to($2, 'UTF8'), now() + interval '1 hour')`, u.ID, fmt.Sprintf(snapshot, u.ID)); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.IdempotencyRecord(ctx, u.ID, "old")
+	if err != nil || len(rec.Payments) != 1 || rec.Payments[0].Amount != 1250 || rec.Payments[0].ThirdParty != "Acme" || rec.Commit.LSN == 0 {
+		t.Fatalf("IdempotencyRecord = %+v, %v", rec, err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, expires_at)
+		VALUES ($1, 'neither', '\x01', 201, now() + interval '1 hour')`, u.ID); err == nil {
+		t.Error("a record with neither payment ids nor a snapshot was accepted")
 	}
 }
