@@ -86,6 +86,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			return fmt.Errorf("unknown scenario %q", name)
 		}
 		fmt.Fprintf(stdout, "== %s\n", name)
+		if name != "memory" {
+			if err := b.settle(ctx); err != nil {
+				return fmt.Errorf("%s: settle: %w", name, err)
+			}
+		}
 		if err := fn(ctx); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

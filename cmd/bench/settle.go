@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// settle waits until the system is quiet before a scenario: the projector
+// has indexed every payment of the table (no backlog left by the previous
+// scenario) and the engine runs no merges. Otherwise each scenario would
+// also measure the aftermath of the one before it. It waits at most five
+// minutes for the merges and says how long it waited.
+func (b *bench) settle(ctx context.Context) error {
+	start := time.Now()
+	if _, err := b.waitIndexed(ctx); err != nil {
+		return err
+	}
+	for quiet := 0; quiet < 2 && time.Since(start) < 5*time.Minute; {
+		n, err := b.runningMerges(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	fmt.Fprintf(b.out, "  settled in %.1fs (projector caught up, no merges running)\n", time.Since(start).Seconds())
+	return nil
+}
+
+// runningMerges returns the number of segment merges running on the
+// engine's nodes.
+func (b *bench) runningMerges(ctx context.Context) (int, error) {
+	var st struct {
+		Nodes map[string]struct {
+			Indices struct {
+				Merges struct {
+					Current int `json:"current"`
+				} `json:"merges"`
+			} `json:"indices"`
+		} `json:"nodes"`
+	}
+	if _, err := b.getJSON(ctx, b.cfg.SearchURL+"/_nodes/stats/indices/merge", &st); err != nil {
+		return 0, fmt.Errorf("merge stats: %w", err)
+	}
+	n := 0
+	for _, node := range st.Nodes {
+		n += node.Indices.Merges.Current
+	}
+	return n, nil
+}
