@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -24,6 +25,16 @@ func (b *bench) pool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
+// samples returns n realistic payments over the bench customers.
+func (b *bench) samples(n int) []map[string]any {
+	r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	out := make([]map[string]any, n)
+	for i := range out {
+		out[i] = paymentBody(r, b.customers[r.IntN(len(b.customers))])
+	}
+	return out
+}
+
 // single: POST /v1/payments at BENCH_CLIENTS concurrent clients vs the same
 // number of connections doing single-row INSERTs, one commit each.
 func (b *bench) single(ctx context.Context) error {
@@ -37,10 +48,19 @@ func (b *bench) single(ctx context.Context) error {
 	}
 	defer pool.Exec(context.Background(), "DROP TABLE IF EXISTS bench_raw_payments")
 
+	// The same pre-generated payments on both sides, so that making load
+	// costs the harness next to nothing.
+	samples := b.samples(4096)
+	bodies := make([][]byte, len(samples))
+	for i, p := range samples {
+		if bodies[i], err = json.Marshal(p); err != nil {
+			return err
+		}
+	}
+
 	base := newRecorder()
 	baseElapsed := drive(b.cfg.Clients, b.cfg.Duration, base, func(w int) string {
-		r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-		p := paymentBody(r, b.customers[r.IntN(len(b.customers))])
+		p := samples[rand.IntN(len(samples))]
 		_, err := pool.Exec(ctx, `INSERT INTO bench_raw_payments (customer_id, user_id, amount, currency, third_party, description, status, date)
 			VALUES ($1, $2, $3, $4, $5, $6, 'succeeded', $7)`,
 			p["customer_id"], b.api.userID, p["amount"], p["currency"], p["third_party"], p["description"], p["date"])
@@ -53,8 +73,7 @@ func (b *bench) single(ctx context.Context) error {
 
 	prod := newRecorder()
 	elapsed := drive(b.cfg.Clients, b.cfg.Duration, prod, func(w int) string {
-		r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-		st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments", paymentBody(r, b.customers[r.IntN(len(b.customers))]),
+		st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments", bodies[rand.IntN(len(bodies))],
 			map[string]string{"Idempotency-Key": randHex(12)}, nil)
 		return statusKind(st, err, 201)
 	})
@@ -79,15 +98,30 @@ func (b *bench) batch(ctx context.Context) error {
 	}
 	defer pool.Exec(context.Background(), "DROP TABLE IF EXISTS bench_raw_payments")
 
-	const size = 1000
+	// 64 pre-generated batches (64,000 distinct payments) on both sides, so
+	// that making load costs the harness next to nothing.
+	const size, batches = 1000, 64
+	type columns struct {
+		cust, cur, tp, desc, date []string
+		amt                       []int64
+	}
+	cols, bodies := make([]columns, batches), make([][]byte, batches)
+	for k := range batches {
+		items := b.samples(size)
+		c := columns{make([]string, size), make([]string, size), make([]string, size), make([]string, size), make([]string, size), make([]int64, size)}
+		for i, p := range items {
+			c.cust[i], c.amt[i], c.cur[i], c.tp[i], c.desc[i], c.date[i] = p["customer_id"].(string), p["amount"].(int64), p["currency"].(string), p["third_party"].(string), p["description"].(string), p["date"].(string)
+		}
+		cols[k] = c
+		if bodies[k], err = json.Marshal(map[string]any{"payments": items}); err != nil {
+			return err
+		}
+	}
+
 	base := newRecorder()
 	baseElapsed := drive(b.cfg.BatchClients, b.cfg.Duration, base, func(w int) string {
-		r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-		cust, amt, cur, tp, desc, date := make([]string, size), make([]int64, size), make([]string, size), make([]string, size), make([]string, size), make([]string, size)
-		for i := range size {
-			p := paymentBody(r, b.customers[r.IntN(len(b.customers))])
-			cust[i], amt[i], cur[i], tp[i], desc[i], date[i] = p["customer_id"].(string), p["amount"].(int64), p["currency"].(string), p["third_party"].(string), p["description"].(string), p["date"].(string)
-		}
+		c := cols[rand.IntN(batches)]
+		cust, amt, cur, tp, desc, date := c.cust, c.amt, c.cur, c.tp, c.desc, c.date
 		_, err := pool.Exec(ctx, `INSERT INTO bench_raw_payments (customer_id, user_id, amount, currency, third_party, description, status, date)
 			SELECT c::uuid, $2, a, cu, t, d, 'succeeded', dt::timestamptz
 			FROM unnest($1::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(c, a, cu, t, d, dt)`,
@@ -105,12 +139,7 @@ func (b *bench) batch(ctx context.Context) error {
 	seeded := make(chan struct{})
 	go b.watchCount(ctx, pool, seeded)
 	elapsed := driveUntil(b.cfg.BatchClients, b.cfg.Duration, 15*time.Minute, seeded, prod, func(w int) string {
-		r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-		items := make([]map[string]any, size)
-		for i := range items {
-			items[i] = paymentBody(r, b.customers[r.IntN(len(b.customers))])
-		}
-		st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments/batch", map[string]any{"payments": items},
+		st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments/batch", bodies[rand.IntN(batches)],
 			map[string]string{"Idempotency-Key": randHex(12)}, nil)
 		return statusKind(st, err, 201)
 	})
