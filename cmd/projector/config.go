@@ -24,7 +24,7 @@ type Config struct {
 	LogLevel      slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 
 	BulkDocs        int           `env:"PROJECTOR_BULK_DOCS" envDefault:"1000"`
-	FlushInterval   time.Duration `env:"PROJECTOR_FLUSH_INTERVAL" envDefault:"50ms"`
+	FlushInterval   time.Duration `env:"PROJECTOR_FLUSH_INTERVAL" envDefault:"100ms"`
 	RefreshMode     string        `env:"PROJECTOR_REFRESH" envDefault:"explicit"`
 	BackfillBatch   int           `env:"PROJECTOR_BACKFILL_BATCH" envDefault:"5000"`
 	BackfillWorkers int           `env:"PROJECTOR_BACKFILL_WORKERS" envDefault:"3"`

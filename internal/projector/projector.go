@@ -36,7 +36,7 @@ type Config struct {
 	Publication string
 
 	BulkDocs        int           // streaming: flush at this many documents (1000)
-	FlushInterval   time.Duration // streaming: or this long after the first change (50ms)
+	FlushInterval   time.Duration // streaming: or this long after the first change (50ms; the binary defaults to 100ms)
 	BackfillBatch   int           // backfill: documents per read and bulk (5000)
 	BackfillWorkers int           // backfill: concurrent bulk requests (3)
 	ReprojectBatch  int           // payments per batch when a parent is renamed (1000)
