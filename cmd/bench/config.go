@@ -34,7 +34,7 @@ func (c *Config) Validate() error {
 	ck.That(c.BatchClients >= 1 && c.BatchClients <= 64, "BENCH_BATCH_CLIENTS must be 1..64")
 	ck.That(c.SearchClients >= 1 && c.SearchClients <= 256, "BENCH_SEARCH_CLIENTS must be 1..256")
 	ck.That(c.SeedPayments >= 0, "BENCH_SEED_PAYMENTS must be ≥ 0")
-	ck.That(c.Customers >= 1 && c.Customers <= 1000, "BENCH_CUSTOMERS must be 1..1000")
+	ck.That(c.Customers >= 2 && c.Customers <= 1000, "BENCH_CUSTOMERS must be 2..1000 (half hold the search data set, half take the write load)")
 	for _, r := range c.Rates {
 		ck.That(r >= 1 && r <= 100000, "BENCH_FRESHNESS_RATES must be 1..100000, got %d", r)
 	}

@@ -51,7 +51,7 @@ func (b *bench) freshnessAt(ctx context.Context, rate int) (Stats, float64, erro
 				var p struct {
 					ID string `json:"id"`
 				}
-				st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments", paymentBody(r, b.customers[r.IntN(len(b.customers))]),
+				st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments", paymentBody(r, b.loadCustomers[r.IntN(len(b.loadCustomers))]),
 					map[string]string{"Idempotency-Key": randHex(12)}, &p)
 				if kind := statusKind(st, err, 201); kind != "" {
 					rec.fail("create_" + kind)

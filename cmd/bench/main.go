@@ -56,7 +56,10 @@ type bench struct {
 	api       *api
 	customers []string // the customers payments are written to
 	scope     []string // every customer of the bench user: what its searches see
-	report    *Report
+	// seedCustomers hold the search data set; loadCustomers take the write
+	// scenarios' payments.
+	seedCustomers, loadCustomers []string
+	report                       *Report
 }
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
@@ -70,8 +73,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("setup: %w (is the stack up? make up)", err)
 	}
-	// Writes go to BENCH_CUSTOMERS customers; searches see all the user's.
+	// The first half of BENCH_CUSTOMERS hold the seeded data set the
+	// searches measure (exactly BENCH_SEED_PAYMENTS payments); the other
+	// half take the write scenarios' load, which the search scenario
+	// deletes first. Searches see all the user's customers.
 	b.customers, b.scope = id.Customers[:cfg.Customers], id.Customers
+	half := cfg.Customers / 2
+	b.seedCustomers, b.loadCustomers = b.customers[:half], b.customers[half:]
 	scenarios := map[string]func(context.Context) error{
 		"single":    b.single,
 		"batch":     b.batch,

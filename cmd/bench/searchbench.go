@@ -34,8 +34,8 @@ func (b *bench) searchMix(r *rand.Rand) url.Values {
 		v.Set("amount_max", "5000000")
 		v.Set("sort", "-amount")
 	case 3:
-		v.Add("customer_id", b.customers[r.IntN(len(b.customers))])
-		v.Add("customer_id", b.customers[r.IntN(len(b.customers))])
+		v.Add("customer_id", b.seedCustomers[r.IntN(len(b.seedCustomers))])
+		v.Add("customer_id", b.seedCustomers[r.IntN(len(b.seedCustomers))])
 		v.Set("from", now.AddDate(0, -3, 0).Format(time.RFC3339))
 	case 4:
 		v.Set("q", parties[r.IntN(len(parties))])
@@ -59,6 +59,9 @@ func (b *bench) search(ctx context.Context) error {
 	}
 	searcher := searchquery.New(sc, b.cfg.IndexPrefix, prometheus.NewRegistry())
 	svc := query.NewService(searcher, query.Options{})
+	if err := b.dropLoad(ctx); err != nil {
+		return err
+	}
 	indexed, err := b.waitIndexed(ctx)
 	if err != nil {
 		return err

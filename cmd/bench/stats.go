@@ -106,38 +106,3 @@ func drive(clients int, d time.Duration, rec *recorder, fn func(worker int) stri
 	wg.Wait()
 	return time.Since(start)
 }
-
-// driveUntil is drive that runs at least min, then until stop is closed,
-// and at most max.
-func driveUntil(clients int, min, max time.Duration, stop <-chan struct{}, rec *recorder, fn func(worker int) string) time.Duration {
-	start := time.Now()
-	more := func() bool {
-		el := time.Since(start)
-		if el < min {
-			return true
-		}
-		select {
-		case <-stop:
-			return false
-		default:
-			return el < max
-		}
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < clients; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for more() {
-				t0 := time.Now()
-				if kind := fn(w); kind != "" {
-					rec.fail(kind)
-					continue
-				}
-				rec.ok(time.Since(t0))
-			}
-		}(w)
-	}
-	wg.Wait()
-	return time.Since(start)
-}

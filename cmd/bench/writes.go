@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,12 +27,12 @@ func (b *bench) pool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
-// samples returns n realistic payments over the bench customers.
-func (b *bench) samples(n int) []map[string]any {
+// samples returns n realistic payments over customers.
+func samples(n int, customers []string) []map[string]any {
 	r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	out := make([]map[string]any, n)
 	for i := range out {
-		out[i] = paymentBody(r, b.customers[r.IntN(len(b.customers))])
+		out[i] = paymentBody(r, customers[r.IntN(len(customers))])
 	}
 	return out
 }
@@ -50,9 +52,9 @@ func (b *bench) single(ctx context.Context) error {
 
 	// The same pre-generated payments on both sides, so that making load
 	// costs the harness next to nothing.
-	samples := b.samples(4096)
-	bodies := make([][]byte, len(samples))
-	for i, p := range samples {
+	loads := samples(4096, b.loadCustomers)
+	bodies := make([][]byte, len(loads))
+	for i, p := range loads {
 		if bodies[i], err = json.Marshal(p); err != nil {
 			return err
 		}
@@ -60,7 +62,7 @@ func (b *bench) single(ctx context.Context) error {
 
 	base := newRecorder()
 	baseElapsed := drive(b.cfg.Clients, b.cfg.Duration, base, func(w int) string {
-		p := samples[rand.IntN(len(samples))]
+		p := loads[rand.IntN(len(loads))]
 		_, err := pool.Exec(ctx, `INSERT INTO bench_raw_payments (customer_id, user_id, amount, currency, third_party, description, status, date)
 			VALUES ($1, $2, $3, $4, $5, $6, 'succeeded', $7)`,
 			p["customer_id"], b.api.userID, p["amount"], p["currency"], p["third_party"], p["description"], p["date"])
@@ -107,7 +109,7 @@ func (b *bench) batch(ctx context.Context) error {
 	}
 	cols, bodies := make([]columns, batches), make([][]byte, batches)
 	for k := range batches {
-		items := b.samples(size)
+		items := samples(size, b.loadCustomers)
 		c := columns{make([]string, size), make([]string, size), make([]string, size), make([]string, size), make([]string, size), make([]int64, size)}
 		for i, p := range items {
 			c.cust[i], c.amt[i], c.cur[i], c.tp[i], c.desc[i], c.date[i] = p["customer_id"].(string), p["amount"].(int64), p["currency"].(string), p["third_party"].(string), p["description"].(string), p["date"].(string)
@@ -133,17 +135,16 @@ func (b *bench) batch(ctx context.Context) error {
 	})
 	bs := base.stats(baseElapsed, size)
 
-	// Run at least the scenario duration and then on until the bench
-	// user's scope is seeded, for at most 15 minutes.
 	prod := newRecorder()
-	seeded := make(chan struct{})
-	go b.watchCount(ctx, pool, seeded)
-	elapsed := driveUntil(b.cfg.BatchClients, b.cfg.Duration, 15*time.Minute, seeded, prod, func(w int) string {
+	elapsed := drive(b.cfg.BatchClients, b.cfg.Duration, prod, func(w int) string {
 		st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments/batch", bodies[rand.IntN(batches)],
 			map[string]string{"Idempotency-Key": randHex(12)}, nil)
 		return statusKind(st, err, 201)
 	})
 	ps := prod.stats(elapsed, size)
+	if err := b.seed(ctx, pool); err != nil {
+		return err
+	}
 	var have int
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM payments").Scan(&have); err != nil {
 		return fmt.Errorf("count payments: %w", err)
@@ -167,18 +168,73 @@ func countScope(ctx context.Context, pool *pgxpool.Pool, customers []string) (in
 	return n, nil
 }
 
-// watchCount closes done once the bench user's scope reaches the seed target.
-func (b *bench) watchCount(ctx context.Context, pool *pgxpool.Pool, done chan<- struct{}) {
-	defer close(done)
-	for ctx.Err() == nil {
-		if n, err := countScope(ctx, pool, b.scope); err == nil && n >= b.cfg.SeedPayments {
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(2 * time.Second):
-		}
+// seed tops the seed customers up to exactly BENCH_SEED_PAYMENTS payments
+// through the batch endpoint (not measured), for at most 15 minutes: the
+// data set the search scenario measures.
+func (b *bench) seed(ctx context.Context, pool *pgxpool.Pool) error {
+	have, err := countScope(ctx, pool, b.seedCustomers)
+	if err != nil {
+		return err
 	}
+	missing := b.cfg.SeedPayments - have
+	if missing <= 0 {
+		return nil
+	}
+	fmt.Fprintf(b.out, "  seeding %d payments (the search data set: %d in %d customers)\n", missing, b.cfg.SeedPayments, len(b.seedCustomers))
+	start := time.Now()
+	var mu sync.Mutex
+	take := func() int { // reserves the next request's size
+		mu.Lock()
+		defer mu.Unlock()
+		n := min(missing, 1000)
+		missing -= n
+		return n
+	}
+	var wg sync.WaitGroup
+	var errs []error
+	for range b.cfg.BatchClients {
+		wg.Go(func() {
+			for n := take(); n > 0 && ctx.Err() == nil && time.Since(start) < 15*time.Minute; n = take() {
+				st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments/batch", map[string]any{"payments": samples(n, b.seedCustomers)},
+					map[string]string{"Idempotency-Key": randHex(12)}, nil)
+				if kind := statusKind(st, err, 201); kind != "" {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("seed batch: %s %v", kind, err))
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	have, err = countScope(ctx, pool, b.seedCustomers)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, "  seeded in %.0fs: the seed customers hold %d payments\n", time.Since(start).Seconds(), have)
+	return nil
+}
+
+// dropLoad deletes the payments the write scenarios left in the load
+// customers, so that the searches run on the seeded data set alone.
+func (b *bench) dropLoad(ctx context.Context) error {
+	pool, err := b.pool(ctx, 1)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	tag, err := pool.Exec(ctx, "DELETE FROM payments WHERE customer_id = ANY($1::uuid[])", b.loadCustomers)
+	if err != nil {
+		return fmt.Errorf("delete the write scenarios' payments: %w", err)
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		fmt.Fprintf(b.out, "  deleted the %d payments the write scenarios left\n", n)
+		return b.settle(ctx)
+	}
+	return nil
 }
 
 func statusKind(status int, err error, want int) string {
