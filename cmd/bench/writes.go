@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
 // rawTable is a payments-shaped table for the baselines: same columns,
@@ -230,11 +233,29 @@ func (b *bench) dropLoad(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("delete the write scenarios' payments: %w", err)
 	}
-	if n := tag.RowsAffected(); n > 0 {
-		fmt.Fprintf(b.out, "  deleted the %d payments the write scenarios left\n", n)
-		return b.settle(ctx)
+	n := tag.RowsAffected()
+	if n == 0 {
+		return nil
 	}
-	return nil
+	fmt.Fprintf(b.out, "  deleted the %d payments the write scenarios left\n", n)
+	if err := b.settle(ctx); err != nil {
+		return err
+	}
+	// Merge away the deleted documents, as if they had never been written.
+	url := b.cfg.SearchURL + "/" + projection.PaymentsAlias(b.cfg.IndexPrefix) + "/_forcemerge?only_expunge_deletes=true"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		return err
+	}
+	res, err := b.api.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("expunge deletes: %w", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("expunge deletes: %s", res.Status)
+	}
+	return b.settle(ctx)
 }
 
 func statusKind(status int, err error, want int) string {

@@ -168,7 +168,7 @@ func (s *Searcher) Search(ctx context.Context, q query.SearchQuery) (query.Searc
 		return query.SearchResult{}, err
 	}
 	var res paymentHits
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := unmarshal(out, &res); err != nil {
 		return query.SearchResult{}, fmt.Errorf("searchquery: decode search: %w", err)
 	}
 	// "eq": an exact count; "gte": the engine stopped counting at
@@ -224,7 +224,7 @@ func (s *Searcher) Payment(ctx context.Context, id string, customerIDs []string)
 	body, err := json.Marshal(map[string]any{
 		"size":             1,
 		"track_total_hits": false,
-		"_source":          paymentFields,
+		"_source":          sourceWhole,
 		"query": map[string]any{"bool": map[string]any{"filter": []any{
 			map[string]any{"term": map[string]any{"id": id}},
 			map[string]any{"terms": map[string]any{"customer_id": customerIDs}},
@@ -238,7 +238,7 @@ func (s *Searcher) Payment(ctx context.Context, id string, customerIDs []string)
 		return query.Payment{}, false, err
 	}
 	var res paymentHits
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := unmarshal(out, &res); err != nil {
 		return query.Payment{}, false, fmt.Errorf("searchquery: decode payment: %w", err)
 	}
 	if len(res.Hits.Hits) == 0 {
@@ -292,12 +292,12 @@ func (s *Searcher) linked(ctx context.Context, op, userID string, fields []strin
 			return err
 		}
 		var res hitsResponse
-		if err := json.Unmarshal(out, &res); err != nil {
+		if err := unmarshal(out, &res); err != nil {
 			return fmt.Errorf("searchquery: decode %s: %w", op, err)
 		}
 		for _, h := range res.Hits.Hits {
 			var d projection.CustomerDoc
-			if err := json.Unmarshal(h.Source, &d); err != nil {
+			if err := unmarshal(h.Source, &d); err != nil {
 				return fmt.Errorf("searchquery: decode customer: %w", err)
 			}
 			each(d)
@@ -326,7 +326,7 @@ func (s *Searcher) AppliedLSN(ctx context.Context) (uint64, error) {
 			AppliedLSN json.Number `json:"applied_lsn"`
 		} `json:"_source"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := unmarshal(out, &res); err != nil {
 		return 0, fmt.Errorf("searchquery: decode state: %w", err)
 	}
 	if !res.Found || res.Source.AppliedLSN == "" {

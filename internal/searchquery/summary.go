@@ -86,7 +86,7 @@ func (s *Searcher) Summarize(ctx context.Context, f query.Filter, loc *time.Loca
 		return query.Summary{}, err
 	}
 	var res summaryResponse
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := unmarshal(out, &res); err != nil {
 		return query.Summary{}, fmt.Errorf("searchquery: decode summary: %w", err)
 	}
 	if res.Hits.Total.Relation != "eq" {
@@ -189,7 +189,7 @@ func (s *Searcher) exactSums(ctx context.Context, f query.Filter, currencies []s
 				} `json:"hits"`
 			} `json:"hits"`
 		}
-		if err := json.Unmarshal(out, &res); err != nil {
+		if err := unmarshal(out, &res); err != nil {
 			return nil, nil, fmt.Errorf("searchquery: decode exact sums: %w", err)
 		}
 		for _, h := range res.Hits.Hits {
