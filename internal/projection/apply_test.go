@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"sort"
 	"strings"
 	"testing"
@@ -138,9 +140,11 @@ func (f *fakeDL) AddDeadLetters(_ context.Context, dls []DeadLetter) error {
 	return nil
 }
 
+// pay returns a payment document; its id is a UUID made from the short id
+// the tests use as the document key (indexed documents need UUID ids).
 func pay(id, customer, user, name string) PaymentDoc {
-	return PaymentDoc{ID: id, CustomerID: customer, UserID: user, Amount: 100, Status: "pending", CustomerName: name,
-		Date: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	return PaymentDoc{ID: fmt.Sprintf("00000000-0000-4000-8000-%012x", crc32.ChecksumIEEE([]byte(id))), CustomerID: customer,
+		UserID: user, Amount: 100, Status: "pending", CustomerName: name, Date: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 }
 
 func TestApplierApply(t *testing.T) {

@@ -1,7 +1,9 @@
 package projection
 
 // Index settings and mappings. "dynamic": "strict" makes an unexpected field
-// an indexing error instead of a silent mapping change. Ids are keywords,
+// an indexing error instead of a silent mapping change. id_hi and id_lo
+// (IDSortKey) exist only as doc values for sorting: not searchable, not in
+// the stored source. Ids are keywords,
 // amounts are longs (integers, never floats), text that is searched and
 // also sorted or aggregated has a keyword sub-field.
 
@@ -14,8 +16,11 @@ const PaymentsMapping = `{
   },
   "mappings": {
     "dynamic": "strict",
+    "_source": {"excludes": ["id_hi", "id_lo"]},
     "properties": {
       "id":             {"type": "keyword"},
+      "id_hi":          {"type": "long", "index": false},
+      "id_lo":          {"type": "long", "index": false},
       "payment_ref_id": {"type": "keyword"},
       "customer_id":    {"type": "keyword"},
       "user_id":        {"type": "keyword"},

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -489,6 +490,10 @@ func (p *Projector) needsBackfill(ctx context.Context, w *indexer.Writer) (strin
 	}
 	if slot.WALStatus == "lost" {
 		return "slot lost its WAL (max_slot_wal_keep_size)", bf, nil
+	}
+	if v := "_" + projection.MappingVersion + "_"; !strings.HasPrefix(bf.PaymentsIndex, projection.PaymentsAlias(p.cfg.IndexPrefix)+v) ||
+		!strings.HasPrefix(bf.CustomersIndex, projection.CustomersAlias(p.cfg.IndexPrefix)+v) {
+		return fmt.Sprintf("the backfilled indices (%q, %q) have another mapping version than %s", bf.PaymentsIndex, bf.CustomersIndex, projection.MappingVersion), bf, nil
 	}
 	pay, cust, err := w.Current(ctx)
 	if err != nil {

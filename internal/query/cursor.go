@@ -83,7 +83,11 @@ func (c *CursorCodec) Decode(cursor, userID string, sort Sort, f Filter) (SortKe
 	if !hmac.Equal(sum, c.mac(userID, sort, f, body)) {
 		return SortKey{}, cursorError("was issued for another query, sort or user, or was altered")
 	}
-	return SortKey{Value: int64(binary.BigEndian.Uint64(body[1:9])), ID: string(body[9:])}, nil
+	key := SortKey{Value: int64(binary.BigEndian.Uint64(body[1:9])), ID: string(body[9:])}
+	if !domain.IsUUID(key.ID) { // signed, but not by a search of payments (their ids are UUIDs)
+		return SortKey{}, cursorError("is not a cursor returned by this API")
+	}
+	return key, nil
 }
 
 // decodeCursor checks a cursor's structure (not its signature).

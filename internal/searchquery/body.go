@@ -55,15 +55,22 @@ func SearchBody(q query.SearchQuery) ([]byte, error) {
 		"track_total_hits": trackTotal,
 		"_source":          sourceWhole,
 		"query":            boolQuery(q.Filter),
-		// id breaks ties, so every sort key is unique and search_after
-		// neither repeats nor skips.
+		// The id breaks ties, so every sort key is unique and search_after
+		// neither repeats nor skips. It is compared as two longs
+		// (projection.IDSortKey, in the id's own order): numeric doc values
+		// sort much faster than a keyword.
 		"sort": []any{
 			map[string]any{q.Sort.Field(): map[string]any{"order": order}},
-			map[string]any{"id": map[string]any{"order": order}},
+			map[string]any{"id_hi": map[string]any{"order": order}},
+			map[string]any{"id_lo": map[string]any{"order": order}},
 		},
 	}
 	if q.After != nil {
-		body["search_after"] = []any{q.After.Value, q.After.ID}
+		hi, lo, err := projection.IDSortKey(q.After.ID)
+		if err != nil {
+			return nil, fmt.Errorf("searchquery: cursor: %w", err)
+		}
+		body["search_after"] = []any{q.After.Value, hi, lo}
 	}
 	b, err := json.Marshal(body)
 	if err != nil {

@@ -184,7 +184,7 @@ func (s *Searcher) Search(ctx context.Context, q query.SearchQuery) (query.Searc
 	ps := make([]query.Payment, len(res.Hits.Hits))
 	for i, h := range res.Hits.Hits {
 		ps[i] = toPayment(&h.Source)
-		if ps[i].Key, err = decodeSortKey(h.Sort); err != nil {
+		if ps[i].Key, err = decodeSortKey(h.Sort, h.Source.ID); err != nil {
 			return query.SearchResult{}, err
 		}
 	}
@@ -200,21 +200,27 @@ func toPayment(d *projection.PaymentDoc) query.Payment {
 	}
 }
 
-// decodeSortKey reads [value, id] as the engine returns it: a long (epoch
-// milliseconds for date, minor units for amount) and a keyword.
-func decodeSortKey(raw []json.RawMessage) (query.SortKey, error) {
-	if len(raw) != 2 {
-		return query.SortKey{}, fmt.Errorf("searchquery: sort values %d, want 2", len(raw))
+// decodeSortKey reads the key of the hit with id from the sort values the
+// engine returns, [value, id_hi, id_lo]: the value is a long (epoch
+// milliseconds for date, minor units for amount); id_hi and id_lo must be
+// id's (projection.IDSortKey).
+func decodeSortKey(raw []json.RawMessage, id string) (query.SortKey, error) {
+	if len(raw) != 3 {
+		return query.SortKey{}, fmt.Errorf("searchquery: sort values %d, want 3", len(raw))
 	}
-	v, err := strconv.ParseInt(string(raw[0]), 10, 64)
-	if err != nil {
-		return query.SortKey{}, fmt.Errorf("searchquery: sort value %s: %w", raw[0], err)
+	var vals [3]int64
+	for i, r := range raw {
+		v, err := strconv.ParseInt(string(r), 10, 64)
+		if err != nil {
+			return query.SortKey{}, fmt.Errorf("searchquery: sort value %s: %w", r, err)
+		}
+		vals[i] = v
 	}
-	var id string
-	if err := json.Unmarshal(raw[1], &id); err != nil {
-		return query.SortKey{}, fmt.Errorf("searchquery: sort id %s: %w", raw[1], err)
+	hi, lo, err := projection.IDSortKey(id)
+	if err != nil || hi != vals[1] || lo != vals[2] {
+		return query.SortKey{}, fmt.Errorf("searchquery: document %q carries the sort key of another id (%d, %d)", id, vals[1], vals[2])
 	}
-	return query.SortKey{Value: v, ID: id}, nil
+	return query.SortKey{Value: vals[0], ID: id}, nil
 }
 
 // Payment implements query.Searcher. It searches (rather than GETs by _id)

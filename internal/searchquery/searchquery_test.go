@@ -45,7 +45,7 @@ func TestSearchBody(t *testing.T) {
 				Statuses: []domain.Status{domain.StatusFailed}, Currencies: []string{"DKK", "EUR"}, PaymentRefID: "r1",
 				AmountMin: &lo, AmountMax: &hi, Text: `acme "AND" (x`,
 			},
-			Sort: query.SortAmount, Size: 11, After: &query.SortKey{Value: 4200, ID: "p9"}, TotalLimit: 10000,
+			Sort: query.SortAmount, Size: 11, After: &query.SortKey{Value: 4200, ID: "80000000-0000-4000-8000-000000000009"}, TotalLimit: 10000,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,89 @@
+package projection
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestIDSortKeyKeepsIDOrder: ordering by (hi, lo) is ordering by the id's
+// canonical text, so the tie-breaker the searches use is the id's order.
+func TestIDSortKeyKeepsIDOrder(t *testing.T) {
+	ids := []string{"00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
+		"7fffffff-ffff-ffff-7fff-ffffffffffff", "80000000-0000-0000-8000-000000000000",
+		"7fffffff-ffff-ffff-8000-000000000000", "80000000-0000-0000-7fff-ffffffffffff"}
+	for range 2000 {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		ids = append(ids, fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]))
+	}
+	type keyed struct {
+		id     string
+		hi, lo int64
+	}
+	ks := make([]keyed, len(ids))
+	for i, id := range ids {
+		hi, lo, err := IDSortKey(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if upper, _, _ := IDSortKey(strings.ToUpper(id)); upper != hi {
+			t.Fatalf("%s: upper case gives another key", id)
+		}
+		ks[i] = keyed{id, hi, lo}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if a.hi != b.hi {
+			return cmpInt(a.hi, b.hi)
+		}
+		return cmpInt(a.lo, b.lo)
+	})
+	for i := 1; i < len(ks); i++ {
+		if ks[i-1].id >= ks[i].id {
+			t.Fatalf("(hi, lo) puts %s before %s", ks[i-1].id, ks[i].id)
+		}
+	}
+	for _, bad := range []string{"", "not-a-uuid", "0b9e6f3c5a2d4c1e9f8a7b6c5d4e3f2a", "0b9e6f3c-5a2d-4c1e-9f8a-7b6c5d4e3f2g"} {
+		if _, _, err := IDSortKey(bad); err == nil {
+			t.Errorf("IDSortKey(%q) accepted", bad)
+		}
+	}
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// TestPaymentDocJSON: the indexed document carries the sort keys; decoding
+// it back ignores them; a document without a UUID cannot be encoded.
+func TestPaymentDocJSON(t *testing.T) {
+	d := PaymentDoc{ID: "80000000-0000-0000-0000-000000000001", Amount: 5, Currency: "DKK", Date: time.Unix(0, 0).UTC()}
+	buf, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(buf, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["id_hi"] != float64(0) || m["id_lo"] != float64(-1<<63+1) || m["amount"] != float64(5) || m["id"] != d.ID {
+		t.Errorf("document %s", buf)
+	}
+	var back PaymentDoc
+	if err := json.Unmarshal(buf, &back); err != nil || back != d {
+		t.Errorf("decoded %+v, %v; want %+v", back, err, d)
+	}
+	if _, err := json.Marshal(PaymentDoc{ID: "x"}); err == nil {
+		t.Error("a document without a UUID id was encoded")
+	}
+}
