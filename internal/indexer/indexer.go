@@ -320,6 +320,12 @@ func (w *Writer) deleteIndices(ctx context.Context, names []string) error {
 	return nil
 }
 
+// ForceMerge merges index down to at most maxSegments segments and
+// returns when the engine has done so.
+func (w *Writer) ForceMerge(ctx context.Context, index string, maxSegments int) error {
+	return w.expect(ctx, http.MethodPost, fmt.Sprintf("/%s/_forcemerge?max_num_segments=%d", index, maxSegments), nil, http.StatusOK)
+}
+
 // Activate makes g live: it restores the refresh interval, refreshes, moves
 // both aliases to g in one atomic request, and deletes the indices that were
 // behind them before.

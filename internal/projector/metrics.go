@@ -17,6 +17,7 @@ type metrics struct {
 	retainedWAL  prometheus.Gauge
 	backfillRate prometheus.Gauge
 	backfillDocs prometheus.Counter
+	merges       prometheus.Counter
 	role         *prometheus.GaugeVec
 	appliedLSN   prometheus.Gauge
 }
@@ -64,6 +65,10 @@ func newMetrics(reg prometheus.Registerer, p *Projector) *metrics {
 			Name: "projector_backfill_documents_total",
 			Help: "Documents copied by backfills.",
 		}),
+		merges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "projector_backfill_merges_total",
+			Help: "Backfilled payments indices merged into one segment after activation.",
+		}),
 		role: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "projector_role",
 			Help: "1 for the current role of this instance (starting, waiting, standby, backfilling, active).",
@@ -74,7 +79,7 @@ func newMetrics(reg prometheus.Registerer, p *Projector) *metrics {
 		}),
 	}
 	reg.MustRegister(m.docs, m.txs, m.bulk, m.conflicts, m.deadLetters, m.retries, m.resyncs, m.retainedWAL,
-		m.backfillRate, m.backfillDocs, m.role, m.appliedLSN,
+		m.backfillRate, m.backfillDocs, m.merges, m.role, m.appliedLSN,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "projector_lag_seconds",
 			Help: "Age of the oldest committed change that is not searchable yet (0 when caught up).",
