@@ -73,6 +73,11 @@ func (b *bench) search(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	segments, err := b.segments(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, "  the payments index has %d segments\n", segments)
 
 	// The same 200 searches on both sides: planned once (scope, filters)
 	// by the code the API runs, then sent raw to the engine or via the API.
@@ -124,7 +129,7 @@ func (b *bench) search(ctx context.Context) error {
 		ratio = ps.P99Ms / bs.P99Ms
 	}
 	b.add(Result{Scenario: fmt.Sprintf("search, %d clients", b.cfg.SearchClients), Product: ps, Baseline: &bs, Ratio: ratio, ScopePayments: &inScope,
-		Note: fmt.Sprintf("%s; ratio = p99 API / p99 engine; the same 200 planned searches on both sides", scopeLine(inScope, indexed))})
+		Note: fmt.Sprintf("%s (%d segments); ratio = p99 API / p99 engine; the same 200 planned searches on both sides", scopeLine(inScope, indexed), segments)})
 	return nil
 }
 
@@ -216,4 +221,17 @@ func (b *bench) waitIndexed(ctx context.Context) (int, error) {
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// segments counts the segments of the payments index: sorted, filtered
+// searches pay per segment, so the figure says what layout was measured.
+func (b *bench) segments(ctx context.Context) (int, error) {
+	var rows []struct {
+		Segment string `json:"segment"`
+	}
+	url := b.cfg.SearchURL + "/_cat/segments/" + projection.PaymentsAlias(b.cfg.IndexPrefix) + "?format=json&h=segment"
+	if _, err := b.getJSON(ctx, url, &rows); err != nil {
+		return 0, fmt.Errorf("count segments: %w", err)
+	}
+	return len(rows), nil
 }
