@@ -48,6 +48,7 @@ func load(getenv func(string) string, stdout io.Writer) (Config, *slog.Logger, e
 	if err := config.Load(&cfg, getenv); err != nil {
 		return cfg, nil, err
 	}
+	config.TuneGC(getenv)
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "projector")
 	return cfg, logger, nil
 }

@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -44,4 +46,28 @@ func TestLoad(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(math.MaxInt64)
+	config.TuneGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(-1); got != config.DefaultGCPercent {
+		t.Errorf("GOGC = %d, want %d", got, config.DefaultGCPercent)
+	}
+	if got := debug.SetMemoryLimit(-1); got != config.DefaultMemoryLimit {
+		t.Errorf("memory limit = %d, want %d", got, config.DefaultMemoryLimit)
+	}
+	// The environment's own settings win.
+	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(math.MaxInt64)
+	config.TuneGC(func(k string) string { return map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}[k] })
+	if got := debug.SetGCPercent(-1); got != 100 {
+		t.Errorf("GOGC = %d after GOGC was set, want it untouched", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit = %d after GOMEMLIMIT was set, want it untouched", got)
+	}
 }
