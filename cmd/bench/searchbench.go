@@ -226,12 +226,29 @@ func (b *bench) waitIndexed(ctx context.Context) (int, error) {
 // segments counts the segments of the payments index: sorted, filtered
 // searches pay per segment, so the figure says what layout was measured.
 func (b *bench) segments(ctx context.Context) (int, error) {
+	all, _, err := b.countSegments(ctx)
+	return all, err
+}
+
+// liveSegments counts the segments of the payments index that hold live
+// documents.
+func (b *bench) liveSegments(ctx context.Context) (int, error) {
+	_, live, err := b.countSegments(ctx)
+	return live, err
+}
+
+func (b *bench) countSegments(ctx context.Context) (all, live int, err error) {
 	var rows []struct {
-		Segment string `json:"segment"`
+		Docs string `json:"docs.count"`
 	}
-	url := b.cfg.SearchURL + "/_cat/segments/" + projection.PaymentsAlias(b.cfg.IndexPrefix) + "?format=json&h=segment"
+	url := b.cfg.SearchURL + "/_cat/segments/" + projection.PaymentsAlias(b.cfg.IndexPrefix) + "?format=json&h=docs.count"
 	if _, err := b.getJSON(ctx, url, &rows); err != nil {
-		return 0, fmt.Errorf("count segments: %w", err)
+		return 0, 0, fmt.Errorf("count segments: %w", err)
 	}
-	return len(rows), nil
+	for _, r := range rows {
+		if r.Docs != "0" {
+			live++
+		}
+	}
+	return len(rows), live, nil
 }

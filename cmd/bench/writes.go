@@ -241,8 +241,15 @@ func (b *bench) dropLoad(ctx context.Context) error {
 	if err := b.settle(ctx); err != nil {
 		return err
 	}
-	// Merge away the deleted documents, as if they had never been written.
-	url := b.cfg.SearchURL + "/" + projection.PaymentsAlias(b.cfg.IndexPrefix) + "/_forcemerge?only_expunge_deletes=true"
+	// Merge away the deleted documents, as if they had never been written:
+	// down to as many segments as hold live documents, which drops the
+	// segments the deletes emptied (only_expunge_deletes leaves those) and
+	// keeps the layout of the rest.
+	live, err := b.liveSegments(ctx)
+	if err != nil {
+		return err
+	}
+	url := fmt.Sprintf("%s/%s/_forcemerge?max_num_segments=%d", b.cfg.SearchURL, projection.PaymentsAlias(b.cfg.IndexPrefix), max(live, 1))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 	if err != nil {
 		return err
