@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := config.Load(&cfg, getenv); err != nil {
 		return err
 	}
-	config.TuneGC(getenv)
+	config.TuneGC(getenv, 0)
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "command-api")
 
 	pool, err := postgres.OpenPool(ctx, cfg.DatabaseURL, postgres.PoolOptions{

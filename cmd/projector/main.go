@@ -48,7 +48,7 @@ func load(getenv func(string) string, stdout io.Writer) (Config, *slog.Logger, e
 	if err := config.Load(&cfg, getenv); err != nil {
 		return cfg, nil, err
 	}
-	config.TuneGC(getenv)
+	config.TuneGC(getenv, 0)
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "projector")
 	return cfg, logger, nil
 }

@@ -43,7 +43,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	if err := config.Load(&cfg, getenv); err != nil {
 		return err
 	}
-	config.TuneGC(getenv)
+	config.TuneGC(getenv, config.SearchGCPercent)
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "query-api")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -40,7 +40,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	if err := config.Load(&cfg, getenv); err != nil {
 		return err
 	}
-	config.TuneGC(getenv)
+	config.TuneGC(getenv, 0)
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "web")
 	dist := os.DirFS(cfg.Dist)
 	if _, err := fs.Stat(dist, "index.html"); err != nil {

@@ -53,9 +53,14 @@ func TestTuneGC(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	debug.SetGCPercent(100)
 	debug.SetMemoryLimit(math.MaxInt64)
-	config.TuneGC(func(string) string { return "" })
-	if got := debug.SetGCPercent(-1); got != config.DefaultGCPercent {
-		t.Errorf("GOGC = %d, want %d", got, config.DefaultGCPercent)
+	config.TuneGC(func(string) string { return "" }, config.SearchGCPercent)
+	if got := debug.SetGCPercent(-1); got != config.SearchGCPercent {
+		t.Errorf("GOGC = %d, want %d", got, config.SearchGCPercent)
+	}
+	debug.SetGCPercent(100)
+	config.TuneGC(func(string) string { return "" }, 0)
+	if got := debug.SetGCPercent(-1); got != 100 {
+		t.Errorf("GOGC = %d with no percent asked for, want Go's 100", got)
 	}
 	if got := debug.SetMemoryLimit(-1); got != config.DefaultMemoryLimit {
 		t.Errorf("memory limit = %d, want %d", got, config.DefaultMemoryLimit)
@@ -63,7 +68,7 @@ func TestTuneGC(t *testing.T) {
 	// The environment's own settings win.
 	debug.SetGCPercent(100)
 	debug.SetMemoryLimit(math.MaxInt64)
-	config.TuneGC(func(k string) string { return map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}[k] })
+	config.TuneGC(func(k string) string { return map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}[k] }, config.SearchGCPercent)
 	if got := debug.SetGCPercent(-1); got != 100 {
 		t.Errorf("GOGC = %d after GOGC was set, want it untouched", got)
 	}
