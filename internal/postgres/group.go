@@ -207,28 +207,21 @@ SELECT ord, ` + paymentColumns + ` FROM out ORDER BY ord`
 // linked to its customer. Any error means nothing was written.
 func (s *Store) createGroup(ctx context.Context, items []*groupItem) ([]groupResult, error) {
 	n := len(items)
-	users, customers, refs := make([]string, n), make([]string, n), make([]*string, n)
-	amounts, currencies, parties, descriptions := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
-	statuses, dates := make([]string, n), make([]*time.Time, n)
+	payments, users, statuses := make([]command.NewPayment, n), make([]string, n), make([]string, n)
 	keys, hashes, ttls := make([]*string, n), make([][]byte, n), make([]*int64, n)
 	for i, it := range items {
-		p := &it.w.Payments[0]
-		users[i], customers[i], amounts[i] = it.w.UserID, p.CustomerID, p.Amount
-		currencies[i], parties[i], descriptions[i] = p.Currency, p.ThirdParty, p.Description
-		statuses[i], dates[i] = string(it.w.Status), p.Date
-		if p.PaymentRefID != "" {
-			refs[i] = &p.PaymentRefID
-		}
+		payments[i], users[i], statuses[i] = it.w.Payments[0], it.w.UserID, string(it.w.Status)
 		if c := it.w.Idempotency; c != nil {
 			ttl := c.TTL.Milliseconds()
 			keys[i], hashes[i], ttls[i] = &c.Key, c.RequestHash, &ttl
 		}
 	}
+	cols := paymentArrays(payments)
 	results := make([]groupResult, n)
 	inserted := make([]bool, n)
 	c, err := s.write(ctx, "create payments", func(b *pgx.Batch) {
-		b.Queue(sqlInsertGroup, users, customers, refs, amounts, currencies, parties, descriptions, statuses, dates,
-			keys, hashes, ttls)
+		b.Queue(sqlInsertGroup, users, cols.customerIDs, cols.refIDs, cols.amounts, cols.currencies, cols.thirdParties,
+			cols.descriptions, statuses, cols.dates, keys, hashes, ttls)
 	}, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {

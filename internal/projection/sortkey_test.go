@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -38,9 +39,9 @@ func TestIDSortKeyKeepsIDOrder(t *testing.T) {
 	}
 	slices.SortFunc(ks, func(a, b keyed) int {
 		if a.hi != b.hi {
-			return cmpInt(a.hi, b.hi)
+			return cmp.Compare(a.hi, b.hi)
 		}
-		return cmpInt(a.lo, b.lo)
+		return cmp.Compare(a.lo, b.lo)
 	})
 	for i := 1; i < len(ks); i++ {
 		if ks[i-1].id >= ks[i].id {
@@ -52,16 +53,6 @@ func TestIDSortKeyKeepsIDOrder(t *testing.T) {
 			t.Errorf("IDSortKey(%q) accepted", bad)
 		}
 	}
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestPaymentDocJSON: the indexed document carries the sort keys; decoding

@@ -2,6 +2,7 @@ package searchquery_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -204,7 +205,7 @@ func TestContract(t *testing.T) {
 	t.Run("LinkedCustomers", func(t *testing.T) {
 		both(t, func(s query.Searcher) (any, error) {
 			cs, err := s.LinkedCustomers(ctx, other)
-			slices.SortFunc(cs, func(a, b query.Customer) int { return cmpString(a.ID, b.ID) })
+			slices.SortFunc(cs, func(a, b query.Customer) int { return cmp.Compare(a.ID, b.ID) })
 			return cs, err
 		})
 	})
@@ -273,16 +274,6 @@ func TestContract(t *testing.T) {
 	t.Run("AppliedLSN", func(t *testing.T) {
 		both(t, func(s query.Searcher) (any, error) { return s.AppliedLSN(ctx) })
 	})
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestExactSums shows that the engine's own sum is not exact above 2^53
