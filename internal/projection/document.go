@@ -70,8 +70,9 @@ func (d PaymentDoc) MarshalJSON() ([]byte, error) {
 // IDSortKey splits a UUID into two longs whose order, hi then lo, is the
 // order of the UUID's canonical lower-case text. Searches break ties on
 // them rather than on the id keyword: sorting on two numeric doc values
-// costs the engine far less than on a keyword (measured: ~35 % more
-// searches per second on the default table view).
+// costs the engine less than on a keyword (default table view, 12
+// clients on the engine: +15 % searches/s with id_hi/id_lo on a
+// 19-segment index; +35 % with a numeric stand-in on a merged one).
 func IDSortKey(id string) (hi, lo int64, err error) {
 	if !domain.IsUUID(id) {
 		return 0, 0, fmt.Errorf("projection: id %q is not a UUID", id)
