@@ -75,9 +75,24 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 			lastCommit = plan.LastCommitTime
 		}
 		published := projection.PublishedLSN(applied)
-		pst, err := a.Publish(ctx, projection.StateDoc{
+		doc := projection.StateDoc{
 			AppliedLSN: published, LSN: projection.FormatLSN(published), CommitTime: lastCommit, UpdatedAt: time.Now().UTC(),
-		})
+		}
+		var pst projection.Stats
+		if len(plan.Xids) == 0 {
+			// A position without changes (keepalives, WAL outside the
+			// publication) matters only while nothing waits. Changes that
+			// queue behind it while its publish retries (the engine is down)
+			// supersede it: take them, so the lag clock runs from them.
+			var superseded bool
+			pst, superseded, err = p.publishUnlessQueued(ctx, a, doc, in)
+			if superseded {
+				p.count(pst)
+				continue
+			}
+		} else {
+			pst, err = a.Publish(ctx, doc)
+		}
 		p.count(pst)
 		if err != nil {
 			return err
@@ -94,6 +109,33 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 				"lsn", projection.FormatLSN(applied), "ms", time.Since(start).Milliseconds())
 		}
 	}
+}
+
+// publishUnlessQueued publishes doc, giving up (superseded) as soon as
+// changes wait in queue.
+func (p *Projector) publishUnlessQueued(ctx context.Context, a *projection.Applier, doc projection.StateDoc, queue <-chan projection.Tx) (projection.Stats, bool, error) {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case <-tick.C:
+				if len(queue) > 0 {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	st, err := a.Publish(pctx, doc)
+	if err != nil && ctx.Err() == nil && pctx.Err() != nil {
+		return st, true, nil
+	}
+	return st, false, err
 }
 
 // settleLag updates the lag clock after a plan is applied and published:
