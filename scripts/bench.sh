@@ -14,6 +14,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RESTART_STALE=1 "$ROOT/scripts/stack.sh" up
 # shellcheck source=/dev/null
 source "$RUN_DIR/stack.env"
-export DATABASE_URL SEARCH_URL COMMAND_API QUERY_API
+export DATABASE_URL SEARCH_URL COMMAND_API QUERY_API PROJECTOR_URL
 go build -o "$RUN_DIR/bin/bench" ./cmd/bench
 exec "$RUN_DIR/bin/bench"

@@ -13,6 +13,7 @@ type Config struct {
 	SearchURL     string        `env:"SEARCH_URL" envDefault:"http://127.0.0.1:9200"`
 	CommandAPI    string        `env:"COMMAND_API" envDefault:"http://127.0.0.1:8081"`
 	QueryAPI      string        `env:"QUERY_API" envDefault:"http://127.0.0.1:8082"`
+	ProjectorURL  string        `env:"PROJECTOR_URL" envDefault:"http://127.0.0.1:8083"`
 	IndexPrefix   string        `env:"INDEX_PREFIX" envDefault:""`
 	RunDir        string        `env:"BENCH_RUN_DIR" envDefault:".run"`
 	Duration      time.Duration `env:"BENCH_DURATION" envDefault:"15s"`

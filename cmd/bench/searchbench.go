@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wildcat-payments/wildcat/internal/indexer"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/query"
 	"github.com/wildcat-payments/wildcat/internal/search"
@@ -223,32 +224,14 @@ func (b *bench) waitIndexed(ctx context.Context) (int, error) {
 	}
 }
 
-// segments counts the segments of the payments index: sorted, filtered
-// searches pay per segment, so the figure says what layout was measured.
+// segments counts the searchable segments of the payments index that hold
+// documents: sorted, filtered searches pay per segment, so the figure says
+// what layout was measured.
 func (b *bench) segments(ctx context.Context) (int, error) {
-	all, _, err := b.countSegments(ctx)
-	return all, err
-}
-
-// liveSegments counts the segments of the payments index that hold live
-// documents.
-func (b *bench) liveSegments(ctx context.Context) (int, error) {
-	_, live, err := b.countSegments(ctx)
-	return live, err
-}
-
-func (b *bench) countSegments(ctx context.Context) (all, live int, err error) {
-	var rows []struct {
-		Docs string `json:"docs.count"`
+	sc, err := search.Open(ctx, b.cfg.SearchURL, search.Options{})
+	if err != nil {
+		return 0, err
 	}
-	url := b.cfg.SearchURL + "/_cat/segments/" + projection.PaymentsAlias(b.cfg.IndexPrefix) + "?format=json&h=docs.count"
-	if _, err := b.getJSON(ctx, url, &rows); err != nil {
-		return 0, 0, fmt.Errorf("count segments: %w", err)
-	}
-	for _, r := range rows {
-		if r.Docs != "0" {
-			live++
-		}
-	}
-	return len(rows), live, nil
+	st, err := (&indexer.Writer{Client: sc}).Segments(ctx, projection.PaymentsAlias(b.cfg.IndexPrefix))
+	return st.Live, err
 }

@@ -8,10 +8,14 @@ import (
 
 // settle waits until the system is quiet before a scenario: the projector
 // has indexed every payment of the table (no backlog left by the previous
-// scenario) and the engine runs no merges. Otherwise each scenario would
-// also measure the aftermath of the one before it. It waits at most five
-// minutes for the merges and says how long it waited.
-func (b *bench) settle(ctx context.Context) error {
+// scenario), it is not compacting the payments index, and the engine runs
+// no merges. Otherwise each scenario would also measure the aftermath of
+// the one before it. With compacted, it also waits for a compaction the
+// projector has pending (it starts once writes have been quiet for
+// PROJECTOR_COMPACT_AFTER): searches then measure the index as the system
+// keeps it between bursts of writes. It waits at most five minutes for
+// merges and compaction and says how long it waited.
+func (b *bench) settle(ctx context.Context, compacted bool) error {
 	start := time.Now()
 	if _, err := b.waitIndexed(ctx); err != nil {
 		return err
@@ -20,6 +24,14 @@ func (b *bench) settle(ctx context.Context) error {
 		n, err := b.runningMerges(ctx)
 		if err != nil {
 			return err
+		}
+		switch b.compaction(ctx) {
+		case "merging":
+			n++
+		case "pending":
+			if compacted {
+				n++
+			}
 		}
 		if n == 0 {
 			quiet++
@@ -34,6 +46,19 @@ func (b *bench) settle(ctx context.Context) error {
 	}
 	fmt.Fprintf(b.out, "  settled in %.1fs (projector caught up, no merges running)\n", time.Since(start).Seconds())
 	return nil
+}
+
+// compaction returns the projector's compaction state (projector.Status):
+// "pending", "merging", or "" (nothing to do, or the projector does not
+// answer: then there is nothing to wait for).
+func (b *bench) compaction(ctx context.Context) string {
+	var st struct {
+		Compaction string `json:"compaction"`
+	}
+	if _, err := b.getJSON(ctx, b.cfg.ProjectorURL+"/readyz", &st); err != nil {
+		return ""
+	}
+	return st.Compaction
 }
 
 // runningMerges returns the number of segment merges running on the

@@ -238,14 +238,14 @@ func (b *bench) dropLoad(ctx context.Context) error {
 		return nil
 	}
 	fmt.Fprintf(b.out, "  deleted the %d payments the write scenarios left\n", n)
-	if err := b.settle(ctx); err != nil {
+	if err := b.settle(ctx, false); err != nil {
 		return err
 	}
 	// Merge away the deleted documents, as if they had never been written:
 	// down to as many segments as hold live documents, which drops the
 	// segments the deletes emptied (only_expunge_deletes leaves those) and
 	// keeps the layout of the rest.
-	live, err := b.liveSegments(ctx)
+	live, err := b.segments(ctx)
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (b *bench) dropLoad(ctx context.Context) error {
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("expunge deletes: %s", res.Status)
 	}
-	return b.settle(ctx)
+	return b.settle(ctx, false)
 }
 
 func statusKind(status int, err error, want int) string {

@@ -37,6 +37,8 @@ type Config struct {
 	QueueTxs        int           `env:"PROJECTOR_QUEUE_TXS" envDefault:"4096"`
 	QueueChanges    int           `env:"PROJECTOR_QUEUE_CHANGES" envDefault:"20000"`
 	MemoryLimit     ByteSize      `env:"PROJECTOR_MEMORY_LIMIT" envDefault:"96MiB"`
+	CompactAfter    time.Duration `env:"PROJECTOR_COMPACT_AFTER" envDefault:"30s"`
+	CompactSegments int           `env:"PROJECTOR_COMPACT_SEGMENTS" envDefault:"5"`
 }
 
 // ByteSize is a size in bytes written as an integer with an optional unit:
@@ -96,6 +98,8 @@ func (c *Config) Validate() error {
 	ck.That(c.StatusInterval > 0 && c.StatusInterval < 30*time.Second, "PROJECTOR_STATUS_INTERVAL must be positive and below 30s (wal_sender_timeout is 60s by default)")
 	ck.That(c.QueueTxs >= 1, "PROJECTOR_QUEUE_TXS must be at least 1")
 	ck.That(c.QueueChanges >= 1, "PROJECTOR_QUEUE_CHANGES must be at least 1")
+	ck.That(c.CompactAfter >= 0, "PROJECTOR_COMPACT_AFTER must be 0 (no compaction) or positive")
+	ck.That(c.CompactSegments >= 1 && c.CompactSegments <= 100, "PROJECTOR_COMPACT_SEGMENTS must be between 1 and 100")
 	ck.That(c.MemoryLimit == 0 || c.MemoryLimit >= 16<<20, "PROJECTOR_MEMORY_LIMIT must be 0 (none) or at least 16MiB")
 	return ck.Err()
 }

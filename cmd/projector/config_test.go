@@ -20,6 +20,8 @@ func TestConfig(t *testing.T) {
 		{name: "MemoryLimitTooSmall", env: map[string]string{"PROJECTOR_MEMORY_LIMIT": "1MiB"}, want: []string{"PROJECTOR_MEMORY_LIMIT"}},
 		{name: "MemoryLimitNotASize", env: map[string]string{"PROJECTOR_MEMORY_LIMIT": "lots"}, want: []string{"PROJECTOR_MEMORY_LIMIT"}},
 		{name: "QueueChangesZero", env: map[string]string{"PROJECTOR_QUEUE_CHANGES": "0"}, want: []string{"PROJECTOR_QUEUE_CHANGES"}},
+		{name: "CompactAfterNegative", env: map[string]string{"PROJECTOR_COMPACT_AFTER": "-1s"}, want: []string{"PROJECTOR_COMPACT_AFTER"}},
+		{name: "CompactSegmentsZero", env: map[string]string{"PROJECTOR_COMPACT_SEGMENTS": "0"}, want: []string{"PROJECTOR_COMPACT_SEGMENTS"}},
 		{
 			name: "EveryProblemAtOnce",
 			env: map[string]string{"REPLICATION_SLOT": "Bad-Slot", "INDEX_PREFIX": "UPPER", "PROJECTOR_REFRESH": "sometimes",

@@ -67,7 +67,9 @@ func (e *env) vars(extra ...string) map[string]string {
 		"PROJECTOR_MAX_BACKOFF":     "500ms",
 		"PROJECTOR_STANDBY_POLL":    "200ms",
 		"PROJECTOR_STATUS_INTERVAL": "1s",
-		"LOG_LEVEL":                 "info",
+		// Compaction merges segments in the background; its own test turns it on.
+		"PROJECTOR_COMPACT_AFTER": "0",
+		"LOG_LEVEL":               "info",
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		m[extra[i]] = extra[i+1]

@@ -74,6 +74,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		BackfillBatch: cfg.BackfillBatch, BackfillWorkers: cfg.BackfillWorkers, ReprojectBatch: cfg.ReprojectBatch,
 		ItemAttempts: cfg.ItemAttempts, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
 		StandbyPoll: cfg.StandbyPoll, StatusInterval: cfg.StatusInterval, QueueTxs: cfg.QueueTxs, QueueChanges: cfg.QueueChanges,
+		CompactAfter: cfg.CompactAfter, CompactSegments: cfg.CompactSegments,
 	}, logger, reg)
 	if err != nil {
 		return err

@@ -320,6 +320,47 @@ func (w *Writer) deleteIndices(ctx context.Context, names []string) error {
 	return nil
 }
 
+// SegmentStats describes the searchable segments of an index.
+type SegmentStats struct {
+	Live  int   // segments that hold live documents
+	Bytes int64 // their size on disk
+}
+
+// Segments returns the searchable segments of index (an alias or a
+// concrete index) that hold live documents. Segments a merge has replaced
+// but the reader still lists, and emptied ones, are not counted.
+func (w *Writer) Segments(ctx context.Context, index string) (SegmentStats, error) {
+	status, body, err := w.perform(ctx, http.MethodGet,
+		"/_cat/segments/"+index+"?format=json&bytes=b&h=docs.count,size,searchable", "", nil)
+	if err != nil {
+		return SegmentStats{}, err
+	}
+	if status != http.StatusOK {
+		return SegmentStats{}, fmt.Errorf("indexer: segments of %s: HTTP %d: %s", index, status, truncate(body))
+	}
+	var rows []struct {
+		Docs       string `json:"docs.count"`
+		Size       string `json:"size"`
+		Searchable string `json:"searchable"`
+	}
+	if err := json.Unmarshal(body, &rows); err != nil {
+		return SegmentStats{}, fmt.Errorf("indexer: segments of %s: %w", index, err)
+	}
+	var st SegmentStats
+	for _, r := range rows {
+		if r.Searchable != "true" || r.Docs == "0" {
+			continue
+		}
+		size, err := strconv.ParseInt(r.Size, 10, 64)
+		if err != nil {
+			return SegmentStats{}, fmt.Errorf("indexer: segments of %s: size %q: %w", index, r.Size, err)
+		}
+		st.Live++
+		st.Bytes += size
+	}
+	return st, nil
+}
+
 // ForceMerge merges index down to at most maxSegments segments and
 // returns when the engine has done so.
 func (w *Writer) ForceMerge(ctx context.Context, index string, maxSegments int) error {

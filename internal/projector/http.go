@@ -28,6 +28,9 @@ func (p *Projector) Register(r *gin.Engine, reg *prometheus.Registry) {
 		if st.AppliedLSN != "" {
 			body["applied_lsn"] = st.AppliedLSN
 		}
+		if st.Compaction != "" {
+			body["compaction"] = st.Compaction
+		}
 		status := http.StatusOK
 		switch st.Role {
 		case RoleActive, RoleBackfilling, RoleStandby:

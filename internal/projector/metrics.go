@@ -18,6 +18,8 @@ type metrics struct {
 	backfillRate prometheus.Gauge
 	backfillDocs prometheus.Counter
 	merges       prometheus.Counter
+	compactions  prometheus.Counter
+	segments     prometheus.Gauge
 	role         *prometheus.GaugeVec
 	appliedLSN   prometheus.Gauge
 }
@@ -69,6 +71,14 @@ func newMetrics(reg prometheus.Registerer, p *Projector) *metrics {
 			Name: "projector_backfill_merges_total",
 			Help: "Backfilled payments indices merged into one segment after activation.",
 		}),
+		compactions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "projector_compactions_total",
+			Help: "Merges of the payments index down to few segments once writes were quiet (PROJECTOR_COMPACT_AFTER).",
+		}),
+		segments: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "projector_payments_segments",
+			Help: "Searchable segments of the payments index that hold documents (polled by the compactor).",
+		}),
 		role: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "projector_role",
 			Help: "1 for the current role of this instance (starting, waiting, standby, backfilling, active).",
@@ -79,7 +89,7 @@ func newMetrics(reg prometheus.Registerer, p *Projector) *metrics {
 		}),
 	}
 	reg.MustRegister(m.docs, m.txs, m.bulk, m.conflicts, m.deadLetters, m.retries, m.resyncs, m.retainedWAL,
-		m.backfillRate, m.backfillDocs, m.merges, m.role, m.appliedLSN,
+		m.backfillRate, m.backfillDocs, m.merges, m.compactions, m.segments, m.role, m.appliedLSN,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "projector_lag_seconds",
 			Help: "Age of the oldest committed change that is not searchable yet (0 when caught up).",

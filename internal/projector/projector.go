@@ -51,6 +51,12 @@ type Config struct {
 	// QueueChanges bounds the decoded row changes buffered ahead of the
 	// indexer (20000); large transactions arrive in chunks of BulkDocs.
 	QueueChanges int
+	// CompactAfter is how long writes must stay quiet before the payments
+	// index is compacted (compact.go); zero disables compaction.
+	CompactAfter time.Duration
+	// CompactSegments is the most segments the payments index may keep
+	// before it is compacted (5).
+	CompactSegments int
 }
 
 func (c *Config) defaults() {
@@ -71,6 +77,7 @@ func (c *Config) defaults() {
 	def(&c.ItemAttempts, 3)
 	def(&c.QueueTxs, 4096)
 	def(&c.QueueChanges, 20000)
+	def(&c.CompactSegments, 5)
 	defD(&c.FlushInterval, 50*time.Millisecond)
 	defD(&c.MinBackoff, 100*time.Millisecond)
 	defD(&c.MaxBackoff, 5*time.Second)
@@ -107,6 +114,10 @@ type Projector struct {
 	slot     replication.SlotState
 	slotSeen bool
 	applied  atomic.Uint64
+	// written counts the documents written while streaming (compaction
+	// waits for quiet writes).
+	written    atomic.Uint64
+	compaction string // state of the compactor (compact.go)
 }
 
 // New prepares a projector; it does not connect yet (Run does, and keeps
@@ -150,13 +161,16 @@ type Status struct {
 	Role       string `json:"role"`
 	AppliedLSN string `json:"applied_lsn,omitempty"`
 	LastError  string `json:"last_error,omitempty"`
+	// Compaction is CompactionPending or CompactionMerging while the
+	// payments index has more segments than wanted; empty otherwise.
+	Compaction string `json:"compaction,omitempty"`
 }
 
 // Status returns the instance's role and position.
 func (p *Projector) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := Status{Role: p.role, LastError: p.lastErr}
+	st := Status{Role: p.role, LastError: p.lastErr, Compaction: p.compaction}
 	if a := p.applied.Load(); a > 0 {
 		st.AppliedLSN = projection.FormatLSN(a)
 	}
@@ -382,6 +396,7 @@ func (p *Projector) session(ctx context.Context) error {
 	g.Go(func() error {
 		return p.apply(gctx, stream, txs, p.applier(p.writer(sc, "stream"), p.store, p.cfg.ReprojectBatch))
 	})
+	g.Go(func() error { p.compact(gctx, p.writer(sc, "stream")); return nil })
 	err = g.Wait()
 	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 		return c

@@ -156,6 +156,7 @@ func (p *Projector) setOldest(t time.Time) {
 }
 
 func (p *Projector) count(st projection.Stats) {
+	p.written.Add(uint64(st.Indexed + st.Deleted))
 	p.m.docs.WithLabelValues("index").Add(float64(st.Indexed))
 	p.m.docs.WithLabelValues("delete").Add(float64(st.Deleted))
 	p.m.conflicts.Add(float64(st.Conflicts))
