@@ -199,9 +199,26 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) (int, []
 		return 0, nil, fmt.Errorf("search: %s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
+	out, err := readBody(res)
 	if err != nil {
 		return res.StatusCode, nil, fmt.Errorf("search: read %s %s: %w", method, path, err)
 	}
 	return res.StatusCode, out, nil
+}
+
+// readBody reads a response body into one buffer of the announced length:
+// io.ReadAll would grow and copy its buffer a dozen times for a 50-row
+// page. A body that does not match its Content-Length is an error.
+func readBody(res *http.Response) ([]byte, error) {
+	if res.ContentLength < 0 || res.ContentLength > 64<<20 {
+		return io.ReadAll(res.Body)
+	}
+	buf := make([]byte, res.ContentLength)
+	if _, err := io.ReadFull(res.Body, buf); err != nil {
+		return nil, err
+	}
+	if n, _ := res.Body.Read(make([]byte, 1)); n > 0 {
+		return nil, errors.New("body longer than its Content-Length")
+	}
+	return buf, nil
 }

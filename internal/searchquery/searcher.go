@@ -143,18 +143,21 @@ type hitsResponse struct {
 }
 
 // paymentHits is a search response decoded in one pass, straight into
-// documents (no second parse of raw _source).
+// documents (no second parse of raw _source). The sort values of payment
+// searches are all longs (SearchBody).
 type paymentHits struct {
 	Hits struct {
 		Total struct {
 			Value    int64  `json:"value"`
 			Relation string `json:"relation"`
 		} `json:"total"`
-		Hits []struct {
-			Source projection.PaymentDoc `json:"_source"`
-			Sort   []json.RawMessage     `json:"sort"`
-		} `json:"hits"`
+		Hits []paymentHit `json:"hits"`
 	} `json:"hits"`
+}
+
+type paymentHit struct {
+	Source projection.PaymentDoc `json:"_source"`
+	Sort   []int64               `json:"sort"`
 }
 
 // Search implements query.Searcher.
@@ -168,6 +171,7 @@ func (s *Searcher) Search(ctx context.Context, q query.SearchQuery) (query.Searc
 		return query.SearchResult{}, err
 	}
 	var res paymentHits
+	res.Hits.Hits = make([]paymentHit, 0, q.Size) // decoded in place, not grown hit by hit
 	if err := unmarshal(out, &res); err != nil {
 		return query.SearchResult{}, fmt.Errorf("searchquery: decode search: %w", err)
 	}
@@ -204,17 +208,9 @@ func toPayment(d *projection.PaymentDoc) query.Payment {
 // engine returns, [value, id_hi, id_lo]: the value is a long (epoch
 // milliseconds for date, minor units for amount); id_hi and id_lo must be
 // id's (projection.IDSortKey).
-func decodeSortKey(raw []json.RawMessage, id string) (query.SortKey, error) {
-	if len(raw) != 3 {
-		return query.SortKey{}, fmt.Errorf("searchquery: sort values %d, want 3", len(raw))
-	}
-	var vals [3]int64
-	for i, r := range raw {
-		v, err := strconv.ParseInt(string(r), 10, 64)
-		if err != nil {
-			return query.SortKey{}, fmt.Errorf("searchquery: sort value %s: %w", r, err)
-		}
-		vals[i] = v
+func decodeSortKey(vals []int64, id string) (query.SortKey, error) {
+	if len(vals) != 3 {
+		return query.SortKey{}, fmt.Errorf("searchquery: sort values %d, want 3", len(vals))
 	}
 	hi, lo, err := projection.IDSortKey(id)
 	if err != nil || hi != vals[1] || lo != vals[2] {

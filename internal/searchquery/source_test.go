@@ -63,7 +63,7 @@ func TestUnmarshalMatchesEncodingJSON(t *testing.T) {
 	  "customer_id":"6d1f0a8e-2b3c-4d5e-8f9a-0b1c2d3e4f5a","user_id":"01a2145f-20a9-768a-b32a-158c0c04b3ce","amount":123456789012345,
 	  "currency":"DKK","third_party":"Ørsted \"Energi\" \u00e6\\n","description":"<b>&amp;</b>","status":"succeeded",
 	  "date":"2026-11-25T20:21:48.320316Z","created_at":"2026-11-25T20:21:48.320316Z","updated_at":"2026-11-25T20:21:48.320316123Z",
-	  "customer_name":"Shop","user_name":"Ann","user_email":"ann@example.com"},"sort":[1795638371699,"0b9e6f3c-5a2d-4c1e-9f8a-7b6c5d4e3f2a"]}]}}`)
+	  "customer_name":"Shop","user_name":"Ann","user_email":"ann@example.com"},"sort":[1795638371699,826590347402709022,-6950469578131746006]}]}}`)
 	var std, fast paymentHits
 	if err := json.Unmarshal(page, &std); err != nil {
 		t.Fatal(err)
@@ -79,5 +79,8 @@ func TestUnmarshalMatchesEncodingJSON(t *testing.T) {
 	}
 	if err := unmarshal([]byte(`{"hits":{"hits":[{"_source":{"amount":1.5}}]}}`), &fast); err == nil {
 		t.Error("a fractional amount was accepted")
+	}
+	if err := unmarshal([]byte(`{"hits":{"hits":[{"_source":{"amount":1},"sort":[1,"a",2]}]}}`), &fast); err == nil {
+		t.Error("a sort value that is not a long was accepted")
 	}
 }
