@@ -19,20 +19,19 @@ func TestCompactionAfterWritesPause(t *testing.T) {
 	e := mustEnv(t)
 	ctx := context.Background()
 	w := e.seed(ctx, 2, 4, 0)
-	in := e.start(e.vars("PROJECTOR_COMPACT_AFTER", "1s", "PROJECTOR_COMPACT_SEGMENTS", "2"))
+	in := e.start(e.vars("PROJECTOR_COMPACT_AFTER", "1s", "PROJECTOR_COMPACT_SEGMENTS", "1"))
 	e.waitConsistent(ctx, 30*time.Second)
 
 	for range 6 {
 		e.insertPayments(ctx, w, 50)
 		e.waitConsistent(ctx, 30*time.Second) // flushed and refreshed: a segment of its own
 	}
-	for deadline := time.Now().Add(30 * time.Second); metric(t, in.addr, "projector_compactions_total") < 1; time.Sleep(100 * time.Millisecond) {
+	// On a slow machine a pause between two flushes is quiet enough for a
+	// compaction already; in the end one segment remains.
+	for deadline := time.Now().Add(60 * time.Second); e.segments(ctx) != 1 || metric(t, in.addr, "projector_compactions_total") < 1; time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no compaction within 30s; the index has %d segments", e.segments(ctx))
+			t.Fatalf("not compacted within 60s: %d segments, %v compactions", e.segments(ctx), metric(t, in.addr, "projector_compactions_total"))
 		}
-	}
-	if n := e.segments(ctx); n != 1 {
-		t.Errorf("after compaction the payments index has %d segments with documents, want 1", n)
 	}
 	waitMetric(t, in.addr, "projector_payments_segments", 1)
 	if _, _, body := readyzBody(in.addr); strings.Contains(body, "compaction") {
