@@ -104,7 +104,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "== %s\n", name)
 		if name != "memory" {
-			if err := b.settle(ctx, name == "search"); err != nil {
+			if err := b.settle(ctx); err != nil {
 				return fmt.Errorf("%s: settle: %w", name, err)
 			}
 		}

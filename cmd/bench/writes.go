@@ -238,7 +238,7 @@ func (b *bench) dropLoad(ctx context.Context) error {
 		return nil
 	}
 	fmt.Fprintf(b.out, "  deleted the %d payments the write scenarios left\n", n)
-	if err := b.settle(ctx, false); err != nil {
+	if err := b.settle(ctx); err != nil {
 		return err
 	}
 	// Merge away the deleted documents, as if they had never been written:
@@ -262,7 +262,7 @@ func (b *bench) dropLoad(ctx context.Context) error {
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("expunge deletes: %s", res.Status)
 	}
-	return b.settle(ctx, false)
+	return b.settle(ctx)
 }
 
 func statusKind(status int, err error, want int) string {
