@@ -23,9 +23,10 @@ func CustomersAlias(prefix string) string { return prefix + "customers" }
 func StateIndex(prefix string) string     { return prefix + "projector_state" }
 
 // MappingVersion is the suffix of the concrete indices behind the aliases.
-// v2 added id_hi and id_lo (IDSortKey). A projector finding indices of
-// another version rebuilds the read model.
-const MappingVersion = "v2"
+// v2 added id_hi and id_lo (IDSortKey); v3 keeps them in the stored source
+// (no source filter). A projector finding indices of another version
+// rebuilds the read model.
+const MappingVersion = "v3"
 
 // StateDocID is the id of the document in StateIndex that holds the
 // projector's applied position.
@@ -52,8 +53,8 @@ type PaymentDoc struct {
 }
 
 // MarshalJSON writes the document as indexed: its fields plus id_hi and
-// id_lo (IDSortKey), the searches' tie-breaker. The mapping keeps those two
-// out of the stored source, so searches return exactly the fields above.
+// id_lo (IDSortKey), the searches' tie-breaker. Decoding a PaymentDoc
+// ignores those two.
 func (d PaymentDoc) MarshalJSON() ([]byte, error) {
 	hi, lo, err := IDSortKey(d.ID)
 	if err != nil {
