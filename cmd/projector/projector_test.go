@@ -41,7 +41,7 @@ func TestBackfillWithConcurrentWriters(t *testing.T) {
 	if code, role, body := readyzBody(in.addr); code != http.StatusOK || role != "active" {
 		t.Errorf("readyz = %d %q (%s), want 200 active", code, role, body)
 	}
-	// The backfilled payments index is merged into one segment in the background.
+	// The backfilled payments index is merged in the background (into one segment: it is small).
 	for deadline := time.Now().Add(30 * time.Second); metric(t, in.addr, "projector_backfill_merges_total") < 1; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the backfilled index was not merged within 30s")

@@ -207,15 +207,20 @@ func (d direct) PublishState(ctx context.Context, st projection.StateDoc) error 
 
 var _ projection.Index = direct{}
 
-// mergeGeneration merges a freshly backfilled payments index into one
-// segment, in the background while the stream resumes. A bulk load leaves
-// a dozen or more segments, and a sorted, filtered search pays for each:
-// merged, the same searches ran about twice as fast (measured on 1 M
-// payments). Later writes add small segments as usual. A failed merge
-// costs only speed, so it is logged, not retried.
+// mergeGeneration merges a freshly backfilled payments index down to one
+// segment per 2 GiB (mergeTarget, as compaction does), in the background
+// while the stream resumes. A bulk load leaves a dozen or more segments,
+// and a sorted, filtered search pays for each: merged, the same searches
+// ran about twice as fast (measured on 1 M payments). Later writes add
+// small segments as usual. A failed merge costs only speed, so it is
+// logged, not retried.
 func (p *Projector) mergeGeneration(ctx context.Context, w *indexer.Writer, index string) {
 	start := time.Now()
-	if err := w.ForceMerge(ctx, index, 1); err != nil {
+	seg, err := w.Segments(ctx, index)
+	if err == nil {
+		err = w.ForceMerge(ctx, index, mergeTarget(seg))
+	}
+	if err != nil {
 		if ctx.Err() == nil {
 			p.logger.Warn("merging the backfilled index failed; searches stay correct, only slower", "index", index, "error", err.Error())
 		}

@@ -48,7 +48,7 @@ type writeSample struct {
 // earliest time the duty budget allows a merge: the state to report and,
 // when a merge is due now, the number of segments to merge down to.
 func compactPlan(now time.Time, seg indexer.SegmentStats, samples []writeSample, window time.Duration, maxSegments int, notBefore time.Time) (state string, target int) {
-	target = max(1, int((seg.Bytes+compactSegmentBytes-1)/compactSegmentBytes))
+	target = mergeTarget(seg)
 	if seg.Live <= max(maxSegments, target) {
 		return "", 0
 	}
@@ -61,6 +61,12 @@ func compactPlan(now time.Time, seg indexer.SegmentStats, samples []writeSample,
 		return CompactionPending, 0
 	}
 	return CompactionMerging, target
+}
+
+// mergeTarget is the number of segments to merge an index of seg down to:
+// one per compactSegmentBytes, at least one.
+func mergeTarget(seg indexer.SegmentStats) int {
+	return max(1, int((seg.Bytes+compactSegmentBytes-1)/compactSegmentBytes))
 }
 
 // compact runs until ctx ends, merging the payments index by compactPlan.

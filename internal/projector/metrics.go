@@ -69,7 +69,7 @@ func newMetrics(reg prometheus.Registerer, p *Projector) *metrics {
 		}),
 		merges: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "projector_backfill_merges_total",
-			Help: "Backfilled payments indices merged into one segment after activation.",
+			Help: "Backfilled payments indices merged down to one segment per 2 GiB after activation.",
 		}),
 		compactions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "projector_compactions_total",
