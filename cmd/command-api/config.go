@@ -15,7 +15,7 @@ type Config struct {
 	DatabaseURL       string        `env:"DATABASE_URL" envDefault:"postgres://wildcat:wildcat@127.0.0.1:55432/wildcat?sslmode=disable"`
 	DBMaxConns        int32         `env:"DB_MAX_CONNS" envDefault:"16"`
 	DBLockTimeout     time.Duration `env:"DB_LOCK_TIMEOUT" envDefault:"3s"`
-	GroupWriters      int           `env:"PAYMENT_GROUP_WRITERS" envDefault:"2"`
+	GroupWriters      int           `env:"PAYMENT_GROUP_WRITERS" envDefault:"1"`
 	GroupMaxSize      int           `env:"PAYMENT_GROUP_MAX" envDefault:"128"`
 	JWTPrivateKeyFile string        `env:"JWT_PRIVATE_KEY_FILE" envDefault:".run/keys/jwt-ed25519.pem"`
 	JWTIssuer         string        `env:"JWT_ISSUER" envDefault:"wildcat"`
