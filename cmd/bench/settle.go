@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // settle waits until the system is quiet before a scenario: the projector
@@ -76,4 +78,35 @@ func (b *bench) runningMerges(ctx context.Context) (int, error) {
 		n += node.Indices.Merges.Current
 	}
 	return n, nil
+}
+
+// waitDecoded waits (at most two minutes) until every active logical
+// replication slot has confirmed the WAL written so far. A baseline's raw
+// inserts go into a table outside the publication, but PostgreSQL still
+// decodes each of their transactions for the projector's slot; without
+// this wait the product phase that follows would pay for decoding the
+// baseline's WAL (about a hundred thousand transactions) as well.
+func (b *bench) waitDecoded(ctx context.Context, pool *pgxpool.Pool) error {
+	start := time.Now()
+	var target string
+	if err := pool.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&target); err != nil {
+		return fmt.Errorf("current WAL position: %w", err)
+	}
+	for {
+		var behind int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_replication_slots
+			WHERE slot_type = 'logical' AND active AND confirmed_flush_lsn < $1::pg_lsn`, target).Scan(&behind)
+		if err != nil {
+			return fmt.Errorf("replication slots: %w", err)
+		}
+		if behind == 0 || time.Since(start) > 2*time.Minute {
+			fmt.Fprintf(b.out, "  replication decoded the baseline's WAL in %.1fs\n", time.Since(start).Seconds())
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -75,6 +75,9 @@ func (b *bench) single(ctx context.Context) error {
 		return ""
 	})
 	bs := base.stats(baseElapsed, 1)
+	if err := b.waitDecoded(ctx, pool); err != nil {
+		return err
+	}
 
 	prod := newRecorder()
 	elapsed := drive(b.cfg.Clients, b.cfg.Duration, prod, func(w int) string {
@@ -135,6 +138,9 @@ func (b *bench) batch(ctx context.Context) error {
 		return ""
 	})
 	bs := base.stats(baseElapsed, size)
+	if err := b.waitDecoded(ctx, pool); err != nil {
+		return err
+	}
 
 	prod := newRecorder()
 	elapsed := drive(b.cfg.BatchClients, b.cfg.Duration, prod, func(w int) string {
