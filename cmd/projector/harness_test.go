@@ -587,19 +587,35 @@ func (p *proxy) open(addr string) {
 			if err != nil {
 				return
 			}
-			go p.pipe(c)
+			go p.pipe(ln, c)
 		}
 	}()
 }
 
-func (p *proxy) pipe(c net.Conn) {
+// pipe forwards c, accepted on ln, to the target. A connection whose
+// listener was closed (cut) before it got here is closed, not forwarded.
+func (p *proxy) pipe(ln net.Listener, c net.Conn) {
+	p.mu.Lock()
+	if p.ln != ln {
+		p.mu.Unlock()
+		c.Close()
+		return
+	}
+	p.conns[c] = true
+	p.mu.Unlock()
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
 		return
 	}
 	p.mu.Lock()
-	p.conns[c], p.conns[up] = true, true
+	if !p.conns[c] { // cut while dialing: the connection must not outlive the cut
+		p.mu.Unlock()
+		up.Close()
+		c.Close()
+		return
+	}
+	p.conns[up] = true
 	p.mu.Unlock()
 	go func() { _, _ = io.Copy(up, c); up.Close() }()
 	_, _ = io.Copy(c, up)
