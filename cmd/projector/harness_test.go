@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -525,9 +527,28 @@ func (e *env) walLSN(ctx context.Context) uint64 {
 	e.t.Helper()
 	var s string
 	e.must(e.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&s))
-	var hi, lo uint64
-	fmt.Sscanf(s, "%X/%X", &hi, &lo)
-	return hi<<32 | lo
+	return parseLSN(e.t, s)
+}
+
+// slotConfirmed returns the slot's confirmed_flush_lsn (0 before it exists).
+func (e *env) slotConfirmed(ctx context.Context) uint64 {
+	e.t.Helper()
+	var s *string
+	err := e.pool.QueryRow(ctx, `SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`, e.slot).Scan(&s)
+	if errors.Is(err, pgx.ErrNoRows) || s == nil {
+		return 0
+	}
+	e.must(err)
+	return parseLSN(e.t, *s)
+}
+
+func parseLSN(t testing.TB, s string) uint64 {
+	t.Helper()
+	lsn, err := pglogrepl.ParseLSN(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint64(lsn)
 }
 
 // waitApplied waits until the published applied position reaches lsn.

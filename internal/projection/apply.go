@@ -146,6 +146,10 @@ type Applier struct {
 	// MinBackoff and MaxBackoff bound the exponential wait between retries
 	// (defaults 100ms and 5s).
 	MinBackoff, MaxBackoff time.Duration
+	// OnRetry, when set, is called as each failed request is scheduled for
+	// a retry, so metrics see an outage while it lasts, not only once the
+	// call that rode it out returns.
+	OnRetry func()
 
 	// touched holds the aliases written since the last refresh. Write is
 	// called by concurrent backfill workers, so mu guards it.
@@ -486,6 +490,9 @@ func (a *Applier) wait(ctx context.Context, b retry.Backoff, what string, cause 
 	d, stop := b.Next()
 	if stop {
 		d = a.MaxBackoff
+	}
+	if a.OnRetry != nil {
+		a.OnRetry()
 	}
 	a.logger().Warn("search engine request failed, retrying", "op", what, "error", cause.Error(), "retry_in_ms", d.Milliseconds())
 	t := time.NewTimer(d)

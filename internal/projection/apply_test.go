@@ -332,20 +332,26 @@ func TestApplierApply(t *testing.T) {
 }
 
 // Whole-engine outages are retried until the context ends; nothing is
-// dead-lettered.
+// dead-lettered, and OnRetry reports each retry while the outage lasts.
 func TestApplierOutageEndsWithContext(t *testing.T) {
 	idx := newFakeIndex()
 	idx.downFor = 1 << 30
 	dl := &fakeDL{}
-	a := &Applier{Source: &fakeSource{payments: map[string]PaymentDoc{"p1": pay("p1", "c1", "u1", "S")}}, Index: idx, DeadLetters: dl,
-		MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	retries := 0
+	a := &Applier{Source: &fakeSource{payments: map[string]PaymentDoc{"p1": pay("p1", "c1", "u1", "S")}}, Index: idx, DeadLetters: dl,
+		MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
+		OnRetry: func() {
+			if retries++; retries == 3 {
+				cancel() // only a call still retrying can see this
+			}
+		}}
 	p := NewPlan()
 	p.Payments["p1"] = 1
 	_, err := a.Apply(ctx, p)
-	if !errors.Is(err, context.DeadlineExceeded) || len(dl.dls) != 0 {
-		t.Fatalf("err = %v, dead letters %d; want the context's error and none", err, len(dl.dls))
+	if !errors.Is(err, context.Canceled) || len(dl.dls) != 0 || retries != 3 {
+		t.Fatalf("err = %v, dead letters %d, OnRetry calls %d; want the context's error, none, 3", err, len(dl.dls), retries)
 	}
 }
 

@@ -127,9 +127,7 @@ func (p *Projector) copy(ctx context.Context, snap *replication.Snapshot, w *ind
 					}
 					p.m.deadLetters.Add(float64(len(dead)))
 				}
-				st, err := a.Write(ctx, ops)
-				p.m.retries.Add(float64(st.Retries))
-				if err != nil {
+				if _, err := a.Write(ctx, ops); err != nil {
 					return err
 				}
 				n := copied.Add(int64(len(ops) + len(dead)))

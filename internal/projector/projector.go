@@ -329,6 +329,7 @@ func (p *Projector) applier(idx projection.Index, dl projection.DeadLetters, bat
 		ItemAttempts: p.cfg.ItemAttempts,
 		MinBackoff:   p.cfg.MinBackoff,
 		MaxBackoff:   p.cfg.MaxBackoff,
+		OnRetry:      p.m.retries.Inc,
 	}
 }
 

@@ -161,5 +161,4 @@ func (p *Projector) count(st projection.Stats) {
 	p.m.docs.WithLabelValues("delete").Add(float64(st.Deleted))
 	p.m.conflicts.Add(float64(st.Conflicts))
 	p.m.deadLetters.Add(float64(st.DeadLettered))
-	p.m.retries.Add(float64(st.Retries))
 }
