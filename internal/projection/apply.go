@@ -367,6 +367,16 @@ func (a *Applier) reproject(ctx context.Context, xids []uint32, pa Parent, lsn u
 	}
 }
 
+// encode writes a document. A document with its own MarshalJSON (PaymentDoc)
+// is asked directly: json.Marshal would reflect on it and then validate and
+// compact the marshaler's output again, a second pass over every byte.
+func encode(doc any) ([]byte, error) {
+	if m, ok := doc.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return json.Marshal(doc)
+}
+
 // BuildOps turns loaded documents of index (an alias, or a concrete index
 // during a backfill) into index operations with the versions given per id;
 // ids that were not found become deletes, rows that could not be built
@@ -382,7 +392,7 @@ func BuildOps[T any](alias string, ids []string, versions map[string]uint64, doc
 			dead = append(dead, DeadLetter{Index: alias, ID: d.ID, LSN: v, Error: d.Err.Error()})
 			continue
 		}
-		body, err := json.Marshal(d.Doc)
+		body, err := encode(d.Doc)
 		if err != nil {
 			dead = append(dead, DeadLetter{Index: alias, ID: d.ID, LSN: v, Error: "encode document: " + err.Error()})
 			continue
