@@ -9,7 +9,10 @@
 #
 #   data       .run/search/data        classpath  .run/search/classpath.txt
 #   log        .run/logs/search.log    pid        .run/search.pid
-#   url        .run/search/url
+#   url        .run/search/url         settings   .run/search/config.sha256
+#
+# A node of ours that runs with other settings than this script writes (it
+# was started by an earlier version) is restarted by start.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,6 +22,7 @@ BASE_DIR="$SEARCH_DIR/data"
 NODE_HOME="$BASE_DIR/node_1"
 CP_FILE="$SEARCH_DIR/classpath.txt"
 URL_FILE="$SEARCH_DIR/url"
+CONFIG_SUM_FILE="$SEARCH_DIR/config.sha256"
 PID_FILE="$RUN_DIR/search.pid"
 SEARCH_LOG="$LOG_DIR/search.log"
 POM="$ROOT/deploy/opensearch/pom.xml"
@@ -79,11 +83,9 @@ ensure_classpath() {
 	mv "$CP_FILE.tmp" "$CP_FILE"
 }
 
-# write_node_config seeds the node's opensearch.yml; the runner only copies its
-# own template when the file is missing, so ours wins.
-write_node_config() {
-	mkdir -p "$NODE_HOME/config"
-	cat >"$NODE_HOME/config/opensearch.yml" <<'EOF'
+# node_config prints the node's opensearch.yml.
+node_config() {
+	cat <<'EOF'
 # Written by scripts/search.sh on every start.
 network.host: 127.0.0.1
 # A cluster of its own: without this, nodes of other checkouts on this machine
@@ -102,6 +104,17 @@ action.auto_create_index: true
 indices.breaker.total.use_real_memory: false
 EOF
 }
+
+# write_node_config seeds the node's opensearch.yml (the runner only copies
+# its own template when the file is missing, so ours wins) and records its
+# checksum, so that a start finding a node with other settings restarts it.
+write_node_config() {
+	mkdir -p "$NODE_HOME/config"
+	node_config >"$NODE_HOME/config/opensearch.yml"
+	config_sum >"$CONFIG_SUM_FILE"
+}
+
+config_sum() { node_config | sha256sum | cut -d' ' -f1; }
 
 # detected_url prints the URL the node listens on: from the runner's
 # "HTTP Port:" line in its log, else by probing the ports it may have chosen for
@@ -200,6 +213,12 @@ start_local() {
 cmd_start() {
 	ensure_run_dirs
 	mkdir -p "$SEARCH_DIR"
+	if local_alive && [[ $(cat "$CONFIG_SUM_FILE" 2>/dev/null) != "$(config_sum)" ]]; then
+		# Started by an earlier version of this script, with other settings:
+		# the projector and the query API retry while it restarts.
+		log "the running node was started with other settings (opensearch.yml): restarting it"
+		cmd_stop
+	fi
 	if local_alive; then
 		local url
 		url=$(cat "$URL_FILE" 2>/dev/null || detected_url || true)
