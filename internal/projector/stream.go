@@ -8,11 +8,22 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/replication"
 )
 
+// txStream is what apply needs of a replication.Stream.
+type txStream interface {
+	Acked() uint64
+	Ack(lsn uint64)
+	Release(tx projection.Tx)
+	// Waiting counts transactions with changes read and not yet taken.
+	Waiting() int
+}
+
+var _ txStream = (*replication.Stream)(nil)
+
 // apply turns the stream's transactions into plans, flushing at BulkDocs
 // documents or FlushInterval after the first change, applies each plan,
 // publishes the applied position once it is searchable, and only then
 // acknowledges it to PostgreSQL.
-func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-chan projection.Tx, a *projection.Applier) error {
+func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan projection.Tx, a *projection.Applier) error {
 	planner := projection.NewPlanner(p.cfg.IndexPrefix)
 	applied := stream.Acked()
 	var lastCommit time.Time
@@ -67,7 +78,7 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 			return err
 		}
 		if plan.LastEnd <= applied {
-			p.settleLag(len(in), plan.LastCommitTime)
+			p.settleLag(stream.Waiting(), plan.LastCommitTime)
 			continue
 		}
 		applied = plan.LastEnd
@@ -85,7 +96,7 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 			// queue behind it while its publish retries (the engine is down)
 			// supersede it: take them, so the lag clock runs from them.
 			var superseded bool
-			pst, superseded, err = p.publishUnlessQueued(ctx, a, doc, in)
+			pst, superseded, err = p.publishUnlessQueued(ctx, a, doc, stream)
 			if superseded {
 				p.count(pst)
 				continue
@@ -99,7 +110,7 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 		}
 		// Only now is the plan visible to readers (published); while the
 		// publish retries, lag keeps growing from the plan's first commit.
-		p.settleLag(len(in), plan.LastCommitTime)
+		p.settleLag(stream.Waiting(), plan.LastCommitTime)
 		stream.Ack(applied)
 		p.applied.Store(published)
 		p.m.appliedLSN.Set(float64(published))
@@ -112,8 +123,9 @@ func (p *Projector) apply(ctx context.Context, stream *replication.Stream, in <-
 }
 
 // publishUnlessQueued publishes doc, giving up (superseded) as soon as
-// changes wait in queue.
-func (p *Projector) publishUnlessQueued(ctx context.Context, a *projection.Applier, doc projection.StateDoc, queue <-chan projection.Tx) (projection.Stats, bool, error) {
+// changes wait in queue. Newer keepalive positions do not supersede it:
+// with WAL moving elsewhere they can arrive faster than a publish takes.
+func (p *Projector) publishUnlessQueued(ctx context.Context, a *projection.Applier, doc projection.StateDoc, queue txStream) (projection.Stats, bool, error) {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -124,7 +136,7 @@ func (p *Projector) publishUnlessQueued(ctx context.Context, a *projection.Appli
 			case <-pctx.Done():
 				return
 			case <-tick.C:
-				if len(queue) > 0 {
+				if queue.Waiting() > 0 {
 					cancel()
 					return
 				}
@@ -139,8 +151,9 @@ func (p *Projector) publishUnlessQueued(ctx context.Context, a *projection.Appli
 }
 
 // settleLag updates the lag clock after a plan is applied and published:
-// 0 when nothing waits; otherwise the queued transactions committed after
-// the plan's last one.
+// 0 when no transaction with changes waits (queued keepalive positions do
+// not count); otherwise the waiting transactions committed after the
+// plan's last one.
 func (p *Projector) settleLag(queued int, lastCommit time.Time) {
 	if queued == 0 {
 		p.setOldest(time.Time{})

@@ -120,6 +120,9 @@ type Stream struct {
 	acked     atomic.Uint64
 	serverEnd atomic.Uint64
 	notify    chan struct{}
+	// waiting counts transactions (keepalives aside) read from the
+	// server that the consumer has not taken yet (Release).
+	waiting atomic.Int64
 
 	relations map[uint32]*relation
 	keep      map[projection.Table]map[string]bool // planned columns per table
@@ -192,10 +195,19 @@ func (s *Stream) Ack(lsn uint64) {
 // holds its changes (a plan keeps only ids and versions). Safe for
 // concurrent use.
 func (s *Stream) Release(tx projection.Tx) {
+	if !tx.Keepalive {
+		s.waiting.Add(-1)
+	}
 	if s.opts.Budget != nil {
 		s.opts.Budget.Release(tx.Weight())
 	}
 }
+
+// Waiting reports how many transactions with changes were read from the
+// server and not yet taken (released) by the consumer. Keepalive
+// positions are not counted: they carry no change anyone waits for. Safe
+// for concurrent use.
+func (s *Stream) Waiting() int { return int(max(0, s.waiting.Load())) }
 
 // Acked returns the acknowledged position. Safe for concurrent use.
 func (s *Stream) Acked() uint64 { return s.acked.Load() }
@@ -309,6 +321,9 @@ func (s *Stream) Run(ctx context.Context, out chan<- projection.Tx) error {
 			tx, err := s.handle(ctx, r.msg, &cur)
 			if err != nil {
 				return err
+			}
+			if tx != nil && !tx.Keepalive {
+				s.waiting.Add(1)
 			}
 			pending = tx
 		}
