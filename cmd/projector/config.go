@@ -32,6 +32,7 @@ type Config struct {
 	ItemAttempts    int           `env:"PROJECTOR_ITEM_ATTEMPTS" envDefault:"3"`
 	MinBackoff      time.Duration `env:"PROJECTOR_MIN_BACKOFF" envDefault:"100ms"`
 	MaxBackoff      time.Duration `env:"PROJECTOR_MAX_BACKOFF" envDefault:"5s"`
+	RequestTimeout  time.Duration `env:"PROJECTOR_REQUEST_TIMEOUT" envDefault:"60s"`
 	StandbyPoll     time.Duration `env:"PROJECTOR_STANDBY_POLL" envDefault:"1s"`
 	StatusInterval  time.Duration `env:"PROJECTOR_STATUS_INTERVAL" envDefault:"10s"`
 	QueueTxs        int           `env:"PROJECTOR_QUEUE_TXS" envDefault:"4096"`
@@ -94,6 +95,7 @@ func (c *Config) Validate() error {
 	ck.That(c.ReprojectBatch >= 1 && c.ReprojectBatch <= 50000, "PROJECTOR_REPROJECT_BATCH must be between 1 and 50000")
 	ck.That(c.ItemAttempts >= 1, "PROJECTOR_ITEM_ATTEMPTS must be at least 1")
 	ck.That(c.MinBackoff > 0 && c.MaxBackoff >= c.MinBackoff, "PROJECTOR_MIN_BACKOFF must be positive and not above PROJECTOR_MAX_BACKOFF")
+	ck.That(c.RequestTimeout >= 100*time.Millisecond, "PROJECTOR_REQUEST_TIMEOUT must be at least 100ms")
 	ck.That(c.StandbyPoll > 0, "PROJECTOR_STANDBY_POLL must be positive")
 	ck.That(c.StatusInterval > 0 && c.StatusInterval < 30*time.Second, "PROJECTOR_STATUS_INTERVAL must be positive and below 30s (wal_sender_timeout is 60s by default)")
 	ck.That(c.QueueTxs >= 1, "PROJECTOR_QUEUE_TXS must be at least 1")

@@ -21,6 +21,7 @@ func TestConfig(t *testing.T) {
 		{name: "MemoryLimitNotASize", env: map[string]string{"PROJECTOR_MEMORY_LIMIT": "lots"}, want: []string{"PROJECTOR_MEMORY_LIMIT"}},
 		{name: "QueueChangesZero", env: map[string]string{"PROJECTOR_QUEUE_CHANGES": "0"}, want: []string{"PROJECTOR_QUEUE_CHANGES"}},
 		{name: "CompactAfterNegative", env: map[string]string{"PROJECTOR_COMPACT_AFTER": "-1s"}, want: []string{"PROJECTOR_COMPACT_AFTER"}},
+		{name: "RequestTimeoutTooShort", env: map[string]string{"PROJECTOR_REQUEST_TIMEOUT": "10ms"}, want: []string{"PROJECTOR_REQUEST_TIMEOUT"}},
 		{name: "CompactSegmentsZero", env: map[string]string{"PROJECTOR_COMPACT_SEGMENTS": "0"}, want: []string{"PROJECTOR_COMPACT_SEGMENTS"}},
 		{
 			name: "EveryProblemAtOnce",

@@ -72,7 +72,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		Slot: cfg.Slot, Publication: cfg.Publication,
 		BulkDocs: cfg.BulkDocs, FlushInterval: cfg.FlushInterval, RefreshWaitFor: cfg.RefreshMode == "wait_for",
 		BackfillBatch: cfg.BackfillBatch, BackfillWorkers: cfg.BackfillWorkers, ReprojectBatch: cfg.ReprojectBatch,
-		ItemAttempts: cfg.ItemAttempts, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		ItemAttempts: cfg.ItemAttempts, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff, RequestTimeout: cfg.RequestTimeout,
 		StandbyPoll: cfg.StandbyPoll, StatusInterval: cfg.StatusInterval, QueueTxs: cfg.QueueTxs, QueueChanges: cfg.QueueChanges,
 		CompactAfter: cfg.CompactAfter, CompactSegments: cfg.CompactSegments,
 	}, logger, reg)

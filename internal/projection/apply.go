@@ -146,6 +146,12 @@ type Applier struct {
 	// MinBackoff and MaxBackoff bound the exponential wait between retries
 	// (defaults 100ms and 5s).
 	MinBackoff, MaxBackoff time.Duration
+	// RequestTimeout bounds each search-engine request (bulk, refresh,
+	// publish): one without an answer by then is abandoned and retried like
+	// a failed one, so a wedged engine or a silently dropped connection
+	// shows up as retries instead of a projector that waits forever. Zero
+	// leaves requests unbounded.
+	RequestTimeout time.Duration
 	// OnRetry, when set, is called as each failed request is scheduled for
 	// a retry, so metrics see an outage while it lasts, not only once the
 	// call that rode it out returns.
@@ -429,7 +435,11 @@ func (a *Applier) Write(ctx context.Context, ops []IndexOp) (Stats, error) {
 		}
 		st.Bulks++
 		a.touch(batch)
-		res, err := a.Index.Bulk(ctx, batch)
+		var res []ItemResult
+		err := a.attempt(ctx, func(ctx context.Context) (err error) {
+			res, err = a.Index.Bulk(ctx, batch)
+			return err
+		})
 		if err == nil && len(res) != len(batch) {
 			err = fmt.Errorf("projection: bulk answered %d items for %d", len(res), len(batch))
 		}
@@ -515,11 +525,25 @@ func (a *Applier) wait(ctx context.Context, b retry.Backoff, what string, cause 
 	}
 }
 
+// attempt runs one engine request, bounded by RequestTimeout.
+func (a *Applier) attempt(ctx context.Context, fn func(context.Context) error) error {
+	if a.RequestTimeout <= 0 {
+		return fn(ctx)
+	}
+	rctx, cancel := context.WithTimeout(ctx, a.RequestTimeout)
+	defer cancel()
+	err := fn(rctx)
+	if err != nil && ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer within %s: %w", a.RequestTimeout, err)
+	}
+	return err
+}
+
 // forever retries fn until it succeeds or ctx ends.
 func (a *Applier) forever(ctx context.Context, what string, fn func(context.Context) error, st *Stats) error {
 	b := a.backoff()
 	for {
-		err := fn(ctx)
+		err := a.attempt(ctx, fn)
 		if err == nil {
 			return nil
 		}

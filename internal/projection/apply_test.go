@@ -77,6 +77,7 @@ type stored struct {
 type fakeIndex struct {
 	docs       map[string]stored // index/id
 	downFor    int               // whole requests that fail
+	hangFor    int               // whole requests that never answer (until ctx ends)
 	reject     map[string]bool   // ids always rejected
 	transient  map[string]int    // ids answered 429 this many times
 	missing    bool              // the alias does not exist
@@ -91,7 +92,12 @@ func newFakeIndex() *fakeIndex {
 	return &fakeIndex{docs: map[string]stored{}, reject: map[string]bool{}, transient: map[string]int{}}
 }
 
-func (f *fakeIndex) Bulk(_ context.Context, ops []IndexOp) ([]ItemResult, error) {
+func (f *fakeIndex) Bulk(ctx context.Context, ops []IndexOp) ([]ItemResult, error) {
+	if f.hangFor > 0 {
+		f.hangFor--
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	if f.downFor > 0 {
 		f.downFor--
 		return nil, errors.New("connection refused")
@@ -352,6 +358,24 @@ func TestApplierOutageEndsWithContext(t *testing.T) {
 	_, err := a.Apply(ctx, p)
 	if !errors.Is(err, context.Canceled) || len(dl.dls) != 0 || retries != 3 {
 		t.Fatalf("err = %v, dead letters %d, OnRetry calls %d; want the context's error, none, 3", err, len(dl.dls), retries)
+	}
+}
+
+// A request the engine never answers is abandoned after RequestTimeout and
+// retried; the plan is applied once the engine answers again.
+func TestApplierAbandonsHungRequests(t *testing.T) {
+	idx := newFakeIndex()
+	idx.hangFor = 2
+	retries := 0
+	a := &Applier{Source: &fakeSource{payments: map[string]PaymentDoc{"p1": pay("p1", "c1", "u1", "S")}}, Index: idx, DeadLetters: &fakeDL{},
+		MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, RequestTimeout: 20 * time.Millisecond, OnRetry: func() { retries++ }}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p := NewPlan()
+	p.Payments["p1"] = 1
+	st, err := a.Apply(ctx, p)
+	if err != nil || st.Indexed != 1 || retries != 2 {
+		t.Fatalf("stats %+v, err %v, retries %d; want indexed after 2 abandoned requests", st, err, retries)
 	}
 }
 

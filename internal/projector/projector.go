@@ -45,6 +45,7 @@ type Config struct {
 	ItemAttempts    int           // attempts before a rejected document is dead-lettered (3)
 	MinBackoff      time.Duration // first retry wait (100ms)
 	MaxBackoff      time.Duration // longest retry wait (5s)
+	RequestTimeout  time.Duration // bounds each search-engine write (60s)
 	StandbyPoll     time.Duration // how often a standby tries to take over (1s)
 	StatusInterval  time.Duration // periodic standby status updates to PostgreSQL (10s)
 	QueueTxs        int           // decoded transactions buffered ahead of the indexer (4096)
@@ -81,6 +82,7 @@ func (c *Config) defaults() {
 	defD(&c.FlushInterval, 50*time.Millisecond)
 	defD(&c.MinBackoff, 100*time.Millisecond)
 	defD(&c.MaxBackoff, 5*time.Second)
+	defD(&c.RequestTimeout, time.Minute)
 	defD(&c.StandbyPoll, time.Second)
 	defD(&c.StatusInterval, 10*time.Second)
 }
@@ -320,16 +322,17 @@ func (p *Projector) writer(sc *search.Client, phase string) *indexer.Writer {
 
 func (p *Projector) applier(idx projection.Index, dl projection.DeadLetters, batch int) *projection.Applier {
 	return &projection.Applier{
-		Source:       &replication.ProjectorSource{Pool: p.pool},
-		Index:        idx,
-		DeadLetters:  dl,
-		Prefix:       p.cfg.IndexPrefix,
-		Logger:       p.logger,
-		BatchSize:    batch,
-		ItemAttempts: p.cfg.ItemAttempts,
-		MinBackoff:   p.cfg.MinBackoff,
-		MaxBackoff:   p.cfg.MaxBackoff,
-		OnRetry:      p.m.retries.Inc,
+		Source:         &replication.ProjectorSource{Pool: p.pool},
+		Index:          idx,
+		DeadLetters:    dl,
+		Prefix:         p.cfg.IndexPrefix,
+		Logger:         p.logger,
+		BatchSize:      batch,
+		ItemAttempts:   p.cfg.ItemAttempts,
+		MinBackoff:     p.cfg.MinBackoff,
+		MaxBackoff:     p.cfg.MaxBackoff,
+		RequestTimeout: p.cfg.RequestTimeout,
+		OnRetry:        p.m.retries.Inc,
 	}
 }
 
