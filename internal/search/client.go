@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -53,18 +54,26 @@ type Options struct {
 	Transport http.RoundTripper
 }
 
+// NewTransport returns the pooled http.Transport for an engine: sized for
+// the many concurrent requests of the query API and projector, no proxy,
+// and a connection attempt given up after 5 s (an unreachable host would
+// otherwise hold a request for the kernel's SYN retries, about two minutes).
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+	}
+}
+
 // Open detects the engine behind url and returns a client for it. It fails
 // for engines other than Elasticsearch 8+ and OpenSearch 2+.
 func Open(ctx context.Context, url string, opts Options) (*Client, error) {
 	base := opts.Transport
 	if base == nil {
-		base = &http.Transport{
-			Proxy:               nil,
-			MaxIdleConns:        256,
-			MaxIdleConnsPerHost: 256,
-			IdleConnTimeout:     90 * time.Second,
-			ForceAttemptHTTP2:   false,
-		}
+		base = NewTransport()
 	}
 	url = strings.TrimRight(url, "/")
 	engine, err := Detect(ctx, &http.Client{Transport: base, Timeout: 10 * time.Second}, url)

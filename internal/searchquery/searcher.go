@@ -38,13 +38,9 @@ const (
 // (about a tenth of the query API's CPU in profiles). Pass it as
 // search.Options.Transport.
 func Transport(compress bool) *http.Transport {
-	return &http.Transport{
-		Proxy:               nil,
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  !compress,
-	}
+	t := search.NewTransport()
+	t.DisableCompression = !compress
+	return t
 }
 
 // Searcher reads the read model. It is safe for concurrent use.
