@@ -113,7 +113,6 @@ type Stats struct {
 	Deleted      int // documents deleted
 	Conflicts    int // version conflicts: already applied
 	DeadLettered int // documents sent to the dead-letter table
-	Retries      int // bulk requests repeated after a failure
 	Bulks        int // bulk requests sent
 }
 
@@ -122,7 +121,6 @@ func (s *Stats) add(o Stats) {
 	s.Deleted += o.Deleted
 	s.Conflicts += o.Conflicts
 	s.DeadLettered += o.DeadLettered
-	s.Retries += o.Retries
 	s.Bulks += o.Bulks
 }
 
@@ -304,7 +302,7 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
 	if len(written) == 0 {
 		return st, nil
 	}
-	if err := a.forever(ctx, "refresh", func(ctx context.Context) error { return a.Index.Refresh(ctx, written) }, &st); err != nil {
+	if err := a.forever(ctx, "refresh", func(ctx context.Context) error { return a.Index.Refresh(ctx, written) }); err != nil {
 		return st, err
 	}
 	return st, nil
@@ -447,7 +445,6 @@ func (a *Applier) Write(ctx context.Context, ops []IndexOp) (Stats, error) {
 			if werr := a.wait(ctx, b, "bulk", err); werr != nil {
 				return st, werr
 			}
-			st.Retries++
 			continue
 		}
 		var again []int
@@ -485,7 +482,6 @@ func (a *Applier) Write(ctx context.Context, ops []IndexOp) (Stats, error) {
 			if werr := a.wait(ctx, b, "bulk items", errors.New(lastErr)); werr != nil {
 				return st, werr
 			}
-			st.Retries++
 		}
 	}
 	return st, nil
@@ -540,7 +536,7 @@ func (a *Applier) attempt(ctx context.Context, fn func(context.Context) error) e
 }
 
 // forever retries fn until it succeeds or ctx ends.
-func (a *Applier) forever(ctx context.Context, what string, fn func(context.Context) error, st *Stats) error {
+func (a *Applier) forever(ctx context.Context, what string, fn func(context.Context) error) error {
 	b := a.backoff()
 	for {
 		err := a.attempt(ctx, fn)
@@ -553,16 +549,12 @@ func (a *Applier) forever(ctx context.Context, what string, fn func(context.Cont
 		if werr := a.wait(ctx, b, what, err); werr != nil {
 			return werr
 		}
-		st.Retries++
 	}
 }
 
-// Publish records st as the applied position, retrying until ctx ends. The
-// returned Stats count those retries.
-func (a *Applier) Publish(ctx context.Context, st StateDoc) (Stats, error) {
-	var s Stats
-	err := a.forever(ctx, "publish state", func(ctx context.Context) error { return a.Index.PublishState(ctx, st) }, &s)
-	return s, err
+// Publish records st as the applied position, retrying until ctx ends.
+func (a *Applier) Publish(ctx context.Context, st StateDoc) error {
+	return a.forever(ctx, "publish state", func(ctx context.Context) error { return a.Index.PublishState(ctx, st) })
 }
 
 func sortedKeys(m map[string]uint64) []string {

@@ -77,9 +77,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*replicati
 		return nil, err
 	}
 	a := p.applier(w, p.store, p.cfg.BackfillBatch)
-	pst, err := a.Publish(ctx, projection.StateDoc{AppliedLSN: cp, LSN: projection.FormatLSN(cp), CommitTime: start.UTC(), UpdatedAt: time.Now().UTC()})
-	p.count(pst)
-	if err != nil {
+	if err := a.Publish(ctx, projection.StateDoc{AppliedLSN: cp, LSN: projection.FormatLSN(cp), CommitTime: start.UTC(), UpdatedAt: time.Now().UTC()}); err != nil {
 		return nil, err
 	}
 	if err := p.store.PutBackfill(ctx, replication.Backfill{

@@ -89,22 +89,19 @@ func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan projec
 		doc := projection.StateDoc{
 			AppliedLSN: published, LSN: projection.FormatLSN(published), CommitTime: lastCommit, UpdatedAt: time.Now().UTC(),
 		}
-		var pst projection.Stats
 		if len(plan.Xids) == 0 {
 			// A position without changes (keepalives, WAL outside the
 			// publication) matters only while nothing waits. Changes that
 			// queue behind it while its publish retries (the engine is down)
 			// supersede it: take them, so the lag clock runs from them.
 			var superseded bool
-			pst, superseded, err = p.publishUnlessQueued(ctx, a, doc, stream)
+			superseded, err = p.publishUnlessQueued(ctx, a, doc, stream)
 			if superseded {
-				p.count(pst)
 				continue
 			}
 		} else {
-			pst, err = a.Publish(ctx, doc)
+			err = a.Publish(ctx, doc)
 		}
-		p.count(pst)
 		if err != nil {
 			return err
 		}
@@ -125,7 +122,7 @@ func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan projec
 // publishUnlessQueued publishes doc, giving up (superseded) as soon as
 // changes wait in queue. Newer keepalive positions do not supersede it:
 // with WAL moving elsewhere they can arrive faster than a publish takes.
-func (p *Projector) publishUnlessQueued(ctx context.Context, a *projection.Applier, doc projection.StateDoc, queue txStream) (projection.Stats, bool, error) {
+func (p *Projector) publishUnlessQueued(ctx context.Context, a *projection.Applier, doc projection.StateDoc, queue txStream) (superseded bool, err error) {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -143,11 +140,11 @@ func (p *Projector) publishUnlessQueued(ctx context.Context, a *projection.Appli
 			}
 		}
 	}()
-	st, err := a.Publish(pctx, doc)
+	err = a.Publish(pctx, doc)
 	if err != nil && ctx.Err() == nil && pctx.Err() != nil {
-		return st, true, nil
+		return true, nil
 	}
-	return st, false, err
+	return false, err
 }
 
 // settleLag updates the lag clock after a plan is applied and published:
