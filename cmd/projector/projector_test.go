@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/wildcat-payments/wildcat/internal/projection"
+	"github.com/wildcat-payments/wildcat/internal/replication/replicationtest"
 )
 
 // The backfill copies a snapshot while writers keep committing; the
@@ -109,4 +113,83 @@ func TestReadYourWrites(t *testing.T) {
 		}
 	}
 	t.Logf("read-your-writes wait: mean %s, slowest %s", total/30, slowest)
+}
+
+// A transaction still running when the slot became consistent can commit
+// exactly at the consistent point: the backfill's snapshot does not see it,
+// and the stream delivers it with the consistent point as its commit LSN.
+// Its payment update, customer rename (a re-projection) and new link must
+// all reach the index; with the backfill written at the consistent point as
+// version, each of its writes was a version conflict and the index kept the
+// old content for good (the CI failure of issue 13). The interleaving is
+// driven with real sessions (replicationtest.CommitAtConsistentPoint), and
+// the test checks in the WAL that it happened.
+func TestCommitAtConsistentPoint(t *testing.T) {
+	t.Parallel()
+	for attempt := 1; ; attempt++ {
+		e := mustEnv(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		w := e.seed(ctx, 2, 2, 20)
+		var pay, user string
+		e.must(e.pool.QueryRow(ctx, `SELECT id::text FROM payments WHERE customer_id = $1 LIMIT 1`, w.customers[0]).Scan(&pay))
+		e.must(e.pool.QueryRow(ctx, `SELECT user_id::text FROM customer_users WHERE customer_id <> $1 LIMIT 1`, w.customers[0]).Scan(&user))
+		var in *instance
+		bc, err := replicationtest.CommitAtConsistentPoint(ctx, e.pool,
+			func() { in = e.start(e.vars()) },
+			func(ctx context.Context, tx pgx.Tx) error {
+				for _, q := range []struct {
+					sql string
+					arg []any
+				}{
+					{`UPDATE payments SET amount = amount + 1 WHERE id = $1`, []any{pay}},
+					{`UPDATE customers SET name = 'Renamed at the consistent point' WHERE id = $1`, []any{w.customers[0]}},
+					{`INSERT INTO customer_users (customer_id, user_id) VALUES ($1, $2)`, []any{w.customers[0], user}},
+				} {
+					if _, err := tx.Exec(ctx, q.sql, q.arg...); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		var cp uint64
+		if err == nil {
+			cp, err = e.backfilledAt(ctx)
+		}
+		if err == nil && (!bc.FollowsRunningXacts || bc.CommitLSN != cp) {
+			err = fmt.Errorf("%w: commit at %s, consistent point %s (other WAL came between)", replicationtest.ErrNoProgress,
+				projection.FormatLSN(bc.CommitLSN), projection.FormatLSN(cp))
+		}
+		if errors.Is(err, replicationtest.ErrNoProgress) && attempt < 5 {
+			t.Logf("attempt %d: %v; again", attempt, err)
+			if in != nil {
+				in.stop()
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("transaction %d committed at the consistent point %s", bc.Xid, projection.FormatLSN(cp))
+		e.waitApplied(ctx, e.walLSN(ctx), 30*time.Second)
+		e.waitConsistent(ctx, 10*time.Second)
+		return
+	}
+}
+
+// backfilledAt waits for the projector's backfill record and returns its
+// consistent point.
+func (e *env) backfilledAt(ctx context.Context) (uint64, error) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var lsn string
+		err := e.pool.QueryRow(ctx, `SELECT consistent_lsn::text FROM projector_backfills WHERE slot_name = $1`, e.slot).Scan(&lsn)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return parseLSN(e.t, lsn), nil
+	}
+	return 0, errors.New("no backfill recorded within 30s")
 }

@@ -392,3 +392,38 @@ func TestNewCustomerDocSortsUsers(t *testing.T) {
 		t.Errorf("empty customer doc %s, want user_ids [] (not null)", body)
 	}
 }
+
+// PostgreSQL can make transactions visible in another order than their
+// commit LSNs. A plan's documents are written with the highest commit LSN
+// that touched them, so every read of a plan, direct or re-projection, must
+// wait for every transaction merged into it: here a payment update, a large
+// transaction delivered in chunks (the plan holds only its first chunks'
+// changes for one of its documents), a redrive message and a rename.
+func TestEveryReadWaitsForEveryMergedTransaction(t *testing.T) {
+	s := func(v string) *string { return &v }
+	pl, p := NewPlanner("x_"), NewPlan()
+	pl.Add(p, Tx{Xid: 10, CommitLSN: 100, EndLSN: 110, Changes: []Change{{Table: TablePayments, Op: OpUpdate, New: Row{"id": s("p1")}}}})
+	pl.Add(p, Tx{Xid: 11, CommitLSN: 200, Partial: true, Changes: []Change{{Table: TablePayments, Op: OpInsert, New: Row{"id": s("p2")}}}})
+	pl.Add(p, Tx{Xid: 11, CommitLSN: 200, EndLSN: 210, Changes: []Change{{Table: TableLinks, Op: OpInsert, New: Row{"customer_id": s("c1"), "user_id": s("u2")}}}})
+	pl.Add(p, Tx{Xid: 12, CommitLSN: 300, EndLSN: 310, Messages: []Message{{Prefix: RedrivePrefix, Content: []byte(`{"docs":[{"index":"x_payments","id":"p2"}]}`)}}})
+	pl.Add(p, Tx{Xid: 13, CommitLSN: 400, EndLSN: 410, Changes: []Change{{Table: TableCustomers, Op: OpUpdate,
+		Old: Row{"id": s("c1"), "name": s("Shop")}, New: Row{"id": s("c1"), "name": s("Shop 2")}}}})
+	src := &fakeSource{
+		payments:  map[string]PaymentDoc{"p1": pay("p1", "c1", "u1", "Shop 2"), "p2": pay("p2", "c1", "u1", "Shop 2")},
+		customers: map[string]CustomerDoc{"c1": {ID: "c1", Name: "Shop 2", UserIDs: []string{"u1", "u2"}}},
+		links:     map[string][]string{},
+	}
+	a := &Applier{Source: src, Index: newFakeIndex(), DeadLetters: &fakeDL{}, Prefix: "x_", BatchSize: 1}
+	if _, err := a.Apply(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	// BatchSize 1: two payment reads, one customer read, three re-projection reads.
+	if len(src.views) < 6 {
+		t.Fatalf("%d reads, want at least 6", len(src.views))
+	}
+	for i, xids := range src.views {
+		if fmt.Sprint(xids) != "[10 11 12 13]" {
+			t.Errorf("read %d waited for %v, want every merged transaction [10 11 12 13]", i, xids)
+		}
+	}
+}

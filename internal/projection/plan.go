@@ -242,3 +242,14 @@ func PublishedLSN(end uint64) uint64 {
 	}
 	return end
 }
+
+// SnapshotVersion is the external version of documents copied from a new
+// slot's exported snapshot. Every document version V promises that the
+// document reflects every transaction with commit LSN ≤ V. The snapshot
+// holds exactly the transactions whose commit record starts before the
+// consistent point; one that commits right at it (it was still running when
+// the slot became consistent) is streamed with the consistent point as its
+// commit LSN. So the copy is one below: a version equal to that
+// transaction's would make its own write a version conflict, and the index
+// would keep the older content for good (docs/projector.md, *Versions*).
+func SnapshotVersion(consistentPoint uint64) uint64 { return consistentPoint - 1 }

@@ -17,7 +17,8 @@ import (
 // backfill rebuilds the read model: it forgets the previous backfill,
 // (re)creates the slot with an exported snapshot, copies customers and
 // payments as of the slot's consistent point into a new generation of
-// indices (version = consistent point), swaps the aliases to it, records
+// indices (version one below the consistent point, projection.SnapshotVersion:
+// a transaction can commit right at it), swaps the aliases to it, records
 // the backfill and starts streaming from the consistent point. Changes
 // committed during the copy are streamed afterwards, so each appears once.
 func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*replication.Stream, error) {
@@ -110,6 +111,7 @@ func (p *Projector) copy(ctx context.Context, snap *replication.Snapshot, w *ind
 	jobs := make(chan job, p.cfg.BackfillWorkers)
 	aliases := map[string]string{gen.Payments: projection.PaymentsAlias(p.cfg.IndexPrefix), gen.Customers: projection.CustomersAlias(p.cfg.IndexPrefix)}
 	a := p.applier(direct{w}, p.store, p.cfg.BackfillBatch)
+	version := projection.SnapshotVersion(cp)
 	var copied atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
 	for range p.cfg.BackfillWorkers {
@@ -155,7 +157,7 @@ func (p *Projector) copy(ctx context.Context, snap *replication.Snapshot, w *ind
 				break
 			}
 			after = docs[len(docs)-1].ID
-			if err := send(func() ([]projection.IndexOp, []projection.DeadLetter) { return build(gen.Customers, docs, cp) }); err != nil {
+			if err := send(func() ([]projection.IndexOp, []projection.DeadLetter) { return build(gen.Customers, docs, version) }); err != nil {
 				return err
 			}
 		}
@@ -169,7 +171,7 @@ func (p *Projector) copy(ctx context.Context, snap *replication.Snapshot, w *ind
 				return nil
 			}
 			after = docs[len(docs)-1].ID
-			if err := send(func() ([]projection.IndexOp, []projection.DeadLetter) { return build(gen.Payments, docs, cp) }); err != nil {
+			if err := send(func() ([]projection.IndexOp, []projection.DeadLetter) { return build(gen.Payments, docs, version) }); err != nil {
 				return err
 			}
 		}
