@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/wildcat-payments/wildcat/internal/indexer"
 	"github.com/wildcat-payments/wildcat/internal/projection"
@@ -280,5 +283,76 @@ func mustDo(t testing.TB, sc *search.Client, method, path, body string) {
 	status, resp, err := sc.Do(context.Background(), method, path, []byte(body))
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("%s %s: %d %s %v", method, path, status, resp, err)
+	}
+}
+
+// Stress: writers commit inserts, status updates, multi-row transactions,
+// customer renames, user renames, links added and removed, and payment
+// updates in the same transaction as their customer's rename, while the
+// projector backfills, streams, and rebuilds from a new slot. After each
+// phase, once the writers stopped, the index must equal PostgreSQL.
+func TestStressWritersAcrossBackfillStreamAndRebuild(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	ctx := context.Background()
+	w := e.seed(ctx, 6, 12, 3000)
+	round := uint64(0)
+	phase := func(name string, during func()) {
+		t.Helper()
+		lctx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for range 3 {
+			round++
+			wg.Add(1)
+			go func(seed uint64) { defer wg.Done(); e.load(lctx, w, seed, true) }(round)
+		}
+		round++
+		wg.Add(1)
+		go func(seed uint64) { defer wg.Done(); e.peopleLoad(lctx, w, seed) }(round)
+		during()
+		stop()
+		wg.Wait()
+		t.Logf("phase %s: writers stopped", name)
+		e.waitConsistent(ctx, 60*time.Second)
+	}
+	var in *instance
+	phase("backfill", func() { in = e.start(e.vars("PROJECTOR_BACKFILL_BATCH", "200")); time.Sleep(3 * time.Second) })
+	phase("stream", func() { time.Sleep(3 * time.Second) })
+	phase("rebuild", func() {
+		time.Sleep(500 * time.Millisecond)
+		in.stop()
+		e.exec(ctx, `DELETE FROM projector_backfills`)
+		in = e.start(e.vars("PROJECTOR_BACKFILL_BATCH", "200"))
+		time.Sleep(3 * time.Second)
+	})
+	if got := metric(t, in.addr, "projector_dead_letters_total"); got != 0 {
+		t.Errorf("%v documents dead-lettered, want none", got)
+	}
+}
+
+// peopleLoad renames users and customers (the latter together with an
+// update of one of the customer's payments), and adds and removes links,
+// until ctx ends.
+func (e *env) peopleLoad(ctx context.Context, w world, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	for ctx.Err() == nil {
+		c, u := w.customers[r.IntN(len(w.customers))], w.users[r.IntN(len(w.users))]
+		switch r.IntN(4) {
+		case 0:
+			_, _ = e.pool.Exec(ctx, `UPDATE users SET name = $2 WHERE id = $1`, u, fmt.Sprintf("User renamed %d", r.IntN(1e6)))
+		case 1:
+			_ = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, `UPDATE payments SET amount = amount + 1 WHERE id = (SELECT id FROM payments WHERE customer_id = $1 LIMIT 1)`, c); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `UPDATE customers SET name = $2 WHERE id = $1`, c, fmt.Sprintf("Shop in tx %d", r.IntN(1e6)))
+				return err
+			})
+		case 2:
+			_, _ = e.pool.Exec(ctx, `INSERT INTO customer_users (customer_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c, u)
+		default:
+			_, _ = e.pool.Exec(ctx, `DELETE FROM customer_users WHERE customer_id = $1 AND user_id = $2`, c, u)
+		}
+		time.Sleep(time.Duration(r.IntN(5)) * time.Millisecond)
 	}
 }
