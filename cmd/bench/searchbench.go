@@ -11,11 +11,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/wildcat-payments/wildcat/internal/indexer"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/query"
 	"github.com/wildcat-payments/wildcat/internal/search"
-	"github.com/wildcat-payments/wildcat/internal/searchquery"
 )
 
 // searchMix returns the query strings of typical analyst and UI searches:
@@ -50,15 +48,15 @@ func (b *bench) searchMix(r *rand.Rand) url.Values {
 }
 
 // search: the query API at BENCH_SEARCH_CLIENTS clients vs the identical
-// engine request (query.Service.PlanSearch + searchquery.SearchBody, the
+// engine request (query.Service.PlanSearch + search.SearchBody, the
 // code the API runs) sent straight to the engine by as many clients.
 func (b *bench) search(ctx context.Context) error {
 	// Like the query API: no gzip between neighbours, so both sides read the same bytes.
-	sc, err := search.Open(ctx, b.cfg.SearchURL, search.Options{Transport: searchquery.Transport(false)})
+	sc, err := search.Open(ctx, b.cfg.SearchURL, search.Options{Transport: search.Transport(false)})
 	if err != nil {
 		return err
 	}
-	searcher := searchquery.New(sc, b.cfg.IndexPrefix, prometheus.NewRegistry())
+	searcher := search.New(sc, b.cfg.IndexPrefix, prometheus.NewRegistry())
 	svc := query.NewService(searcher, query.Options{})
 	if err := b.dropLoad(ctx); err != nil {
 		return err
@@ -98,7 +96,7 @@ func (b *bench) search(ctx context.Context) error {
 		if err != nil || !ok {
 			return fmt.Errorf("plan %s: ok=%v %v", v.Encode(), ok, err)
 		}
-		body, err := searchquery.SearchBody(q)
+		body, err := search.SearchBody(q)
 		if err != nil {
 			return err
 		}
@@ -107,7 +105,7 @@ func (b *bench) search(ctx context.Context) error {
 
 	engine := func(w int) string {
 		p := plans[rand.IntN(len(plans))]
-		st, _, err := sc.Do(ctx, http.MethodPost, searchquery.SearchPath(b.cfg.IndexPrefix), p.body)
+		st, _, err := sc.Do(ctx, http.MethodPost, search.SearchPath(b.cfg.IndexPrefix), p.body)
 		return statusKind(st, err, 200)
 	}
 	api := func(w int) string {
@@ -167,7 +165,7 @@ func scopeLine(inScope, indexed int) string {
 // the bench user's customers to it: customers created just now (a new
 // bench identity) are searchable only once the projector has indexed them,
 // and the searches are planned, scope included, before measuring.
-func (b *bench) waitScopeSearchable(ctx context.Context, searcher *searchquery.Searcher) error {
+func (b *bench) waitScopeSearchable(ctx context.Context, searcher *search.Searcher) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		ids, err := searcher.LinkedCustomerIDs(ctx, b.api.userID)
@@ -236,7 +234,7 @@ func (b *bench) segments(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	st, err := (&indexer.Writer{Client: sc}).Segments(ctx, projection.PaymentsAlias(b.cfg.IndexPrefix))
+	st, err := (&search.Writer{Client: sc}).Segments(ctx, projection.PaymentsAlias(b.cfg.IndexPrefix))
 	return st.Live, err
 }
 

@@ -18,10 +18,10 @@ import (
 
 	"github.com/wildcat-payments/wildcat/internal/auth"
 	"github.com/wildcat-payments/wildcat/internal/command"
-	"github.com/wildcat-payments/wildcat/internal/commandhttp"
 	"github.com/wildcat-payments/wildcat/internal/config"
 	"github.com/wildcat-payments/wildcat/internal/domain"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
+	"github.com/wildcat-payments/wildcat/internal/httpapi/commandhttp"
 	"github.com/wildcat-payments/wildcat/internal/postgres"
 )
 

@@ -21,8 +21,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wildcat-payments/wildcat/internal/auth"
-	"github.com/wildcat-payments/wildcat/internal/commandhttp"
 	"github.com/wildcat-payments/wildcat/internal/domain"
+	"github.com/wildcat-payments/wildcat/internal/httpapi/commandhttp"
 	"github.com/wildcat-payments/wildcat/internal/postgres"
 	"github.com/wildcat-payments/wildcat/internal/testenv"
 )

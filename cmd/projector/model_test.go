@@ -13,7 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wildcat-payments/wildcat/internal/indexer"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/search"
 )
@@ -144,7 +143,7 @@ func TestFinalStateWinsAndReplaysChangeNothing(t *testing.T) {
 
 	sc, err := search.Open(ctx, e.searchURL, search.Options{})
 	e.must(err)
-	wr := &indexer.Writer{Client: sc, Prefix: e.prefix}
+	wr := &search.Writer{Client: sc, Prefix: e.prefix}
 	stale, _ := json.Marshal(projection.PaymentDoc{ID: id, Amount: 1, Status: "pending", CustomerName: "stale"})
 	res, err := wr.Bulk(ctx, []projection.IndexOp{
 		{Index: projection.PaymentsAlias(e.prefix), ID: id, Version: first, Doc: stale},
@@ -171,7 +170,7 @@ func TestTruncateRebuilds(t *testing.T) {
 	e.waitConsistent(ctx, 30*time.Second)
 	sc, err := search.Open(ctx, e.searchURL, search.Options{})
 	e.must(err)
-	wr := &indexer.Writer{Client: sc, Prefix: e.prefix}
+	wr := &search.Writer{Client: sc, Prefix: e.prefix}
 	before, _, err := wr.Current(ctx)
 	e.must(err)
 

@@ -21,10 +21,9 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/auth"
 	"github.com/wildcat-payments/wildcat/internal/config"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
+	"github.com/wildcat-payments/wildcat/internal/httpapi/queryhttp"
 	"github.com/wildcat-payments/wildcat/internal/query"
-	"github.com/wildcat-payments/wildcat/internal/queryhttp"
 	"github.com/wildcat-payments/wildcat/internal/search"
-	"github.com/wildcat-payments/wildcat/internal/searchquery"
 )
 
 func main() {
@@ -48,7 +47,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	sc, err := search.Open(ctx, cfg.SearchURL, search.Options{Transport: searchquery.Transport(cfg.SearchCompression)})
+	sc, err := search.Open(ctx, cfg.SearchURL, search.Options{Transport: search.Transport(cfg.SearchCompression)})
 	if err != nil {
 		return err
 	}
@@ -77,7 +76,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	reg.MustRegister(scopeLookups)
 	hit, miss := scopeLookups.WithLabelValues("hit"), scopeLookups.WithLabelValues("miss")
 
-	svc := query.NewService(searchquery.New(sc, cfg.IndexPrefix, reg), query.Options{
+	svc := query.NewService(search.New(sc, cfg.IndexPrefix, reg), query.Options{
 		Cursors:        cursors,
 		ScopeTTL:       cfg.ScopeCacheTTL,
 		MaxWait:        cfg.ConsistencyWait,

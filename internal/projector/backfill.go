@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/wildcat-payments/wildcat/internal/indexer"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/replication"
 	"github.com/wildcat-payments/wildcat/internal/search"
@@ -106,7 +105,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*replicati
 
 // copy reads the snapshot in id-keyed chunks and bulk-writes them with
 // BackfillWorkers concurrent requests; it returns the documents copied.
-func (p *Projector) copy(ctx context.Context, snap *replication.Snapshot, w *indexer.Writer, gen indexer.Generation, cp uint64, start time.Time) (int64, error) {
+func (p *Projector) copy(ctx context.Context, snap *replication.Snapshot, w *search.Writer, gen search.Generation, cp uint64, start time.Time) (int64, error) {
 	type job func() ([]projection.IndexOp, []projection.DeadLetter)
 	jobs := make(chan job, p.cfg.BackfillWorkers)
 	aliases := map[string]string{gen.Payments: projection.PaymentsAlias(p.cfg.IndexPrefix), gen.Customers: projection.CustomersAlias(p.cfg.IndexPrefix)}
@@ -193,7 +192,7 @@ func build[T any](index string, docs []projection.Loaded[T], version uint64) ([]
 
 // direct writes a backfill to concrete indices that are not behind the
 // aliases yet.
-type direct struct{ w *indexer.Writer }
+type direct struct{ w *search.Writer }
 
 func (d direct) Bulk(ctx context.Context, ops []projection.IndexOp) ([]projection.ItemResult, error) {
 	return d.w.BulkDirect(ctx, ops)
@@ -212,7 +211,7 @@ var _ projection.Index = direct{}
 // ran about twice as fast (measured on 1 M payments). Later writes add
 // small segments as usual. A failed merge costs only speed, so it is
 // logged, not retried.
-func (p *Projector) mergeGeneration(ctx context.Context, w *indexer.Writer, index string) {
+func (p *Projector) mergeGeneration(ctx context.Context, w *search.Writer, index string) {
 	start := time.Now()
 	seg, err := w.Segments(ctx, index)
 	if err == nil {

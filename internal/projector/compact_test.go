@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wildcat-payments/wildcat/internal/indexer"
+	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
 func TestCompactPlan(t *testing.T) {
@@ -14,13 +14,13 @@ func TestCompactPlan(t *testing.T) {
 	samples := func(span time.Duration, n uint64) []writeSample {
 		return []writeSample{{now.Add(-span), 1000}, {now.Add(-span / 2), 1000 + n/2}, {now, 1000 + n}}
 	}
-	seg := func(live int, bytes int64) indexer.SegmentStats {
-		return indexer.SegmentStats{Live: live, Bytes: bytes}
+	seg := func(live int, bytes int64) search.SegmentStats {
+		return search.SegmentStats{Live: live, Bytes: bytes}
 	}
 	const gib = 1 << 30
 	tests := []struct {
 		name       string
-		seg        indexer.SegmentStats
+		seg        search.SegmentStats
 		samples    []writeSample
 		notBefore  time.Time
 		wantState  string

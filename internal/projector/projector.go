@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/wildcat-payments/wildcat/internal/indexer"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/replication"
 	"github.com/wildcat-payments/wildcat/internal/search"
@@ -314,9 +313,9 @@ func (p *Projector) searchClient(ctx context.Context) (*search.Client, error) {
 	return sc, nil
 }
 
-func (p *Projector) writer(sc *search.Client, phase string) *indexer.Writer {
+func (p *Projector) writer(sc *search.Client, phase string) *search.Writer {
 	h := p.m.bulk.WithLabelValues(phase)
-	return &indexer.Writer{Client: sc, Prefix: p.cfg.IndexPrefix, WaitFor: p.cfg.RefreshWaitFor && phase == "stream",
+	return &search.Writer{Client: sc, Prefix: p.cfg.IndexPrefix, WaitFor: p.cfg.RefreshWaitFor && phase == "stream",
 		ObserveBulk: func(d time.Duration, _ int) { h.Observe(d.Seconds()) }}
 }
 
@@ -480,7 +479,7 @@ func (p *Projector) open(ctx context.Context, sc *search.Client) (*replication.S
 	return stream, nil
 }
 
-func (p *Projector) needsBackfill(ctx context.Context, w *indexer.Writer) (string, replication.Backfill, error) {
+func (p *Projector) needsBackfill(ctx context.Context, w *search.Writer) (string, replication.Backfill, error) {
 	p.mu.Lock()
 	resync := p.resync
 	p.mu.Unlock()

@@ -1,8 +1,19 @@
-// Package search builds the one go-elasticsearch/v8 client the projector and
-// the query API share, for Elasticsearch 8 and OpenSearch 2/3 alike (SPEC
-// §1). The engine is detected from GET / before the client is created; for
-// OpenSearch a RoundTripper marks responses so the client's product check
-// passes. Only APIs both engines share are used by callers.
+// Package search is everything that talks to the search engine
+// (Elasticsearch 8 or OpenSearch 2, through go-elasticsearch/v8):
+//
+//   - client.go: the one client the projector and the query API share. The
+//     engine is detected from GET / before the client is created; for
+//     OpenSearch a RoundTripper marks responses so the client's product
+//     check passes.
+//   - writer.go: the projector's side (Writer): versioned indices behind the
+//     read-model aliases, bulk writes with external versions, refresh, the
+//     published applied position, the alias swap that completes a backfill.
+//   - searcher.go, body.go, summary.go: the query API's side (Searcher,
+//     implementing query.Searcher): scoped payment searches with
+//     search_after, the caller's customers, exact summaries from
+//     aggregations, the projector's applied position.
+//
+// Only REST APIs both engines share are used.
 package search
 
 import (

@@ -1,4 +1,4 @@
-package searchquery
+package search
 
 import (
 	"encoding/json"

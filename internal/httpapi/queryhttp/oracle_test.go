@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/domain"
+	"github.com/wildcat-payments/wildcat/internal/httpapi/queryhttp"
 	"github.com/wildcat-payments/wildcat/internal/query"
 	"github.com/wildcat-payments/wildcat/internal/query/querytest"
-	"github.com/wildcat-payments/wildcat/internal/queryhttp"
 )
 
 // combo is one random query: its URL parameters and, built independently

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/query"
-	"github.com/wildcat-payments/wildcat/internal/searchquery"
+	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
 // BenchmarkSearch measures scoped searches through the whole query API
@@ -46,7 +46,7 @@ func BenchmarkSearch(b *testing.B) {
 		{"q": {"invoice"}, "customer_id": {d.customers[1].ID}},
 	}
 	// Both clients read uncompressed responses, as the query API does.
-	hc := &http.Client{Transport: searchquery.Transport(false)}
+	hc := &http.Client{Transport: search.Transport(false)}
 
 	// engineRequests are the raw engine requests of the same queries.
 	var engineBodies [][]byte
@@ -59,7 +59,7 @@ func BenchmarkSearch(b *testing.B) {
 		if err != nil || !ok {
 			b.Fatalf("plan: %v %v", ok, err)
 		}
-		body, err := searchquery.SearchBody(plan)
+		body, err := search.SearchBody(plan)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func BenchmarkSearch(b *testing.B) {
 	})
 	b.Run("engine", func(b *testing.B) {
 		run(b, func(i int) (*http.Response, error) {
-			req, _ := http.NewRequest(http.MethodPost, s.searchURL+searchquery.SearchPath(s.prefix), bytes.NewReader(engineBodies[i]))
+			req, _ := http.NewRequest(http.MethodPost, s.searchURL+search.SearchPath(s.prefix), bytes.NewReader(engineBodies[i]))
 			req.Header.Set("Content-Type", "application/json")
 			return hc.Do(req)
 		})

@@ -23,11 +23,10 @@ import (
 
 	"github.com/wildcat-payments/wildcat/internal/auth"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
+	"github.com/wildcat-payments/wildcat/internal/httpapi/queryhttp"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/query"
-	"github.com/wildcat-payments/wildcat/internal/queryhttp"
 	"github.com/wildcat-payments/wildcat/internal/search"
-	"github.com/wildcat-payments/wildcat/internal/searchquery"
 	"github.com/wildcat-payments/wildcat/internal/testenv"
 )
 
@@ -60,7 +59,7 @@ func mustStack(t testing.TB, opts stackOptions) *stack {
 	t.Helper()
 	searchURL, prefix := testenv.MustSearch(t)
 	ctx := context.Background()
-	sc, err := search.Open(ctx, searchURL, search.Options{Transport: searchquery.Transport(false)})
+	sc, err := search.Open(ctx, searchURL, search.Options{Transport: search.Transport(false)})
 	if err != nil {
 		t.Fatalf("search.Open: %v", err)
 	}
@@ -71,7 +70,7 @@ func mustStack(t testing.TB, opts stackOptions) *stack {
 		s.createIndex(projection.StateIndex(prefix), projection.StateMapping, "")
 	}
 	reg := httpapi.NewRegistry()
-	s.serve(searchquery.New(sc, prefix, reg), reg, opts.Options)
+	s.serve(search.New(sc, prefix, reg), reg, opts.Options)
 	return s
 }
 

@@ -19,10 +19,10 @@ import (
 
 	"github.com/wildcat-payments/wildcat/internal/auth"
 	"github.com/wildcat-payments/wildcat/internal/domain"
+	"github.com/wildcat-payments/wildcat/internal/httpapi/queryhttp"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/query"
 	"github.com/wildcat-payments/wildcat/internal/query/querytest"
-	"github.com/wildcat-payments/wildcat/internal/queryhttp"
 )
 
 // world is a small fixed read model: linked (L) and revoked (R) users on

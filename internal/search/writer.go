@@ -1,9 +1,9 @@
-// Package indexer is the search-engine side of the projector: versioned
-// indices behind the read-model aliases, bulk writes with external versions
-// (the commit LSN), refresh, the published applied position, and the alias
-// swap that completes a backfill. It speaks only the REST APIs that
-// Elasticsearch 8 and OpenSearch 2 share.
-package indexer
+// The projector's side of the engine: versioned indices behind the
+// read-model aliases, bulk writes with external versions (the commit LSN),
+// refresh, the published applied position, and the alias swap that
+// completes a backfill.
+
+package search
 
 import (
 	"bytes"
@@ -20,12 +20,11 @@ import (
 	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/projection"
-	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
 // Writer writes the read model. It is safe for concurrent use.
 type Writer struct {
-	Client *search.Client
+	Client *Client
 	Prefix string
 	// WaitFor makes bulk requests wait for the next scheduled refresh
 	// (refresh=wait_for) instead of Refresh forcing one.

@@ -1,9 +1,9 @@
-// Package searchquery implements query.Searcher on the search engine
-// (internal/search): scoped payment searches with search_after, the
-// callers' customers from the customers index, exact summaries from
-// aggregations, and the projector's applied position. It reads only the
-// read-model contract of internal/projection.
-package searchquery
+// The query API's side of the engine: query.Searcher with scoped payment
+// searches, the callers' customers, exact summaries and the projector's
+// applied position. It reads only the read-model contract of
+// internal/projection.
+
+package search
 
 import (
 	"bytes"
@@ -20,7 +20,6 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/domain"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/query"
-	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
 const (
@@ -36,16 +35,16 @@ const (
 // compress is set, no gzip. Responses of a nearby engine are small;
 // compressing and inflating them costs both sides CPU on every request
 // (about a tenth of the query API's CPU in profiles). Pass it as
-// search.Options.Transport.
+// Options.Transport.
 func Transport(compress bool) *http.Transport {
-	t := search.NewTransport()
+	t := NewTransport()
 	t.DisableCompression = !compress
 	return t
 }
 
 // Searcher reads the read model. It is safe for concurrent use.
 type Searcher struct {
-	client  *search.Client
+	client  *Client
 	prefix  string
 	latency *prometheus.HistogramVec
 }
@@ -55,7 +54,7 @@ var _ query.Searcher = (*Searcher)(nil)
 // New returns a Searcher over the indices with the given prefix
 // (INDEX_PREFIX). If reg is not nil, the latency of every engine request is
 // observed in query_search_duration_seconds{operation}.
-func New(c *search.Client, prefix string, reg prometheus.Registerer) *Searcher {
+func New(c *Client, prefix string, reg prometheus.Registerer) *Searcher {
 	s := &Searcher{client: c, prefix: prefix}
 	if reg != nil {
 		s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{

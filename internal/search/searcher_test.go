@@ -1,4 +1,4 @@
-package searchquery_test
+package search_test
 
 import (
 	"bytes"
@@ -24,7 +24,6 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/query"
 	"github.com/wildcat-payments/wildcat/internal/query/querytest"
 	"github.com/wildcat-payments/wildcat/internal/search"
-	"github.com/wildcat-payments/wildcat/internal/searchquery"
 	"github.com/wildcat-payments/wildcat/internal/testenv"
 )
 
@@ -50,7 +49,7 @@ func TestSearchBody(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body, err := searchquery.SearchBody(tc.q)
+			body, err := search.SearchBody(tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +74,7 @@ func TestSearchBody(t *testing.T) {
 		})
 	}
 	t.Run("InvalidSort", func(t *testing.T) {
-		if _, err := searchquery.SearchBody(query.SearchQuery{Sort: "name"}); err == nil {
+		if _, err := search.SearchBody(query.SearchQuery{Sort: "name"}); err == nil {
 			t.Fatal("want an error")
 		}
 	})
@@ -87,7 +86,7 @@ type engine struct {
 	t      *testing.T
 	sc     *search.Client
 	prefix string
-	real   *searchquery.Searcher
+	real   *search.Searcher
 	memory *querytest.Memory
 }
 
@@ -98,7 +97,7 @@ func mustEngine(t *testing.T) *engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &engine{t: t, sc: sc, prefix: prefix, real: searchquery.New(sc, prefix, nil), memory: querytest.NewMemory()}
+	e := &engine{t: t, sc: sc, prefix: prefix, real: search.New(sc, prefix, nil), memory: querytest.NewMemory()}
 	for _, ix := range []struct{ name, mapping, alias string }{
 		{projection.PaymentsAlias(prefix) + "_v1", projection.PaymentsMapping, projection.PaymentsAlias(prefix)},
 		{projection.CustomersAlias(prefix) + "_v1", projection.CustomersMapping, projection.CustomersAlias(prefix)},
@@ -362,7 +361,7 @@ func TestUnavailable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		down := searchquery.New(&search.Client{ES: es}, e.prefix, nil)
+		down := search.New(&search.Client{ES: es}, e.prefix, nil)
 		_, err = down.Search(ctx, query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1)}}, Sort: query.SortDate, Size: 1})
 		var de *domain.Error
 		if !errors.As(err, &de) || de.Code != domain.EUNAVAILABLE || de.RetryAfter == 0 {
