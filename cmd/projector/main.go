@@ -22,7 +22,7 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/projector"
-	"github.com/wildcat-payments/wildcat/internal/replication"
+	"github.com/wildcat-payments/wildcat/internal/postgres"
 )
 
 func main() {
@@ -104,7 +104,7 @@ func redrive(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 		return fmt.Errorf("projector: database: %w", err)
 	}
 	defer pool.Close()
-	store := &replication.ProjectorStore{Pool: pool}
+	store := &postgres.ProjectorStore{Pool: pool}
 	indices := []string{projection.PaymentsAlias(cfg.IndexPrefix), projection.CustomersAlias(cfg.IndexPrefix)}
 	total := 0
 	for {

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wildcat-payments/wildcat/internal/projection"
-	"github.com/wildcat-payments/wildcat/internal/replication/replicationtest"
+	"github.com/wildcat-payments/wildcat/internal/postgres/pgtest"
 )
 
 // The backfill copies a snapshot while writers keep committing; the
@@ -122,7 +122,7 @@ func TestReadYourWrites(t *testing.T) {
 // all reach the index; with the backfill written at the consistent point as
 // version, each of its writes was a version conflict and the index kept the
 // old content for good (the CI failure of issue 13). The interleaving is
-// driven with real sessions (replicationtest.CommitAtConsistentPoint), and
+// driven with real sessions (pgtest.CommitAtConsistentPoint), and
 // the test checks in the WAL that it happened.
 func TestCommitAtConsistentPoint(t *testing.T) {
 	t.Parallel()
@@ -135,7 +135,7 @@ func TestCommitAtConsistentPoint(t *testing.T) {
 		e.must(e.pool.QueryRow(ctx, `SELECT id::text FROM payments WHERE customer_id = $1 LIMIT 1`, w.customers[0]).Scan(&pay))
 		e.must(e.pool.QueryRow(ctx, `SELECT user_id::text FROM customer_users WHERE customer_id <> $1 LIMIT 1`, w.customers[0]).Scan(&user))
 		var in *instance
-		bc, err := replicationtest.CommitAtConsistentPoint(ctx, e.pool,
+		bc, err := pgtest.CommitAtConsistentPoint(ctx, e.pool,
 			func() { in = e.start(e.vars()) },
 			func(ctx context.Context, tx pgx.Tx) error {
 				for _, q := range []struct {
@@ -157,10 +157,10 @@ func TestCommitAtConsistentPoint(t *testing.T) {
 			cp, err = e.backfilledAt(ctx)
 		}
 		if err == nil && (!bc.FollowsRunningXacts || bc.CommitLSN != cp) {
-			err = fmt.Errorf("%w: commit at %s, consistent point %s (other WAL came between)", replicationtest.ErrNoProgress,
+			err = fmt.Errorf("%w: commit at %s, consistent point %s (other WAL came between)", pgtest.ErrNoProgress,
 				projection.FormatLSN(bc.CommitLSN), projection.FormatLSN(cp))
 		}
-		if errors.Is(err, replicationtest.ErrNoProgress) && attempt < 5 {
+		if errors.Is(err, pgtest.ErrNoProgress) && attempt < 5 {
 			t.Logf("attempt %d: %v; again", attempt, err)
 			if in != nil {
 				in.stop()

@@ -1,6 +1,10 @@
-// Package postgres is the PostgreSQL adapter of the write model: connection
-// pools, migrations and the stores the command use cases declare. Driver
-// errors are translated to domain errors here and nowhere else.
+// Package postgres is everything PostgreSQL except the replication protocol
+// (internal/postgres/pgoutput): connection pools, migrations, the write
+// store the command use cases declare (store.go, users.go, customers.go,
+// payments.go, group.go), and the projector's side: its own tables and
+// leader lock (projector_store.go), consistent reads of the current state
+// (projector_source.go) and the backfill's exported snapshot (snapshot.go).
+// Driver errors are translated to domain errors here and nowhere else.
 package postgres
 
 import (

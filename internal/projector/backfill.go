@@ -9,7 +9,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/wildcat-payments/wildcat/internal/projection"
-	"github.com/wildcat-payments/wildcat/internal/replication"
+	"github.com/wildcat-payments/wildcat/internal/postgres"
+	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
 	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
@@ -20,7 +21,7 @@ import (
 // a transaction can commit right at it), swaps the aliases to it, records
 // the backfill and starts streaming from the consistent point. Changes
 // committed during the copy are streamed afterwards, so each appears once.
-func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*replication.Stream, error) {
+func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*pgoutput.Stream, error) {
 	p.setRole(RoleBackfilling)
 	start := time.Now()
 	if err := p.store.DeleteBackfill(ctx, p.cfg.Slot); err != nil {
@@ -29,7 +30,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*replicati
 	if err := p.store.TerminateSlotHolder(ctx, p.cfg.Slot); err != nil {
 		return nil, err
 	}
-	conn, err := replication.Connect(ctx, p.cfg.DatabaseURL)
+	conn, err := pgoutput.Connect(ctx, p.cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +52,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*replicati
 
 	// The replication connection stays idle until the snapshot is
 	// imported; the importing transaction then keeps it.
-	snap, err := replication.OpenSnapshot(ctx, p.cfg.DatabaseURL, slot.Snapshot)
+	snap, err := postgres.OpenSnapshot(ctx, p.cfg.DatabaseURL, slot.Snapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +81,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*replicati
 	if err := a.Publish(ctx, projection.StateDoc{AppliedLSN: cp, LSN: projection.FormatLSN(cp), CommitTime: start.UTC(), UpdatedAt: time.Now().UTC()}); err != nil {
 		return nil, err
 	}
-	if err := p.store.PutBackfill(ctx, replication.Backfill{
+	if err := p.store.PutBackfill(ctx, postgres.Backfill{
 		Slot: p.cfg.Slot, IndexPrefix: p.cfg.IndexPrefix, ConsistentLSN: cp,
 		PaymentsIndex: gen.Payments, CustomersIndex: gen.Customers, Fingerprint: fp, Documents: n,
 	}); err != nil {
@@ -90,7 +91,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*replicati
 	p.logger.Info("backfill complete", "documents", n, "seconds", elapsed.Seconds(),
 		"docs_per_second", float64(n)/elapsed.Seconds(), "payments_index", gen.Payments, "customers_index", gen.Customers)
 	go p.mergeGeneration(ctx, w, gen.Payments)
-	stream, err := conn.Start(ctx, replication.StreamOptions{
+	stream, err := conn.Start(ctx, pgoutput.StreamOptions{
 		Slot: p.cfg.Slot, Publication: p.cfg.Publication, Confirmed: cp, Fingerprint: fp, StatusInterval: p.cfg.StatusInterval,
 		ChunkChanges: p.cfg.BulkDocs, Budget: projection.NewBudget(p.cfg.QueueChanges),
 	})
@@ -105,7 +106,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*replicati
 
 // copy reads the snapshot in id-keyed chunks and bulk-writes them with
 // BackfillWorkers concurrent requests; it returns the documents copied.
-func (p *Projector) copy(ctx context.Context, snap *replication.Snapshot, w *search.Writer, gen search.Generation, cp uint64, start time.Time) (int64, error) {
+func (p *Projector) copy(ctx context.Context, snap *postgres.Snapshot, w *search.Writer, gen search.Generation, cp uint64, start time.Time) (int64, error) {
 	type job func() ([]projection.IndexOp, []projection.DeadLetter)
 	jobs := make(chan job, p.cfg.BackfillWorkers)
 	aliases := map[string]string{gen.Payments: projection.PaymentsAlias(p.cfg.IndexPrefix), gen.Customers: projection.CustomersAlias(p.cfg.IndexPrefix)}

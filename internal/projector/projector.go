@@ -22,7 +22,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/wildcat-payments/wildcat/internal/projection"
-	"github.com/wildcat-payments/wildcat/internal/replication"
+	"github.com/wildcat-payments/wildcat/internal/postgres"
+	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
 	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
@@ -103,16 +104,16 @@ type Projector struct {
 	logger *slog.Logger
 	m      *metrics
 	pool   *pgxpool.Pool
-	store  *replication.ProjectorStore
+	store  *postgres.ProjectorStore
 
 	mu       sync.Mutex
 	search   *search.Client
 	role     string
 	lastErr  string
-	stream   *replication.Stream
+	stream   *pgoutput.Stream
 	oldest   time.Time // commit time of the oldest change being applied
 	resync   bool      // the next session must rebuild the read model
-	slot     replication.SlotState
+	slot     postgres.SlotState
 	slotSeen bool
 	applied  atomic.Uint64
 	// written counts the documents written while streaming (compaction
@@ -135,7 +136,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Projector
 	if err != nil {
 		return nil, fmt.Errorf("projector: pool: %w", err)
 	}
-	p := &Projector{cfg: cfg, logger: logger, pool: pool, store: &replication.ProjectorStore{Pool: pool}, role: RoleStarting}
+	p := &Projector{cfg: cfg, logger: logger, pool: pool, store: &postgres.ProjectorStore{Pool: pool}, role: RoleStarting}
 	p.m = newMetrics(reg, p)
 	p.setRole(RoleStarting)
 	return p, nil
@@ -321,7 +322,7 @@ func (p *Projector) writer(sc *search.Client, phase string) *search.Writer {
 
 func (p *Projector) applier(idx projection.Index, dl projection.DeadLetters, batch int) *projection.Applier {
 	return &projection.Applier{
-		Source:         &replication.ProjectorSource{Pool: p.pool},
+		Source:         &postgres.ProjectorSource{Pool: p.pool},
 		Index:          idx,
 		DeadLetters:    dl,
 		Prefix:         p.cfg.IndexPrefix,
@@ -410,8 +411,8 @@ func (p *Projector) session(ctx context.Context) error {
 // lead takes the leader lock, waiting as a standby while another instance
 // holds it (one session, polled every StandbyPoll). It returns (nil, nil)
 // when ctx ends.
-func (p *Projector) lead(ctx context.Context) (*replication.Leader, error) {
-	l, err := replication.NewLeader(ctx, p.cfg.DatabaseURL, p.cfg.Slot)
+func (p *Projector) lead(ctx context.Context) (*postgres.Leader, error) {
+	l, err := postgres.NewLeader(ctx, p.cfg.DatabaseURL, p.cfg.Slot)
 	if err != nil {
 		return nil, err
 	}
@@ -440,7 +441,7 @@ func (p *Projector) lead(ctx context.Context) (*replication.Leader, error) {
 
 // open returns a started stream: from the slot when its backfill is
 // complete and the indices are there, else after a fresh backfill.
-func (p *Projector) open(ctx context.Context, sc *search.Client) (*replication.Stream, error) {
+func (p *Projector) open(ctx context.Context, sc *search.Client) (*pgoutput.Stream, error) {
 	w := p.writer(sc, "stream")
 	reason, bf, err := p.needsBackfill(ctx, w)
 	if err != nil {
@@ -462,11 +463,11 @@ func (p *Projector) open(ctx context.Context, sc *search.Client) (*replication.S
 		// died a moment ago; its session ends shortly.
 		return nil, fmt.Errorf("projector: slot %s is still active (pid %d)", p.cfg.Slot, slot.ActivePID)
 	}
-	conn, err := replication.Connect(ctx, p.cfg.DatabaseURL)
+	conn, err := pgoutput.Connect(ctx, p.cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	stream, err := conn.Start(ctx, replication.StreamOptions{
+	stream, err := conn.Start(ctx, pgoutput.StreamOptions{
 		Slot: p.cfg.Slot, Publication: p.cfg.Publication, Confirmed: slot.Confirmed,
 		Fingerprint: bf.Fingerprint, StatusInterval: p.cfg.StatusInterval,
 		ChunkChanges: p.cfg.BulkDocs, Budget: projection.NewBudget(p.cfg.QueueChanges),
@@ -479,15 +480,15 @@ func (p *Projector) open(ctx context.Context, sc *search.Client) (*replication.S
 	return stream, nil
 }
 
-func (p *Projector) needsBackfill(ctx context.Context, w *search.Writer) (string, replication.Backfill, error) {
+func (p *Projector) needsBackfill(ctx context.Context, w *search.Writer) (string, postgres.Backfill, error) {
 	p.mu.Lock()
 	resync := p.resync
 	p.mu.Unlock()
 	if resync {
-		return "resync requested", replication.Backfill{}, nil
+		return "resync requested", postgres.Backfill{}, nil
 	}
 	bf, err := p.store.GetBackfill(ctx, p.cfg.Slot)
-	if errors.Is(err, replication.ErrNoBackfill) {
+	if errors.Is(err, postgres.ErrNoBackfill) {
 		return "no completed backfill for the slot", bf, nil
 	}
 	if err != nil {

@@ -5,10 +5,10 @@ import (
 	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/projection"
-	"github.com/wildcat-payments/wildcat/internal/replication"
+	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
 )
 
-// txStream is what apply needs of a replication.Stream.
+// txStream is what apply needs of a pgoutput.Stream.
 type txStream interface {
 	Acked() uint64
 	Ack(lsn uint64)
@@ -17,7 +17,7 @@ type txStream interface {
 	Waiting() int
 }
 
-var _ txStream = (*replication.Stream)(nil)
+var _ txStream = (*pgoutput.Stream)(nil)
 
 // apply turns the stream's transactions into plans, flushing at BulkDocs
 // documents or FlushInterval after the first change, applies each plan,

@@ -1,4 +1,4 @@
-package replication
+package postgres
 
 import (
 	"context"
@@ -113,16 +113,16 @@ func SnapshotIncludes(snap string, xids []uint32) (bool, error) {
 
 type view struct{ tx pgx.Tx }
 
-const paymentColumns = `p.id::text, p.payment_ref_id::text, p.customer_id::text, p.user_id::text, p.amount,
+const docPaymentColumns = `p.id::text, p.payment_ref_id::text, p.customer_id::text, p.user_id::text, p.amount,
 	p.currency, p.third_party, p.description, p.status, p.date, p.created_at, p.updated_at,
 	coalesce(c.name, ''), coalesce(u.name, ''), coalesce(u.email, '')`
 
-const paymentFrom = ` FROM payments p
+const docPaymentFrom = ` FROM payments p
 	LEFT JOIN customers c ON c.id = p.customer_id
 	LEFT JOIN users u ON u.id = p.user_id `
 
 func (v view) Payments(ctx context.Context, ids []string) ([]projection.Loaded[projection.PaymentDoc], error) {
-	return queryPayments(ctx, v.tx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.id = ANY($1::uuid[])`, ids)
+	return queryPayments(ctx, v.tx, `SELECT `+docPaymentColumns+docPaymentFrom+`WHERE p.id = ANY($1::uuid[])`, ids)
 }
 
 func (v view) PaymentsOf(ctx context.Context, parent projection.Parent, afterID string, limit int) ([]projection.Loaded[projection.PaymentDoc], error) {
@@ -133,12 +133,12 @@ func (v view) PaymentsOf(ctx context.Context, parent projection.Parent, afterID 
 	if afterID == "" {
 		afterID = zeroUUID
 	}
-	return queryPayments(ctx, v.tx, `SELECT `+paymentColumns+paymentFrom+
+	return queryPayments(ctx, v.tx, `SELECT `+docPaymentColumns+docPaymentFrom+
 		`WHERE `+col+` = $1::uuid AND p.id > $2::uuid ORDER BY p.id LIMIT $3`, parent.ID, afterID, limit)
 }
 
 func (v view) Customers(ctx context.Context, ids []string) ([]projection.Loaded[projection.CustomerDoc], error) {
-	return queryCustomers(ctx, v.tx, `SELECT `+customerColumns+` FROM customers c`+customerJoin+`WHERE c.id = ANY($1::uuid[])`+customerGroup, ids)
+	return queryCustomers(ctx, v.tx, `SELECT `+docCustomerColumns+` FROM customers c`+customerJoin+`WHERE c.id = ANY($1::uuid[])`+customerGroup, ids)
 }
 
 func (v view) CustomerIDsOfUser(ctx context.Context, userID string) ([]string, error) {
@@ -195,7 +195,7 @@ func finite(col string, ts pgtype.Timestamptz, errs []error) (time.Time, []error
 	return ts.Time.UTC(), errs
 }
 
-const customerColumns = `c.id::text, c.name, c.email, c.created_at, c.updated_at,
+const docCustomerColumns = `c.id::text, c.name, c.email, c.created_at, c.updated_at,
 	coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'name', u.name, 'email', u.email)) FILTER (WHERE u.id IS NOT NULL), '[]'::jsonb)`
 
 // customerJoin follows a FROM item aliased c with the customer's links.

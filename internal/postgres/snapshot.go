@@ -1,4 +1,4 @@
-package replication
+package postgres
 
 import (
 	"context"
@@ -76,7 +76,7 @@ func (s *Snapshot) Payments(ctx context.Context, after string, limit int) ([]pro
 	if after == "" {
 		after = zeroUUID
 	}
-	return queryPayments(ctx, s.tx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.id > $1::uuid ORDER BY p.id LIMIT $2`, after, limit)
+	return queryPayments(ctx, s.tx, `SELECT `+docPaymentColumns+docPaymentFrom+`WHERE p.id > $1::uuid ORDER BY p.id LIMIT $2`, after, limit)
 }
 
 // Customers returns up to limit customer access documents with id > after,
@@ -85,6 +85,6 @@ func (s *Snapshot) Customers(ctx context.Context, after string, limit int) ([]pr
 	if after == "" {
 		after = zeroUUID
 	}
-	return queryCustomers(ctx, s.tx, `SELECT `+customerColumns+
+	return queryCustomers(ctx, s.tx, `SELECT `+docCustomerColumns+
 		` FROM (SELECT * FROM customers WHERE id > $1::uuid ORDER BY id LIMIT $2) c`+customerJoin+customerGroup+` ORDER BY c.id`, after, limit)
 }

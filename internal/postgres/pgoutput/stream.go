@@ -1,8 +1,7 @@
-// Package replication is the PostgreSQL side of the projector: the logical
-// replication slot and its pgoutput stream (jackc/pglogrepl), the exported
-// snapshot of a backfill, consistent reads of the current state of the
-// write model, the projector's own tables and the leader lock.
-package replication
+// Package pgoutput is PostgreSQL's logical replication for the projector:
+// the replication connection, the slot with its exported snapshot, and the
+// pgoutput stream (jackc/pglogrepl) decoded into projection transactions.
+package pgoutput
 
 import (
 	"context"

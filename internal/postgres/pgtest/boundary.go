@@ -1,7 +1,7 @@
-// Package replicationtest drives PostgreSQL into interleavings that the
+// Package pgtest drives PostgreSQL into interleavings that the
 // projector must survive, with real sessions, for the integration tests of
 // the replication and projector packages.
-package replicationtest
+package pgtest
 
 import (
 	"context"

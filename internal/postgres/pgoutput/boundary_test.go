@@ -1,4 +1,4 @@
-package replication
+package pgoutput_test
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wildcat-payments/wildcat/internal/projection"
-	"github.com/wildcat-payments/wildcat/internal/replication/replicationtest"
+	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
+	"github.com/wildcat-payments/wildcat/internal/postgres/pgtest"
 	"github.com/wildcat-payments/wildcat/internal/testenv"
 )
 
@@ -38,26 +39,26 @@ func TestCommitAtConsistentPointIsStreamedNotSnapshotted(t *testing.T) {
 
 	for attempt := 1; ; attempt++ {
 		slot := fmt.Sprintf("boundary_%d", attempt)
-		conn, err := Connect(ctx, url)
+		conn, err := pgoutput.Connect(ctx, url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		created := make(chan error, 1)
-		var s Slot
-		bc, err := replicationtest.CommitAtConsistentPoint(ctx, pool,
+		var s pgoutput.Slot
+		var before int // v as the held transaction found it
+		bc, err := pgtest.CommitAtConsistentPoint(ctx, pool,
 			func() { go func() { var err error; s, err = conn.CreateSlot(ctx, slot); created <- err }() },
 			func(ctx context.Context, tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, `UPDATE t SET v = v + 1 WHERE id = 1`)
-				return err
+				return tx.QueryRow(ctx, `UPDATE t SET v = v + 1 WHERE id = 1 RETURNING v - 1`).Scan(&before)
 			})
 		if err == nil {
 			err = <-created
 		}
 		if err == nil && (!bc.FollowsRunningXacts || bc.CommitLSN != s.ConsistentPoint) {
-			err = fmt.Errorf("%w: commit at %s, consistent point %s (other WAL came between)", replicationtest.ErrNoProgress,
+			err = fmt.Errorf("%w: commit at %s, consistent point %s (other WAL came between)", pgtest.ErrNoProgress,
 				projection.FormatLSN(bc.CommitLSN), projection.FormatLSN(s.ConsistentPoint))
 		}
-		if errors.Is(err, replicationtest.ErrNoProgress) && attempt < 5 {
+		if errors.Is(err, pgtest.ErrNoProgress) && attempt < 5 {
 			t.Logf("attempt %d: %v; again", attempt, err)
 			conn.Close()
 			_, _ = pool.Exec(ctx, `SELECT pg_drop_replication_slot($1)`, slot)
@@ -69,22 +70,22 @@ func TestCommitAtConsistentPointIsStreamedNotSnapshotted(t *testing.T) {
 		t.Logf("transaction %d committed at the consistent point %s", bc.Xid, projection.FormatLSN(s.ConsistentPoint))
 
 		// The exported snapshot does not see it.
-		snap, err := OpenSnapshot(ctx, url, s.Snapshot)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var v int
-		err = snap.tx.QueryRow(ctx, `SELECT v FROM t WHERE id = 1`).Scan(&v)
-		snap.Close()
+		err = pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+s.Snapshot+"'"); err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, `SELECT v FROM t WHERE id = 1`).Scan(&v)
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v != 0 {
-			t.Errorf("the exported snapshot sees v = %d, want 0 (the held transaction is not in it)", v)
+		if v != before {
+			t.Errorf("the exported snapshot sees v = %d, want %d (the held transaction is not in it)", v, before)
 		}
 
 		// The stream delivers it, with the consistent point as commit LSN.
-		st, err := conn.Start(ctx, StreamOptions{Slot: slot, Publication: "boundary", Confirmed: s.ConsistentPoint})
+		st, err := conn.Start(ctx, pgoutput.StreamOptions{Slot: slot, Publication: "boundary", Confirmed: s.ConsistentPoint})
 		if err != nil {
 			t.Fatal(err)
 		}
