@@ -20,9 +20,9 @@ import (
 
 	"github.com/wildcat-payments/wildcat/internal/config"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
+	"github.com/wildcat-payments/wildcat/internal/postgres"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/projector"
-	"github.com/wildcat-payments/wildcat/internal/postgres"
 )
 
 func main() {

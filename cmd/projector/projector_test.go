@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/postgres/pgtest"
+	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
 // The backfill copies a snapshot while writers keep committing; the

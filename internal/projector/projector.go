@@ -21,9 +21,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/postgres"
 	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
+	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/search"
 )
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
+	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
 // txStream is what apply needs of a pgoutput.Stream.

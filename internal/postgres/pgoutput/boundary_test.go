@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
 	"github.com/wildcat-payments/wildcat/internal/postgres/pgtest"
+	"github.com/wildcat-payments/wildcat/internal/projection"
 	"github.com/wildcat-payments/wildcat/internal/testenv"
 )
 
