@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -21,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -480,7 +480,7 @@ func (e *env) waitConsistent(ctx context.Context, timeout time.Duration) {
 	}
 	st, _ := e.state(ctx)
 	e.t.Fatalf("index differs from PostgreSQL after %s (published position %s, server WAL %s): want %d docs (checksum %s), got %d (checksum %s); first differences: %v",
-		timeout, st.LSN, projection.FormatLSN(e.walLSN(ctx)), len(want), checksum(want), len(got), checksum(got), diff(want, got, 5))
+		timeout, st.LSN, domain.FormatLSN(e.walLSN(ctx)), len(want), checksum(want), len(got), checksum(got), diff(want, got, 5))
 }
 
 func diff(want, got []string, max int) []string {
@@ -544,11 +544,11 @@ func (e *env) slotConfirmed(ctx context.Context) uint64 {
 
 func parseLSN(t testing.TB, s string) uint64 {
 	t.Helper()
-	lsn, err := pglogrepl.ParseLSN(s)
+	lsn, err := domain.ParseLSN(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return uint64(lsn)
+	return lsn
 }
 
 // waitApplied waits until the published applied position reaches lsn.
@@ -562,7 +562,7 @@ func (e *env) waitApplied(ctx context.Context, lsn uint64, timeout time.Duration
 		time.Sleep(10 * time.Millisecond)
 	}
 	st, _ := e.state(ctx)
-	e.t.Fatalf("applied position %s did not reach %s within %s", st.LSN, projection.FormatLSN(lsn), timeout)
+	e.t.Fatalf("applied position %s did not reach %s within %s", st.LSN, domain.FormatLSN(lsn), timeout)
 	return 0
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"net/http"
 	"strings"
 	"sync"
@@ -158,7 +159,7 @@ func TestCommitAtConsistentPoint(t *testing.T) {
 		}
 		if err == nil && (!bc.FollowsRunningXacts || bc.CommitLSN != cp) {
 			err = fmt.Errorf("%w: commit at %s, consistent point %s (other WAL came between)", pgtest.ErrNoProgress,
-				projection.FormatLSN(bc.CommitLSN), projection.FormatLSN(cp))
+				domain.FormatLSN(bc.CommitLSN), domain.FormatLSN(cp))
 		}
 		if errors.Is(err, pgtest.ErrNoProgress) && attempt < 5 {
 			t.Logf("attempt %d: %v; again", attempt, err)
@@ -170,7 +171,7 @@ func TestCommitAtConsistentPoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("transaction %d committed at the consistent point %s", bc.Xid, projection.FormatLSN(cp))
+		t.Logf("transaction %d committed at the consistent point %s", bc.Xid, domain.FormatLSN(cp))
 		e.waitApplied(ctx, e.walLSN(ctx), 30*time.Second)
 		e.waitConsistent(ctx, 10*time.Second)
 		return

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
 // kill -9 of the projector process at random moments during a write load,
@@ -160,10 +159,10 @@ func TestSearchEngineOutage(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if s, _ := e.state(ctx); s.AppliedLSN > cut {
-		t.Errorf("published position %s passed the cut at %s while the engine was unreachable", s.LSN, projection.FormatLSN(cut))
+		t.Errorf("published position %s passed the cut at %s while the engine was unreachable", s.LSN, domain.FormatLSN(cut))
 	}
 	if c := e.slotConfirmed(ctx); c > cut {
-		t.Errorf("slot acknowledged %s, past the cut at %s, while the engine was unreachable", projection.FormatLSN(c), projection.FormatLSN(cut))
+		t.Errorf("slot acknowledged %s, past the cut at %s, while the engine was unreachable", domain.FormatLSN(c), domain.FormatLSN(cut))
 	}
 	px.reopen()
 	time.Sleep(time.Second)

@@ -251,7 +251,7 @@ func (s *Store) IdempotencyRecord(ctx context.Context, userID, key string) (comm
 	if err := json.Unmarshal(body, &rec.Payments); err != nil {
 		return rec, fmt.Errorf("postgres: idempotency record: decode snapshot: %w", err)
 	}
-	if rec.Commit.LSN, err = ParseLSN(lsnText); err != nil {
+	if rec.Commit.LSN, err = domain.ParseLSN(lsnText); err != nil {
 		return rec, err
 	}
 	return rec, nil

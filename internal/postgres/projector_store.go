@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"hash/fnv"
 	"time"
 
@@ -32,7 +33,7 @@ func (s *ProjectorStore) AddDeadLetters(ctx context.Context, dls []projection.De
 			payload = string(d.Payload)
 		}
 		batch.Queue(`INSERT INTO projector_dead_letters (doc_index, doc_id, lsn, error, payload)
-			VALUES ($1, $2, $3::pg_lsn, $4, $5::jsonb)`, d.Index, d.ID, projection.FormatLSN(d.LSN), d.Error, payload)
+			VALUES ($1, $2, $3::pg_lsn, $4, $5::jsonb)`, d.Index, d.ID, domain.FormatLSN(d.LSN), d.Error, payload)
 	}
 	if err := s.Pool.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("replication: add dead letters: %w", err)
@@ -126,7 +127,7 @@ func (s *ProjectorStore) GetBackfill(ctx context.Context, slot string) (Backfill
 	if err != nil {
 		return b, fmt.Errorf("replication: get backfill: %w", err)
 	}
-	b.ConsistentLSN, err = parseLSN(lsn)
+	b.ConsistentLSN, err = domain.ParseLSN(lsn)
 	return b, err
 }
 
@@ -147,7 +148,7 @@ func (s *ProjectorStore) PutBackfill(ctx context.Context, b Backfill) error {
 		ON CONFLICT (slot_name) DO UPDATE SET index_prefix = EXCLUDED.index_prefix, consistent_lsn = EXCLUDED.consistent_lsn,
 			payments_index = EXCLUDED.payments_index, customers_index = EXCLUDED.customers_index,
 			schema_fingerprint = EXCLUDED.schema_fingerprint, documents = EXCLUDED.documents, completed_at = now()`,
-		b.Slot, b.IndexPrefix, projection.FormatLSN(b.ConsistentLSN), b.PaymentsIndex, b.CustomersIndex, b.Fingerprint, b.Documents)
+		b.Slot, b.IndexPrefix, domain.FormatLSN(b.ConsistentLSN), b.PaymentsIndex, b.CustomersIndex, b.Fingerprint, b.Documents)
 	if err != nil {
 		return fmt.Errorf("replication: put backfill: %w", err)
 	}
@@ -212,11 +213,11 @@ func (s *ProjectorStore) Slot(ctx context.Context, name string) (SlotState, erro
 		st.RetainedWAL = *retained
 	}
 	if confirmed != nil {
-		if st.Confirmed, err = parseLSN(*confirmed); err != nil {
+		if st.Confirmed, err = domain.ParseLSN(*confirmed); err != nil {
 			return st, err
 		}
 	}
-	st.CurrentWAL, err = parseLSN(cur)
+	st.CurrentWAL, err = domain.ParseLSN(cur)
 	return st, err
 }
 
@@ -229,15 +230,6 @@ func (s *ProjectorStore) TerminateSlotHolder(ctx context.Context, name string) e
 		return fmt.Errorf("replication: terminate slot holder: %w", err)
 	}
 	return nil
-}
-
-// parseLSN parses PostgreSQL's X/Y text form of an LSN.
-func parseLSN(s string) (uint64, error) {
-	var hi, lo uint32
-	if _, err := fmt.Sscanf(s, "%X/%X", &hi, &lo); err != nil {
-		return 0, fmt.Errorf("replication: parse lsn %q: %w", s, err)
-	}
-	return uint64(hi)<<32 | uint64(lo), nil
 }
 
 // Leader is a session-level advisory lock that makes one projector per slot

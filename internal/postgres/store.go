@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -95,7 +94,7 @@ func (s *Store) write(ctx context.Context, what string, queue func(b *pgx.Batch)
 		rollback(conn)
 		return command.Commit{}, err
 	}
-	lsn, err := ParseLSN(lsnText)
+	lsn, err := domain.ParseLSN(lsnText)
 	if err != nil {
 		return command.Commit{}, fmt.Errorf("postgres: %s: %w", what, err)
 	}
@@ -112,20 +111,6 @@ func rollback(conn *pgxpool.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, _ = conn.Exec(ctx, "ROLLBACK")
-}
-
-// ParseLSN parses PostgreSQL's textual LSN ("16/B374D848").
-func ParseLSN(s string) (uint64, error) {
-	hi, lo, ok := strings.Cut(s, "/")
-	if !ok {
-		return 0, fmt.Errorf("postgres: bad lsn %q", s)
-	}
-	h, err1 := strconv.ParseUint(hi, 16, 32)
-	l, err2 := strconv.ParseUint(lo, 16, 32)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("postgres: bad lsn %q", s)
-	}
-	return h<<32 | l, nil
 }
 
 // Error codes beyond those in postgres.go.

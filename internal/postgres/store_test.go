@@ -46,13 +46,13 @@ func MustPool(t *testing.T) *pgxpool.Pool {
 
 func TestParseLSN(t *testing.T) {
 	for in, want := range map[string]uint64{"0/0": 0, "16/B374D848": 0x16B374D848, "FFFFFFFF/FFFFFFFF": 1<<64 - 1} {
-		if got, err := postgres.ParseLSN(in); err != nil || got != want {
-			t.Errorf("ParseLSN(%q) = %x, %v; want %x", in, got, err, want)
+		if got, err := domain.ParseLSN(in); err != nil || got != want {
+			t.Errorf("domain.ParseLSN(%q) = %x, %v; want %x", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "16", "x/1", "1/100000000", "/"} {
-		if _, err := postgres.ParseLSN(bad); err == nil {
-			t.Errorf("ParseLSN(%q) accepted", bad)
+		if _, err := domain.ParseLSN(bad); err == nil {
+			t.Errorf("domain.ParseLSN(%q) accepted", bad)
 		}
 	}
 }

@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"log/slog"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -492,7 +491,7 @@ func (a *Applier) deadLetter(ctx context.Context, dead []DeadLetter, st *Stats) 
 		return nil
 	}
 	for _, d := range dead {
-		a.logger().Error("document dead-lettered", "index", d.Index, "doc_id", d.ID, "lsn", FormatLSN(d.LSN), "error", d.Error)
+		a.logger().Error("document dead-lettered", "index", d.Index, "doc_id", d.ID, "lsn", domain.FormatLSN(d.LSN), "error", d.Error)
 	}
 	if err := a.DeadLetters.AddDeadLetters(ctx, dead); err != nil {
 		return fmt.Errorf("projection: dead letters: %w", err)
@@ -576,9 +575,4 @@ func chunks[T any](s []T, n int) [][]T {
 		out = append(out, s)
 	}
 	return out
-}
-
-// FormatLSN renders lsn in PostgreSQL's X/Y form.
-func FormatLSN(lsn uint64) string {
-	return strings.ToUpper(strconv.FormatUint(lsn>>32, 16) + "/" + strconv.FormatUint(lsn&0xffffffff, 16))
 }

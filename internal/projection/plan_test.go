@@ -2,6 +2,7 @@ package projection
 
 import (
 	"encoding/json"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"reflect"
 	"testing"
 	"time"
@@ -135,8 +136,8 @@ func TestFormatLSN(t *testing.T) {
 	}{{0, "0/0"}, {0x16B374D848, "16/B374D848"}, {0x1968A98, "0/1968A98"}}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
-			if got := FormatLSN(tc.lsn); got != tc.want {
-				t.Errorf("FormatLSN(%d) = %q, want %q", tc.lsn, got, tc.want)
+			if got := domain.FormatLSN(tc.lsn); got != tc.want {
+				t.Errorf("domain.FormatLSN(%d) = %q, want %q", tc.lsn, got, tc.want)
 			}
 		})
 	}

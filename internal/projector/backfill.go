@@ -3,6 +3,7 @@ package projector
 import (
 	"context"
 	"fmt"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"sync/atomic"
 	"time"
 
@@ -48,7 +49,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*pgoutput.
 		return nil, err
 	}
 	cp := slot.ConsistentPoint
-	p.logger.Info("slot created", "slot", slot.Name, "consistent_point", projection.FormatLSN(cp), "snapshot", slot.Snapshot)
+	p.logger.Info("slot created", "slot", slot.Name, "consistent_point", domain.FormatLSN(cp), "snapshot", slot.Snapshot)
 
 	// The replication connection stays idle until the snapshot is
 	// imported; the importing transaction then keeps it.
@@ -78,7 +79,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*pgoutput.
 		return nil, err
 	}
 	a := p.applier(w, p.store, p.cfg.BackfillBatch)
-	if err := a.Publish(ctx, projection.StateDoc{AppliedLSN: cp, LSN: projection.FormatLSN(cp), CommitTime: start.UTC(), UpdatedAt: time.Now().UTC()}); err != nil {
+	if err := a.Publish(ctx, projection.StateDoc{AppliedLSN: cp, LSN: domain.FormatLSN(cp), CommitTime: start.UTC(), UpdatedAt: time.Now().UTC()}); err != nil {
 		return nil, err
 	}
 	if err := p.store.PutBackfill(ctx, postgres.Backfill{

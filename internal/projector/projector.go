@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -174,7 +175,7 @@ func (p *Projector) Status() Status {
 	defer p.mu.Unlock()
 	st := Status{Role: p.role, LastError: p.lastErr, Compaction: p.compaction}
 	if a := p.applied.Load(); a > 0 {
-		st.AppliedLSN = projection.FormatLSN(a)
+		st.AppliedLSN = domain.FormatLSN(a)
 	}
 	return st
 }
@@ -392,7 +393,7 @@ func (p *Projector) session(ctx context.Context) error {
 		p.mu.Unlock()
 	}()
 	p.setRole(RoleActive)
-	p.logger.Info("streaming", "slot", p.cfg.Slot, "from", projection.FormatLSN(stream.Acked()))
+	p.logger.Info("streaming", "slot", p.cfg.Slot, "from", domain.FormatLSN(stream.Acked()))
 
 	txs := make(chan projection.Tx, p.cfg.QueueTxs)
 	g, gctx := errgroup.WithContext(ctx)

@@ -2,6 +2,7 @@ package projector
 
 import (
 	"context"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
@@ -87,7 +88,7 @@ func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan projec
 		}
 		published := projection.PublishedLSN(applied)
 		doc := projection.StateDoc{
-			AppliedLSN: published, LSN: projection.FormatLSN(published), CommitTime: lastCommit, UpdatedAt: time.Now().UTC(),
+			AppliedLSN: published, LSN: domain.FormatLSN(published), CommitTime: lastCommit, UpdatedAt: time.Now().UTC(),
 		}
 		if len(plan.Xids) == 0 {
 			// A position without changes (keepalives, WAL outside the
@@ -114,7 +115,7 @@ func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan projec
 		p.m.txs.Add(float64(plan.Txs))
 		if plan.Txs > 0 {
 			p.logger.Debug("applied", "txs", plan.Txs, "docs", st.Indexed+st.Deleted, "conflicts", st.Conflicts,
-				"lsn", projection.FormatLSN(applied), "ms", time.Since(start).Milliseconds())
+				"lsn", domain.FormatLSN(applied), "ms", time.Since(start).Milliseconds())
 		}
 	}
 }

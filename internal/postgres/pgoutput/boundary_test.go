@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"testing"
 	"time"
 
@@ -56,7 +57,7 @@ func TestCommitAtConsistentPointIsStreamedNotSnapshotted(t *testing.T) {
 		}
 		if err == nil && (!bc.FollowsRunningXacts || bc.CommitLSN != s.ConsistentPoint) {
 			err = fmt.Errorf("%w: commit at %s, consistent point %s (other WAL came between)", pgtest.ErrNoProgress,
-				projection.FormatLSN(bc.CommitLSN), projection.FormatLSN(s.ConsistentPoint))
+				domain.FormatLSN(bc.CommitLSN), domain.FormatLSN(s.ConsistentPoint))
 		}
 		if errors.Is(err, pgtest.ErrNoProgress) && attempt < 5 {
 			t.Logf("attempt %d: %v; again", attempt, err)
@@ -67,7 +68,7 @@ func TestCommitAtConsistentPointIsStreamedNotSnapshotted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("transaction %d committed at the consistent point %s", bc.Xid, projection.FormatLSN(s.ConsistentPoint))
+		t.Logf("transaction %d committed at the consistent point %s", bc.Xid, domain.FormatLSN(s.ConsistentPoint))
 
 		// The exported snapshot does not see it.
 		var v int
@@ -105,7 +106,7 @@ func TestCommitAtConsistentPointIsStreamedNotSnapshotted(t *testing.T) {
 			t.Fatalf("transaction %d was not streamed", bc.Xid)
 		}
 		if got.CommitLSN != s.ConsistentPoint {
-			t.Errorf("streamed with commit LSN %s, want the consistent point %s", projection.FormatLSN(got.CommitLSN), projection.FormatLSN(s.ConsistentPoint))
+			t.Errorf("streamed with commit LSN %s, want the consistent point %s", domain.FormatLSN(got.CommitLSN), domain.FormatLSN(s.ConsistentPoint))
 		}
 		if v := projection.SnapshotVersion(s.ConsistentPoint); v >= got.CommitLSN {
 			t.Errorf("snapshot version %d is not below the streamed transaction's version %d: its write would be a version conflict", v, got.CommitLSN)

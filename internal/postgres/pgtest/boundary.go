@@ -7,9 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"time"
 
-	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -161,7 +161,7 @@ func commitRecord(ctx context.Context, pool *pgxpool.Pool, from, xid string) (Bo
 		if rec.rmgr != "Transaction" || rec.typ != "COMMIT" || rec.xid != xid {
 			continue
 		}
-		lsn, err := pglogrepl.ParseLSN(rec.start)
+		lsn, err := domain.ParseLSN(rec.start)
 		if err != nil {
 			return Boundary{}, err
 		}
@@ -169,7 +169,7 @@ func commitRecord(ctx context.Context, pool *pgxpool.Pool, from, xid string) (Bo
 		if _, err := fmt.Sscan(xid, &x); err != nil {
 			return Boundary{}, err
 		}
-		b := Boundary{Xid: x, CommitLSN: uint64(lsn)}
+		b := Boundary{Xid: x, CommitLSN: lsn}
 		if i > 0 {
 			prev := recs[i-1]
 			b.FollowsRunningXacts = prev.rmgr == "Standby" && prev.typ == "RUNNING_XACTS" && prev.end == rec.start
