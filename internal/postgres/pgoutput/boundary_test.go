@@ -92,7 +92,8 @@ func TestCommitAtConsistentPointIsStreamedNotSnapshotted(t *testing.T) {
 		}
 		sctx, stop := context.WithTimeout(ctx, 30*time.Second)
 		txs := make(chan projection.Tx, 16)
-		go func() { _ = st.Run(sctx, txs) }()
+		ran := make(chan struct{})
+		go func() { defer close(ran); _ = st.Run(sctx, txs) }()
 		var got projection.Tx
 		for got.Xid != bc.Xid && sctx.Err() == nil {
 			select {
@@ -101,6 +102,7 @@ func TestCommitAtConsistentPointIsStreamedNotSnapshotted(t *testing.T) {
 			}
 		}
 		stop()
+		<-ran // Run owns the connection until it returns
 		conn.Close()
 		if got.Xid != bc.Xid {
 			t.Fatalf("transaction %d was not streamed", bc.Xid)
