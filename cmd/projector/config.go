@@ -9,38 +9,27 @@ import (
 	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/config"
+	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
 // Config is everything the projector reads from its environment
-// (docs/projector.md has the table).
+// (docs/projector.md has the table). The projector's own tunables are
+// projection.Config, whose env tags name their variables; their defaults
+// come from projection.DefaultConfig (defaultConfig).
 type Config struct {
+	projection.Config
+
 	Addr          string        `env:"PROJECTOR_ADDR" envDefault:"127.0.0.1:8083"`
 	DatabaseURL   string        `env:"DATABASE_URL" envDefault:"postgres://wildcat:wildcat@127.0.0.1:55432/wildcat?sslmode=disable"`
 	SearchURL     string        `env:"SEARCH_URL" envDefault:"http://127.0.0.1:9200"`
-	IndexPrefix   string        `env:"INDEX_PREFIX" envDefault:""`
-	Slot          string        `env:"REPLICATION_SLOT" envDefault:"wildcat_projector"`
-	Publication   string        `env:"PUBLICATION" envDefault:"wildcat_projection"`
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
 	LogLevel      slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
-
-	BulkDocs        int           `env:"PROJECTOR_BULK_DOCS" envDefault:"1000"`
-	FlushInterval   time.Duration `env:"PROJECTOR_FLUSH_INTERVAL" envDefault:"100ms"`
-	RefreshMode     string        `env:"PROJECTOR_REFRESH" envDefault:"explicit"`
-	BackfillBatch   int           `env:"PROJECTOR_BACKFILL_BATCH" envDefault:"5000"`
-	BackfillWorkers int           `env:"PROJECTOR_BACKFILL_WORKERS" envDefault:"3"`
-	ReprojectBatch  int           `env:"PROJECTOR_REPROJECT_BATCH" envDefault:"1000"`
-	ItemAttempts    int           `env:"PROJECTOR_ITEM_ATTEMPTS" envDefault:"3"`
-	MinBackoff      time.Duration `env:"PROJECTOR_MIN_BACKOFF" envDefault:"100ms"`
-	MaxBackoff      time.Duration `env:"PROJECTOR_MAX_BACKOFF" envDefault:"5s"`
-	RequestTimeout  time.Duration `env:"PROJECTOR_REQUEST_TIMEOUT" envDefault:"60s"`
-	StandbyPoll     time.Duration `env:"PROJECTOR_STANDBY_POLL" envDefault:"1s"`
-	StatusInterval  time.Duration `env:"PROJECTOR_STATUS_INTERVAL" envDefault:"10s"`
-	QueueTxs        int           `env:"PROJECTOR_QUEUE_TXS" envDefault:"4096"`
-	QueueChanges    int           `env:"PROJECTOR_QUEUE_CHANGES" envDefault:"20000"`
-	MemoryLimit     ByteSize      `env:"PROJECTOR_MEMORY_LIMIT" envDefault:"96MiB"`
-	CompactAfter    time.Duration `env:"PROJECTOR_COMPACT_AFTER" envDefault:"30s"`
-	CompactSegments int           `env:"PROJECTOR_COMPACT_SEGMENTS" envDefault:"5"`
+	RefreshMode   string        `env:"PROJECTOR_REFRESH" envDefault:"explicit"`
+	MemoryLimit   ByteSize      `env:"PROJECTOR_MEMORY_LIMIT" envDefault:"96MiB"`
 }
+
+// defaultConfig is the configuration before the environment is read.
+func defaultConfig() Config { return Config{Config: projection.DefaultConfig()} }
 
 // ByteSize is a size in bytes written as an integer with an optional unit:
 // B, KiB, MiB, GiB (powers of 1024) or kB, MB, GB (powers of 1000).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/wildcat-payments/wildcat/internal/projection"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func TestConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var cfg Config
+			cfg := defaultConfig()
 			err := config.Load(&cfg, func(k string) string { return tc.env[k] })
 			if len(tc.want) == 0 {
 				if err != nil {
@@ -89,5 +90,22 @@ func TestByteSize(t *testing.T) {
 				t.Fatalf("UnmarshalText(%q) = %d, %v; want %d", tc.in, b, err, tc.want)
 			}
 		})
+	}
+}
+
+// The projector's tunables are read into the embedded projection.Config,
+// and what is not set keeps projection.DefaultConfig's value.
+func TestConfigFillsTheUseCaseConfig(t *testing.T) {
+	cfg := defaultConfig()
+	env := map[string]string{"PROJECTOR_BULK_DOCS": "500", "PROJECTOR_COMPACT_AFTER": "0", "INDEX_PREFIX": "t1_"}
+	if err := config.Load(&cfg, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	def := projection.DefaultConfig()
+	if cfg.BulkDocs != 500 || cfg.CompactAfter != 0 || cfg.IndexPrefix != "t1_" {
+		t.Errorf("set: bulk %d, compact after %s, prefix %q; want 500, 0s, t1_", cfg.BulkDocs, cfg.CompactAfter, cfg.IndexPrefix)
+	}
+	if cfg.FlushInterval != def.FlushInterval || cfg.QueueChanges != def.QueueChanges || cfg.Slot != def.Slot {
+		t.Errorf("unset: flush %s, queue %d, slot %q; want projection.DefaultConfig's", cfg.FlushInterval, cfg.QueueChanges, cfg.Slot)
 	}
 }

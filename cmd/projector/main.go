@@ -1,5 +1,7 @@
 // Command projector tails PostgreSQL logical replication and keeps the
-// denormalized payment documents in the search engine (SPEC §1, §7).
+// denormalized payment documents in the search engine (docs/projector.md).
+// It is the projector's composition root: it opens the pool and the
+// clients and hands them to internal/projection.
 //
 //	projector            run the daemon (active or hot standby)
 //	projector redrive    re-index the documents in projector_dead_letters
@@ -21,8 +23,9 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/config"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
 	"github.com/wildcat-payments/wildcat/internal/postgres"
+	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
 	"github.com/wildcat-payments/wildcat/internal/projection"
-	"github.com/wildcat-payments/wildcat/internal/projector"
+	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
 func main() {
@@ -44,7 +47,7 @@ func main() {
 }
 
 func load(getenv func(string) string, stdout io.Writer) (Config, *slog.Logger, error) {
-	var cfg Config
+	cfg := defaultConfig()
 	if err := config.Load(&cfg, getenv); err != nil {
 		return cfg, nil, err
 	}
@@ -66,23 +69,27 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		prev := debug.SetMemoryLimit(int64(cfg.MemoryLimit))
 		defer debug.SetMemoryLimit(prev)
 	}
-	reg := httpapi.NewRegistry()
-	p, err := projector.New(projector.Config{
-		DatabaseURL: cfg.DatabaseURL, SearchURL: cfg.SearchURL, IndexPrefix: cfg.IndexPrefix,
-		Slot: cfg.Slot, Publication: cfg.Publication,
-		BulkDocs: cfg.BulkDocs, FlushInterval: cfg.FlushInterval, RefreshWaitFor: cfg.RefreshMode == "wait_for",
-		BackfillBatch: cfg.BackfillBatch, BackfillWorkers: cfg.BackfillWorkers, ReprojectBatch: cfg.ReprojectBatch,
-		ItemAttempts: cfg.ItemAttempts, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff, RequestTimeout: cfg.RequestTimeout,
-		StandbyPoll: cfg.StandbyPoll, StatusInterval: cfg.StatusInterval, QueueTxs: cfg.QueueTxs, QueueChanges: cfg.QueueChanges,
-		CompactAfter: cfg.CompactAfter, CompactSegments: cfg.CompactSegments,
-	}, logger, reg)
+	// The readers' pool: consistent reads of dirty documents, the
+	// projector's tables and catalog queries. The replication connection,
+	// the leader lock and a backfill's snapshot are sessions of their own.
+	pool, err := postgres.OpenPool(ctx, cfg.DatabaseURL, postgres.PoolOptions{MaxConns: 6, ApplicationName: "wildcat-projector-reader", Lazy: true})
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer pool.Close()
+	reg := httpapi.NewRegistry()
+	pcfg := cfg.Config
+	pcfg.RefreshWaitFor = cfg.RefreshMode == "wait_for"
+	p := projection.New(pcfg, projection.Deps{
+		Replication: pgoutput.Dialer{URL: cfg.DatabaseURL},
+		State:       &postgres.ProjectorStore{Pool: pool, URL: cfg.DatabaseURL},
+		Source:      &postgres.ProjectorSource{Pool: pool},
+		Engine: &search.ProjectorEngine{URL: cfg.SearchURL, Prefix: cfg.IndexPrefix,
+			OnOpen: func(e search.Engine) { logger.Info("search engine", "engine", e.String()) }},
+	}, logger, reg)
 
 	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "projector"})
-	p.Register(r, reg)
+	routes(r, p, reg)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)

@@ -65,14 +65,23 @@ func Load(cfg any, getenv func(string) string) error {
 // envNames maps the top-level field names of the struct cfg points to onto
 // their environment variable names, so errors speak of variables.
 func envNames(cfg any) map[string]string {
-	t := reflect.TypeOf(cfg).Elem()
-	names := make(map[string]string, t.NumField())
+	names := map[string]string{}
+	addEnvNames(reflect.TypeOf(cfg).Elem(), names)
+	return names
+}
+
+// addEnvNames adds the fields of struct t, and of the structs it embeds
+// (a service's Config embeds its use case's tunables).
+func addEnvNames(t reflect.Type, names map[string]string) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			addEnvNames(f.Type, names)
+			continue
+		}
 		key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
 		names[f.Name] = key
 	}
-	return names
 }
 
 // Check collects rule violations for Validate methods. The zero value is

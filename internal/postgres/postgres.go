@@ -38,6 +38,10 @@ type PoolOptions struct {
 	MinConns        int32
 	LockTimeout     time.Duration // the sessions' lock_timeout: how long a statement waits for a row lock
 	ApplicationName string        // shown in pg_stat_activity
+	// Lazy returns the pool without pinging: connections are made on first
+	// use, so a service can start (and report itself unready) before
+	// PostgreSQL answers.
+	Lazy bool
 }
 
 // OpenPool is Open with more options.
@@ -65,6 +69,9 @@ func OpenPool(ctx context.Context, url string, o PoolOptions) (*pgxpool.Pool, er
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if o.Lazy {
+		return pool, nil
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()

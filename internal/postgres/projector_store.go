@@ -15,14 +15,36 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
-// ProjectorStore holds the projector's own tables (migration 00003): dead
-// letters and the record of completed backfills, plus the catalog queries it
-// needs. It is safe for concurrent use.
+// ProjectorStore is the projector's state in PostgreSQL
+// (projection.StateStore): its own tables (migration 00003: dead letters and
+// the record of completed backfills), the catalog queries it needs, the
+// leader lock and backfill snapshots. It is safe for concurrent use.
 type ProjectorStore struct {
 	Pool *pgxpool.Pool
+	// URL is the database's address, for the sessions that must be their
+	// own connection (the leader lock, an imported snapshot).
+	URL string
 }
 
-var _ projection.DeadLetters = (*ProjectorStore)(nil)
+var _ projection.StateStore = (*ProjectorStore)(nil)
+
+// Ping checks that PostgreSQL answers.
+func (s *ProjectorStore) Ping(ctx context.Context) error {
+	if err := s.Pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
+}
+
+// OpenSnapshot implements projection.StateStore.
+func (s *ProjectorStore) OpenSnapshot(ctx context.Context, name string) (projection.Snapshot, error) {
+	return OpenSnapshot(ctx, s.URL, name)
+}
+
+// Leader implements projection.StateStore.
+func (s *ProjectorStore) Leader(ctx context.Context, slot string) (projection.Leader, error) {
+	return NewLeader(ctx, s.URL, slot)
+}
 
 // AddDeadLetters implements projection.DeadLetters.
 func (s *ProjectorStore) AddDeadLetters(ctx context.Context, dls []projection.DeadLetter) error {
@@ -99,30 +121,15 @@ func (s *ProjectorStore) Redrive(ctx context.Context, indices []string, limit in
 	return n, nil
 }
 
-// Backfill is the record of a completed backfill of a slot.
-type Backfill struct {
-	Slot           string
-	IndexPrefix    string
-	ConsistentLSN  uint64
-	PaymentsIndex  string
-	CustomersIndex string
-	Fingerprint    map[string]string // "schema.table" → column fingerprint
-	Documents      int64
-}
-
-// ErrNoBackfill is returned by GetBackfill when the slot has no completed
-// backfill.
-var ErrNoBackfill = errors.New("replication: no completed backfill")
-
-// GetBackfill returns the completed backfill of slot or ErrNoBackfill.
-func (s *ProjectorStore) GetBackfill(ctx context.Context, slot string) (Backfill, error) {
-	b := Backfill{Slot: slot}
+// GetBackfill returns the completed backfill of slot or projection.ErrNoBackfill.
+func (s *ProjectorStore) GetBackfill(ctx context.Context, slot string) (projection.Backfill, error) {
+	b := projection.Backfill{Slot: slot}
 	var lsn string
 	err := s.Pool.QueryRow(ctx, `SELECT index_prefix, consistent_lsn::text, payments_index, customers_index, schema_fingerprint, documents
 		FROM projector_backfills WHERE slot_name = $1`, slot).
 		Scan(&b.IndexPrefix, &lsn, &b.PaymentsIndex, &b.CustomersIndex, &b.Fingerprint, &b.Documents)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return b, ErrNoBackfill
+		return b, projection.ErrNoBackfill
 	}
 	if err != nil {
 		return b, fmt.Errorf("replication: get backfill: %w", err)
@@ -141,7 +148,7 @@ func (s *ProjectorStore) DeleteBackfill(ctx context.Context, slot string) error 
 }
 
 // PutBackfill records a completed backfill.
-func (s *ProjectorStore) PutBackfill(ctx context.Context, b Backfill) error {
+func (s *ProjectorStore) PutBackfill(ctx context.Context, b projection.Backfill) error {
 	_, err := s.Pool.Exec(ctx, `INSERT INTO projector_backfills
 		(slot_name, index_prefix, consistent_lsn, payments_index, customers_index, schema_fingerprint, documents)
 		VALUES ($1, $2, $3::pg_lsn, $4, $5, $6, $7)
@@ -173,21 +180,9 @@ func (s *ProjectorStore) Ready(ctx context.Context, publication string) error {
 	return nil
 }
 
-// SlotState describes a replication slot.
-type SlotState struct {
-	Exists      bool
-	Active      bool
-	ActivePID   int32
-	Plugin      string
-	WALStatus   string // reserved, extended, unreserved, lost
-	Confirmed   uint64 // confirmed_flush_lsn
-	RetainedWAL int64  // bytes between restart_lsn and the current WAL position
-	CurrentWAL  uint64 // pg_current_wal_lsn()
-}
-
 // Slot describes the slot named name in the current database.
-func (s *ProjectorStore) Slot(ctx context.Context, name string) (SlotState, error) {
-	var st SlotState
+func (s *ProjectorStore) Slot(ctx context.Context, name string) (projection.SlotState, error) {
+	var st projection.SlotState
 	var cur string
 	var confirmed *string
 	var pid *int32

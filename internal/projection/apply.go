@@ -135,13 +135,13 @@ type Applier struct {
 	Prefix      string
 	Logger      *slog.Logger
 	// BatchSize bounds the documents per bulk request and per re-projection
-	// read (default 1000).
+	// read (zero: DefaultConfig().BulkDocs).
 	BatchSize int
 	// ItemAttempts is how often a rejected document is tried before it is
-	// dead-lettered (default 3).
+	// dead-lettered (zero: DefaultConfig().ItemAttempts).
 	ItemAttempts int
 	// MinBackoff and MaxBackoff bound the exponential wait between retries
-	// (defaults 100ms and 5s).
+	// (zero: DefaultConfig().MinBackoff, MaxBackoff).
 	MinBackoff, MaxBackoff time.Duration
 	// RequestTimeout bounds each search-engine request (bulk, refresh,
 	// publish): one without an answer by then is abandoned and retried like
@@ -191,16 +191,16 @@ func (a *Applier) batch() int {
 	if a.BatchSize > 0 {
 		return a.BatchSize
 	}
-	return 1000
+	return DefaultConfig().BulkDocs
 }
 
 func (a *Applier) backoff() retry.Backoff {
 	minB, maxB := a.MinBackoff, a.MaxBackoff
 	if minB <= 0 {
-		minB = 100 * time.Millisecond
+		minB = DefaultConfig().MinBackoff
 	}
 	if maxB <= 0 {
-		maxB = 5 * time.Second
+		maxB = DefaultConfig().MaxBackoff
 	}
 	return retry.WithCappedDuration(maxB, retry.WithJitterPercent(20, retry.NewExponential(minB)))
 }
@@ -417,7 +417,7 @@ func (a *Applier) Write(ctx context.Context, ops []IndexOp) (Stats, error) {
 	var st Stats
 	attempts := a.ItemAttempts
 	if attempts <= 0 {
-		attempts = 3
+		attempts = DefaultConfig().ItemAttempts
 	}
 	failures := map[int]int{}
 	pending := make([]int, len(ops))

@@ -1,6 +1,16 @@
-// Package projection defines the read model: the search documents the
-// projector writes and the query API reads, their index names and mappings,
-// and the pure logic that turns write-model changes into documents.
+// Package projection is the projector's use cases and the read model they
+// keep:
+//
+//   - document.go, mapping.go, build.go: the read model, the documents the
+//     projector writes and the query API reads, their indices and mappings;
+//   - change.go, plan.go, budget.go: replicated transactions and how they
+//     merge into plans (which documents are dirty, at which version);
+//   - apply.go: reading a plan's documents, bulk writes, retries, dead
+//     letters;
+//   - daemon.go, loop.go, backfill.go, compact.go, metrics.go: the daemon:
+//     leader handling, the stream → index loop, backfills, compaction;
+//   - ports.go: the interfaces its adapters implement (internal/postgres,
+//     internal/postgres/pgoutput, internal/search); cmd/projector wires them.
 package projection
 
 import (

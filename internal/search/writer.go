@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/projection"
@@ -34,7 +35,7 @@ type Writer struct {
 	ObserveBulk func(d time.Duration, docs int)
 }
 
-var _ projection.Index = (*Writer)(nil)
+var _ projection.IndexWriter = (*Writer)(nil)
 
 // Bulk implements projection.Index: ops address the aliases and fail with
 // ItemMissingIndex when an alias does not exist (require_alias), so a
@@ -241,21 +242,16 @@ func (w *Writer) behind(ctx context.Context, name string) (string, bool, error) 
 	return names[0], false, nil
 }
 
-// Generation names the concrete indices of one backfill.
-type Generation struct {
-	Payments, Customers string
-}
-
 // NewGeneration creates empty payments and customers indices named after
 // suffix (the slot's consistent point), with the contract's mappings and
 // refreshes disabled and an asynchronous translog for the bulk load
 // (Activate restores both and flushes). Left-over indices of earlier,
 // unfinished backfills (not behind an alias) are deleted first.
-func (w *Writer) NewGeneration(ctx context.Context, suffix string) (Generation, error) {
+func (w *Writer) NewGeneration(ctx context.Context, suffix string) (projection.Generation, error) {
 	if err := w.deleteLeftovers(ctx); err != nil {
-		return Generation{}, err
+		return projection.Generation{}, err
 	}
-	g := Generation{
+	g := projection.Generation{
 		Payments:  fmt.Sprintf("%s_%s_%s", projection.PaymentsAlias(w.Prefix), projection.MappingVersion, suffix),
 		Customers: fmt.Sprintf("%s_%s_%s", projection.CustomersAlias(w.Prefix), projection.MappingVersion, suffix),
 	}
@@ -319,23 +315,17 @@ func (w *Writer) deleteIndices(ctx context.Context, names []string) error {
 	return nil
 }
 
-// SegmentStats describes the searchable segments of an index.
-type SegmentStats struct {
-	Live  int   // segments that hold live documents
-	Bytes int64 // their size on disk
-}
-
 // Segments returns the searchable segments of index (an alias or a
 // concrete index) that hold live documents. Segments a merge has replaced
 // but the reader still lists, and emptied ones, are not counted.
-func (w *Writer) Segments(ctx context.Context, index string) (SegmentStats, error) {
+func (w *Writer) Segments(ctx context.Context, index string) (projection.SegmentStats, error) {
 	status, body, err := w.perform(ctx, http.MethodGet,
 		"/_cat/segments/"+index+"?format=json&bytes=b&h=docs.count,size,searchable", "", nil)
 	if err != nil {
-		return SegmentStats{}, err
+		return projection.SegmentStats{}, err
 	}
 	if status != http.StatusOK {
-		return SegmentStats{}, fmt.Errorf("indexer: segments of %s: HTTP %d: %s", index, status, truncate(body))
+		return projection.SegmentStats{}, fmt.Errorf("indexer: segments of %s: HTTP %d: %s", index, status, truncate(body))
 	}
 	var rows []struct {
 		Docs       string `json:"docs.count"`
@@ -343,16 +333,16 @@ func (w *Writer) Segments(ctx context.Context, index string) (SegmentStats, erro
 		Searchable string `json:"searchable"`
 	}
 	if err := json.Unmarshal(body, &rows); err != nil {
-		return SegmentStats{}, fmt.Errorf("indexer: segments of %s: %w", index, err)
+		return projection.SegmentStats{}, fmt.Errorf("indexer: segments of %s: %w", index, err)
 	}
-	var st SegmentStats
+	var st projection.SegmentStats
 	for _, r := range rows {
 		if r.Searchable != "true" || r.Docs == "0" {
 			continue
 		}
 		size, err := strconv.ParseInt(r.Size, 10, 64)
 		if err != nil {
-			return SegmentStats{}, fmt.Errorf("indexer: segments of %s: size %q: %w", index, r.Size, err)
+			return projection.SegmentStats{}, fmt.Errorf("indexer: segments of %s: size %q: %w", index, r.Size, err)
 		}
 		st.Live++
 		st.Bytes += size
@@ -369,7 +359,7 @@ func (w *Writer) ForceMerge(ctx context.Context, index string, maxSegments int) 
 // Activate makes g live: it restores the refresh interval, refreshes, moves
 // both aliases to g in one atomic request, and deletes the indices that were
 // behind them before.
-func (w *Writer) Activate(ctx context.Context, g Generation) error {
+func (w *Writer) Activate(ctx context.Context, g projection.Generation) error {
 	both := g.Payments + "," + g.Customers
 	var settings struct {
 		Settings struct {
@@ -518,4 +508,71 @@ func truncate(b []byte) string {
 		return string(b[:max]) + "…(" + strconv.Itoa(len(b)) + " bytes)"
 	}
 	return string(b)
+}
+
+// ProjectorEngine is the projector's port to the search engine (projection.Engine).
+// It opens the client on first use, so a projector can start before the
+// engine answers, and keeps it. It is safe for concurrent use.
+type ProjectorEngine struct {
+	URL    string
+	Prefix string
+	// OnOpen, when set, is told which engine answered the first time.
+	OnOpen func(Engine)
+
+	mu     sync.Mutex
+	client *Client
+}
+
+var _ projection.Engine = (*ProjectorEngine)(nil)
+
+func (e *ProjectorEngine) open(ctx context.Context) (*Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.client != nil {
+		return e.client, nil
+	}
+	c, err := Open(ctx, e.URL, Options{})
+	if err != nil {
+		return nil, err
+	}
+	if e.OnOpen != nil {
+		e.OnOpen(c.Engine)
+	}
+	e.client = c
+	return c, nil
+}
+
+// Writer implements projection.Engine.
+func (e *ProjectorEngine) Writer(ctx context.Context, opts projection.WriterOptions) (projection.IndexWriter, error) {
+	c, err := e.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{Client: c, Prefix: e.Prefix, WaitFor: opts.WaitFor, ObserveBulk: opts.ObserveBulk}, nil
+}
+
+// Health implements projection.Engine. It asks for the health of the
+// aliases' indices only: another tenant's red index must not make the
+// projector unready. Before the engine first answered it fails without
+// trying (the projector's session is connecting).
+func (e *ProjectorEngine) Health(ctx context.Context, aliases ...string) error {
+	e.mu.Lock()
+	c := e.client
+	e.mu.Unlock()
+	if c == nil {
+		return errors.New("search: not connected yet")
+	}
+	status, body, err := c.Do(ctx, http.MethodGet, "/_cluster/health/"+strings.Join(aliases, ",")+"?filter_path=status", nil)
+	if err != nil {
+		return err
+	}
+	switch {
+	case status == http.StatusNotFound:
+		return nil // not backfilled yet; the engine answers
+	case status != http.StatusOK:
+		return fmt.Errorf("search: health: HTTP %d", status)
+	case bytes.Contains(body, []byte(`"red"`)):
+		return errors.New("search: the read-model indices are red")
+	}
+	return nil
 }

@@ -39,6 +39,18 @@ func Connect(ctx context.Context, url string) (*Conn, error) {
 	return &Conn{pg: pg}, nil
 }
 
+// Dialer opens replication connections to the database named by URL.
+type Dialer struct{ URL string }
+
+var _ projection.Replication = Dialer{}
+
+// Connect implements projection.Replication.
+func (d Dialer) Connect(ctx context.Context) (projection.ReplicationConn, error) {
+	return Connect(ctx, d.URL)
+}
+
+var _ projection.ReplicationConn = (*Conn)(nil)
+
 // Close closes the connection; a slot it streamed becomes inactive.
 func (c *Conn) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -46,12 +58,9 @@ func (c *Conn) Close() {
 	_ = c.pg.Close(ctx)
 }
 
-// Slot is a freshly created slot with its exported snapshot.
-type Slot struct {
-	Name            string
-	ConsistentPoint uint64 // changes committed after it are streamed
-	Snapshot        string // valid while this connection runs no other command
-}
+// Slot is a freshly created slot with its exported snapshot (valid while
+// the connection runs no other command).
+type Slot = projection.NewSlot
 
 // CreateSlot creates the permanent logical slot name with pgoutput and
 // exports its snapshot (SET TRANSACTION SNAPSHOT on another connection).
@@ -85,31 +94,7 @@ func (c *Conn) DropSlot(ctx context.Context, name string) error {
 }
 
 // StreamOptions configures Start.
-type StreamOptions struct {
-	Slot        string
-	Publication string
-	// Confirmed is the slot's confirmed position: streaming resumes there
-	// and nothing before it is acknowledged again.
-	Confirmed uint64
-	// Fingerprint is the schema of the published tables when the backfill
-	// was taken ("schema.table" → Fingerprint); a relation that differs
-	// makes the transaction carrying it ask for a resync.
-	Fingerprint map[string]string
-	// StatusInterval is the period of standby status updates (default 10s);
-	// updates are also sent as soon as an acknowledgement moves.
-	StatusInterval time.Duration
-	// IdlePoll is how often an idle stream asks the server for its WAL
-	// position (default 100ms).
-	IdlePoll time.Duration
-	// ChunkChanges is the most row changes (and messages) handed out in one
-	// Tx: a larger transaction is delivered in Partial chunks as it is
-	// decoded, not held whole (default 1000).
-	ChunkChanges int
-	// Budget, when set, bounds the changes handed out and not yet released
-	// by the consumer (projection.Budget); while it is exhausted the stream
-	// stops reading.
-	Budget *projection.Budget
-}
+type StreamOptions = projection.StreamOptions
 
 // Stream is a running START_REPLICATION. Run delivers transactions; Ack
 // reports the position up to which their effects are indexed.
@@ -137,9 +122,10 @@ type relation struct {
 	keep    []bool // column i is one the planner reads
 }
 
-// Start begins streaming slot from its confirmed position with pgoutput
-// protocol 1, the publication, and logical decoding messages enabled.
-func (c *Conn) Start(ctx context.Context, opts StreamOptions) (*Stream, error) {
+// Start begins streaming the slot from opts.Confirmed with pgoutput
+// protocol 1, the publication, and logical decoding messages enabled
+// (projection.ReplicationConn); the returned *Stream owns the connection.
+func (c *Conn) Start(ctx context.Context, opts StreamOptions) (projection.Stream, error) {
 	if opts.StatusInterval <= 0 {
 		opts.StatusInterval = 10 * time.Second
 	}
@@ -171,6 +157,8 @@ func (c *Conn) Start(ctx context.Context, opts StreamOptions) (*Stream, error) {
 	s.received = opts.Confirmed
 	return s, nil
 }
+
+var _ projection.Stream = (*Stream)(nil)
 
 // Ack records that every transaction ending at or before lsn is indexed;
 // the position is reported to the server promptly. Safe for concurrent use.

@@ -1,4 +1,4 @@
-package projector
+package projection
 
 import (
 	"context"
@@ -8,21 +8,16 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-
-	"github.com/wildcat-payments/wildcat/internal/postgres"
-	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
-	"github.com/wildcat-payments/wildcat/internal/projection"
-	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
 // backfill rebuilds the read model: it forgets the previous backfill,
 // (re)creates the slot with an exported snapshot, copies customers and
 // payments as of the slot's consistent point into a new generation of
-// indices (version one below the consistent point, projection.SnapshotVersion:
+// indices (version one below the consistent point, SnapshotVersion:
 // a transaction can commit right at it), swaps the aliases to it, records
 // the backfill and starts streaming from the consistent point. Changes
 // committed during the copy are streamed afterwards, so each appears once.
-func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*pgoutput.Stream, error) {
+func (p *Projector) backfill(ctx context.Context) (Stream, error) {
 	p.setRole(RoleBackfilling)
 	start := time.Now()
 	if err := p.store.DeleteBackfill(ctx, p.cfg.Slot); err != nil {
@@ -31,7 +26,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*pgoutput.
 	if err := p.store.TerminateSlotHolder(ctx, p.cfg.Slot); err != nil {
 		return nil, err
 	}
-	conn, err := pgoutput.Connect(ctx, p.cfg.DatabaseURL)
+	conn, err := p.repl.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +48,7 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*pgoutput.
 
 	// The replication connection stays idle until the snapshot is
 	// imported; the importing transaction then keeps it.
-	snap, err := postgres.OpenSnapshot(ctx, p.cfg.DatabaseURL, slot.Snapshot)
+	snap, err := p.store.OpenSnapshot(ctx, slot.Snapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +57,10 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*pgoutput.
 	if err != nil {
 		return nil, err
 	}
-	w := p.writer(sc, "backfill")
+	w, err := p.writer(ctx, "backfill")
+	if err != nil {
+		return nil, err
+	}
 	gen, err := w.NewGeneration(ctx, fmt.Sprintf("%016x", cp))
 	if err != nil {
 		return nil, err
@@ -79,10 +77,10 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*pgoutput.
 		return nil, err
 	}
 	a := p.applier(w, p.store, p.cfg.BackfillBatch)
-	if err := a.Publish(ctx, projection.StateDoc{AppliedLSN: cp, LSN: domain.FormatLSN(cp), CommitTime: start.UTC(), UpdatedAt: time.Now().UTC()}); err != nil {
+	if err := a.Publish(ctx, StateDoc{AppliedLSN: cp, LSN: domain.FormatLSN(cp), CommitTime: start.UTC(), UpdatedAt: time.Now().UTC()}); err != nil {
 		return nil, err
 	}
-	if err := p.store.PutBackfill(ctx, postgres.Backfill{
+	if err := p.store.PutBackfill(ctx, Backfill{
 		Slot: p.cfg.Slot, IndexPrefix: p.cfg.IndexPrefix, ConsistentLSN: cp,
 		PaymentsIndex: gen.Payments, CustomersIndex: gen.Customers, Fingerprint: fp, Documents: n,
 	}); err != nil {
@@ -92,9 +90,9 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*pgoutput.
 	p.logger.Info("backfill complete", "documents", n, "seconds", elapsed.Seconds(),
 		"docs_per_second", float64(n)/elapsed.Seconds(), "payments_index", gen.Payments, "customers_index", gen.Customers)
 	go p.mergeGeneration(ctx, w, gen.Payments)
-	stream, err := conn.Start(ctx, pgoutput.StreamOptions{
+	stream, err := conn.Start(ctx, StreamOptions{
 		Slot: p.cfg.Slot, Publication: p.cfg.Publication, Confirmed: cp, Fingerprint: fp, StatusInterval: p.cfg.StatusInterval,
-		ChunkChanges: p.cfg.BulkDocs, Budget: projection.NewBudget(p.cfg.QueueChanges),
+		ChunkChanges: p.cfg.BulkDocs, Budget: NewBudget(p.cfg.QueueChanges),
 	})
 	if err != nil {
 		return nil, err
@@ -107,12 +105,12 @@ func (p *Projector) backfill(ctx context.Context, sc *search.Client) (*pgoutput.
 
 // copy reads the snapshot in id-keyed chunks and bulk-writes them with
 // BackfillWorkers concurrent requests; it returns the documents copied.
-func (p *Projector) copy(ctx context.Context, snap *postgres.Snapshot, w *search.Writer, gen search.Generation, cp uint64, start time.Time) (int64, error) {
-	type job func() ([]projection.IndexOp, []projection.DeadLetter)
+func (p *Projector) copy(ctx context.Context, snap Snapshot, w IndexWriter, gen Generation, cp uint64, start time.Time) (int64, error) {
+	type job func() ([]IndexOp, []DeadLetter)
 	jobs := make(chan job, p.cfg.BackfillWorkers)
-	aliases := map[string]string{gen.Payments: projection.PaymentsAlias(p.cfg.IndexPrefix), gen.Customers: projection.CustomersAlias(p.cfg.IndexPrefix)}
+	aliases := map[string]string{gen.Payments: PaymentsAlias(p.cfg.IndexPrefix), gen.Customers: CustomersAlias(p.cfg.IndexPrefix)}
 	a := p.applier(direct{w}, p.store, p.cfg.BackfillBatch)
-	version := projection.SnapshotVersion(cp)
+	version := SnapshotVersion(cp)
 	var copied atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
 	for range p.cfg.BackfillWorkers {
@@ -158,7 +156,7 @@ func (p *Projector) copy(ctx context.Context, snap *postgres.Snapshot, w *search
 				break
 			}
 			after = docs[len(docs)-1].ID
-			if err := send(func() ([]projection.IndexOp, []projection.DeadLetter) { return build(gen.Customers, docs, version) }); err != nil {
+			if err := send(func() ([]IndexOp, []DeadLetter) { return build(gen.Customers, docs, version) }); err != nil {
 				return err
 			}
 		}
@@ -172,7 +170,7 @@ func (p *Projector) copy(ctx context.Context, snap *postgres.Snapshot, w *search
 				return nil
 			}
 			after = docs[len(docs)-1].ID
-			if err := send(func() ([]projection.IndexOp, []projection.DeadLetter) { return build(gen.Payments, docs, version) }); err != nil {
+			if err := send(func() ([]IndexOp, []DeadLetter) { return build(gen.Payments, docs, version) }); err != nil {
 				return err
 			}
 		}
@@ -183,28 +181,28 @@ func (p *Projector) copy(ctx context.Context, snap *postgres.Snapshot, w *search
 	return copied.Load(), nil
 }
 
-func build[T any](index string, docs []projection.Loaded[T], version uint64) ([]projection.IndexOp, []projection.DeadLetter) {
+func build[T any](index string, docs []Loaded[T], version uint64) ([]IndexOp, []DeadLetter) {
 	ids := make([]string, len(docs))
 	versions := make(map[string]uint64, len(docs))
 	for i, d := range docs {
 		ids[i], versions[d.ID] = d.ID, version
 	}
-	return projection.BuildOps(index, ids, versions, docs)
+	return BuildOps(index, ids, versions, docs)
 }
 
 // direct writes a backfill to concrete indices that are not behind the
 // aliases yet.
-type direct struct{ w *search.Writer }
+type direct struct{ w IndexWriter }
 
-func (d direct) Bulk(ctx context.Context, ops []projection.IndexOp) ([]projection.ItemResult, error) {
+func (d direct) Bulk(ctx context.Context, ops []IndexOp) ([]ItemResult, error) {
 	return d.w.BulkDirect(ctx, ops)
 }
 func (d direct) Refresh(context.Context, []string) error { return nil }
-func (d direct) PublishState(ctx context.Context, st projection.StateDoc) error {
+func (d direct) PublishState(ctx context.Context, st StateDoc) error {
 	return d.w.PublishState(ctx, st)
 }
 
-var _ projection.Index = direct{}
+var _ Index = direct{}
 
 // mergeGeneration merges a freshly backfilled payments index down to one
 // segment per 2 GiB (mergeTarget, as compaction does), in the background
@@ -213,7 +211,7 @@ var _ projection.Index = direct{}
 // ran about twice as fast (measured on 1 M payments). Later writes add
 // small segments as usual. A failed merge costs only speed, so it is
 // logged, not retried.
-func (p *Projector) mergeGeneration(ctx context.Context, w *search.Writer, index string) {
+func (p *Projector) mergeGeneration(ctx context.Context, w IndexWriter, index string) {
 	start := time.Now()
 	seg, err := w.Segments(ctx, index)
 	if err == nil {

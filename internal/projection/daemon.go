@@ -1,67 +1,85 @@
-// Package projector runs the projector daemon: it holds the leader lock,
-// backfills the read model from a consistent snapshot when needed, then
-// streams the write model's logical replication into the search engine and
-// acknowledges only what is indexed and searchable. It wires the adapters
-// (replication, indexer) to the pure logic of package projection.
-package projector
+// The projector daemon: it holds the leader lock, backfills the read model
+// from a consistent snapshot when needed, then streams the write model's
+// logical replication into the search engine and acknowledges only what is
+// indexed and searchable.
+
+package projection
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"github.com/wildcat-payments/wildcat/internal/domain"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/wildcat-payments/wildcat/internal/postgres"
-	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
-	"github.com/wildcat-payments/wildcat/internal/projection"
-	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
-// Config tunes the projector. Zero durations and sizes take the defaults
-// noted.
+// Config tunes the projector. DefaultConfig has the values used when
+// nothing is set; the env tags name the variables cmd/projector reads them
+// from (docs/projector.md, *Configuration*).
 type Config struct {
-	DatabaseURL string
-	SearchURL   string
-	IndexPrefix string
-	Slot        string
-	Publication string
+	IndexPrefix string `env:"INDEX_PREFIX"`
+	Slot        string `env:"REPLICATION_SLOT"`
+	Publication string `env:"PUBLICATION"`
 
-	BulkDocs        int           // streaming: flush at this many documents (1000)
-	FlushInterval   time.Duration // streaming: or this long after the first change (50ms; the binary defaults to 100ms)
-	BackfillBatch   int           // backfill: documents per read and bulk (5000)
-	BackfillWorkers int           // backfill: concurrent bulk requests (3)
-	ReprojectBatch  int           // payments per batch when a parent is renamed (1000)
-	RefreshWaitFor  bool          // refresh=wait_for on bulks instead of an explicit refresh
-	ItemAttempts    int           // attempts before a rejected document is dead-lettered (3)
-	MinBackoff      time.Duration // first retry wait (100ms)
-	MaxBackoff      time.Duration // longest retry wait (5s)
-	RequestTimeout  time.Duration // bounds each search-engine write (60s)
-	StandbyPoll     time.Duration // how often a standby tries to take over (1s)
-	StatusInterval  time.Duration // periodic standby status updates to PostgreSQL (10s)
-	QueueTxs        int           // decoded transactions buffered ahead of the indexer (4096)
+	BulkDocs        int           `env:"PROJECTOR_BULK_DOCS"`        // streaming: flush at this many documents
+	FlushInterval   time.Duration `env:"PROJECTOR_FLUSH_INTERVAL"`   // streaming: or this long after the first change
+	BackfillBatch   int           `env:"PROJECTOR_BACKFILL_BATCH"`   // backfill: documents per read and bulk
+	BackfillWorkers int           `env:"PROJECTOR_BACKFILL_WORKERS"` // backfill: concurrent bulk requests
+	ReprojectBatch  int           `env:"PROJECTOR_REPROJECT_BATCH"`  // payments per batch when a parent is renamed
+	RefreshWaitFor  bool          // refresh=wait_for on bulks instead of an explicit refresh (cmd/projector: PROJECTOR_REFRESH)
+	ItemAttempts    int           `env:"PROJECTOR_ITEM_ATTEMPTS"`   // attempts before a rejected document is dead-lettered
+	MinBackoff      time.Duration `env:"PROJECTOR_MIN_BACKOFF"`     // first retry wait
+	MaxBackoff      time.Duration `env:"PROJECTOR_MAX_BACKOFF"`     // longest retry wait
+	RequestTimeout  time.Duration `env:"PROJECTOR_REQUEST_TIMEOUT"` // bounds each search-engine write
+	StandbyPoll     time.Duration `env:"PROJECTOR_STANDBY_POLL"`    // how often a standby tries to take over
+	StatusInterval  time.Duration `env:"PROJECTOR_STATUS_INTERVAL"` // periodic standby status updates to PostgreSQL
+	QueueTxs        int           `env:"PROJECTOR_QUEUE_TXS"`       // decoded transactions buffered ahead of the indexer
 	// QueueChanges bounds the decoded row changes buffered ahead of the
-	// indexer (20000); large transactions arrive in chunks of BulkDocs.
-	QueueChanges int
+	// indexer; large transactions arrive in chunks of BulkDocs.
+	QueueChanges int `env:"PROJECTOR_QUEUE_CHANGES"`
 	// CompactAfter is how long writes must stay quiet before the payments
 	// index is compacted (compact.go); zero disables compaction.
-	CompactAfter time.Duration
+	CompactAfter time.Duration `env:"PROJECTOR_COMPACT_AFTER"`
 	// CompactSegments is the most segments the payments index may keep
-	// before it is compacted (5).
-	CompactSegments int
+	// before it is compacted.
+	CompactSegments int `env:"PROJECTOR_COMPACT_SEGMENTS"`
 }
 
+// DefaultConfig is the configuration when nothing is set: the one home of
+// the projector's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Slot:            "wildcat_projector",
+		Publication:     "wildcat_projection",
+		BulkDocs:        1000,
+		FlushInterval:   100 * time.Millisecond,
+		BackfillBatch:   5000,
+		BackfillWorkers: 3,
+		ReprojectBatch:  1000,
+		ItemAttempts:    3,
+		MinBackoff:      100 * time.Millisecond,
+		MaxBackoff:      5 * time.Second,
+		RequestTimeout:  time.Minute,
+		StandbyPoll:     time.Second,
+		StatusInterval:  10 * time.Second,
+		QueueTxs:        4096,
+		QueueChanges:    20000,
+		CompactAfter:    30 * time.Second,
+		CompactSegments: 5,
+	}
+}
+
+// defaults fills the zero sizes and durations from DefaultConfig
+// (CompactAfter excepted: zero turns compaction off).
 func (c *Config) defaults() {
+	d := DefaultConfig()
 	def := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d
@@ -72,20 +90,28 @@ func (c *Config) defaults() {
 			*v = d
 		}
 	}
-	def(&c.BulkDocs, 1000)
-	def(&c.BackfillBatch, 5000)
-	def(&c.BackfillWorkers, 3)
-	def(&c.ReprojectBatch, 1000)
-	def(&c.ItemAttempts, 3)
-	def(&c.QueueTxs, 4096)
-	def(&c.QueueChanges, 20000)
-	def(&c.CompactSegments, 5)
-	defD(&c.FlushInterval, 50*time.Millisecond)
-	defD(&c.MinBackoff, 100*time.Millisecond)
-	defD(&c.MaxBackoff, 5*time.Second)
-	defD(&c.RequestTimeout, time.Minute)
-	defD(&c.StandbyPoll, time.Second)
-	defD(&c.StatusInterval, 10*time.Second)
+	def(&c.BulkDocs, d.BulkDocs)
+	def(&c.BackfillBatch, d.BackfillBatch)
+	def(&c.BackfillWorkers, d.BackfillWorkers)
+	def(&c.ReprojectBatch, d.ReprojectBatch)
+	def(&c.ItemAttempts, d.ItemAttempts)
+	def(&c.QueueTxs, d.QueueTxs)
+	def(&c.QueueChanges, d.QueueChanges)
+	def(&c.CompactSegments, d.CompactSegments)
+	defD(&c.FlushInterval, d.FlushInterval)
+	defD(&c.MinBackoff, d.MinBackoff)
+	defD(&c.MaxBackoff, d.MaxBackoff)
+	defD(&c.RequestTimeout, d.RequestTimeout)
+	defD(&c.StandbyPoll, d.StandbyPoll)
+	defD(&c.StatusInterval, d.StatusInterval)
+}
+
+// Deps are the projector's adapters (ports.go).
+type Deps struct {
+	Replication Replication
+	State       StateStore
+	Source      Source
+	Engine      Engine
 }
 
 // Roles of an instance.
@@ -104,17 +130,18 @@ type Projector struct {
 	cfg    Config
 	logger *slog.Logger
 	m      *metrics
-	pool   *pgxpool.Pool
-	store  *postgres.ProjectorStore
+	repl   Replication
+	store  StateStore
+	source Source
+	engine Engine
 
 	mu       sync.Mutex
-	search   *search.Client
 	role     string
 	lastErr  string
-	stream   *pgoutput.Stream
+	stream   Stream
 	oldest   time.Time // commit time of the oldest change being applied
 	resync   bool      // the next session must rebuild the read model
-	slot     postgres.SlotState
+	slot     SlotState
 	slotSeen bool
 	applied  atomic.Uint64
 	// written counts the documents written while streaming (compaction
@@ -124,27 +151,14 @@ type Projector struct {
 }
 
 // New prepares a projector; it does not connect yet (Run does, and keeps
-// retrying), so it fails only on invalid configuration.
-func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Projector, error) {
+// retrying).
+func New(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer) *Projector {
 	cfg.defaults()
-	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("projector: database url: %w", err)
-	}
-	pcfg.MaxConns = 6
-	pcfg.ConnConfig.RuntimeParams["application_name"] = "wildcat-projector-reader"
-	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("projector: pool: %w", err)
-	}
-	p := &Projector{cfg: cfg, logger: logger, pool: pool, store: &postgres.ProjectorStore{Pool: pool}, role: RoleStarting}
+	p := &Projector{cfg: cfg, logger: logger, repl: deps.Replication, store: deps.State, source: deps.Source, engine: deps.Engine, role: RoleStarting}
 	p.m = newMetrics(reg, p)
 	p.setRole(RoleStarting)
-	return p, nil
+	return p
 }
-
-// Close releases the connection pool.
-func (p *Projector) Close() { p.pool.Close() }
 
 func (p *Projector) setRole(role string) {
 	p.mu.Lock()
@@ -180,33 +194,13 @@ func (p *Projector) Status() Status {
 	return st
 }
 
-// Ping checks PostgreSQL and, once connected, the search engine.
+// Ping checks PostgreSQL and, once connected, the search engine's health
+// of the read model's own indices.
 func (p *Projector) Ping(ctx context.Context) error {
-	if err := p.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	p.mu.Lock()
-	sc := p.search
-	p.mu.Unlock()
-	if sc == nil {
-		return errors.New("search: not connected yet")
-	}
-	// The health of our own indices, not of the whole cluster: another
-	// tenant's red index must not make this projector unready.
-	aliases := projection.PaymentsAlias(p.cfg.IndexPrefix) + "," + projection.CustomersAlias(p.cfg.IndexPrefix)
-	status, body, err := sc.Do(ctx, http.MethodGet, "/_cluster/health/"+aliases+"?filter_path=status", nil)
-	if err != nil {
+	if err := p.store.Ping(ctx); err != nil {
 		return err
 	}
-	switch {
-	case status == http.StatusNotFound:
-		return nil // not backfilled yet; the engine answers
-	case status != http.StatusOK:
-		return fmt.Errorf("search: health: HTTP %d", status)
-	case bytes.Contains(body, []byte(`"red"`)):
-		return errors.New("search: the read-model indices are red")
-	}
-	return nil
+	return p.engine.Health(ctx, PaymentsAlias(p.cfg.IndexPrefix), CustomersAlias(p.cfg.IndexPrefix))
 }
 
 func (p *Projector) lagSeconds() float64 {
@@ -247,7 +241,7 @@ func (p *Projector) Run(ctx context.Context) error {
 			p.setRole(RoleStarting)
 			return nil
 		}
-		if errors.Is(err, projection.ErrResync) {
+		if errors.Is(err, ErrResync) {
 			p.logger.Warn("rebuilding the read model", "reason", err.Error())
 			p.mu.Lock()
 			p.resync = true
@@ -297,33 +291,18 @@ func (p *Projector) pollSlot(ctx context.Context) {
 	}
 }
 
-func (p *Projector) searchClient(ctx context.Context) (*search.Client, error) {
-	p.mu.Lock()
-	sc := p.search
-	p.mu.Unlock()
-	if sc != nil {
-		return sc, nil
-	}
-	sc, err := search.Open(ctx, p.cfg.SearchURL, search.Options{})
-	if err != nil {
-		return nil, err
-	}
-	p.logger.Info("search engine", "engine", sc.Engine.String())
-	p.mu.Lock()
-	p.search = sc
-	p.mu.Unlock()
-	return sc, nil
-}
-
-func (p *Projector) writer(sc *search.Client, phase string) *search.Writer {
+// writer returns an index writer for phase ("stream" or "backfill"): its
+// bulks are timed under that label, and only streaming bulks may wait for
+// a refresh.
+func (p *Projector) writer(ctx context.Context, phase string) (IndexWriter, error) {
 	h := p.m.bulk.WithLabelValues(phase)
-	return &search.Writer{Client: sc, Prefix: p.cfg.IndexPrefix, WaitFor: p.cfg.RefreshWaitFor && phase == "stream",
-		ObserveBulk: func(d time.Duration, _ int) { h.Observe(d.Seconds()) }}
+	return p.engine.Writer(ctx, WriterOptions{WaitFor: p.cfg.RefreshWaitFor && phase == "stream",
+		ObserveBulk: func(d time.Duration, _ int) { h.Observe(d.Seconds()) }})
 }
 
-func (p *Projector) applier(idx projection.Index, dl projection.DeadLetters, batch int) *projection.Applier {
-	return &projection.Applier{
-		Source:         &postgres.ProjectorSource{Pool: p.pool},
+func (p *Projector) applier(idx Index, dl DeadLetters, batch int) *Applier {
+	return &Applier{
+		Source:         p.source,
 		Index:          idx,
 		DeadLetters:    dl,
 		Prefix:         p.cfg.IndexPrefix,
@@ -339,7 +318,7 @@ func (p *Projector) applier(idx projection.Index, dl projection.DeadLetters, bat
 
 func (p *Projector) session(ctx context.Context) error {
 	p.setRole(RoleStarting)
-	sc, err := p.searchClient(ctx)
+	w, err := p.writer(ctx, "stream")
 	if err != nil {
 		return err
 	}
@@ -377,7 +356,7 @@ func (p *Projector) session(ctx context.Context) error {
 	}()
 	defer func() { cancel(nil); <-checked }()
 
-	stream, err := p.open(ctx, sc)
+	stream, err := p.open(ctx, w)
 	if err != nil {
 		if c := context.Cause(ctx); c != nil && ctx.Err() != nil && !errors.Is(c, context.Canceled) {
 			return c
@@ -395,13 +374,13 @@ func (p *Projector) session(ctx context.Context) error {
 	p.setRole(RoleActive)
 	p.logger.Info("streaming", "slot", p.cfg.Slot, "from", domain.FormatLSN(stream.Acked()))
 
-	txs := make(chan projection.Tx, p.cfg.QueueTxs)
+	txs := make(chan Tx, p.cfg.QueueTxs)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return stream.Run(gctx, txs) })
 	g.Go(func() error {
-		return p.apply(gctx, stream, txs, p.applier(p.writer(sc, "stream"), p.store, p.cfg.ReprojectBatch))
+		return p.apply(gctx, stream, txs, p.applier(w, p.store, p.cfg.ReprojectBatch))
 	})
-	g.Go(func() error { p.compact(gctx, p.writer(sc, "stream")); return nil })
+	g.Go(func() error { p.compact(gctx, w); return nil })
 	err = g.Wait()
 	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 		return c
@@ -412,8 +391,8 @@ func (p *Projector) session(ctx context.Context) error {
 // lead takes the leader lock, waiting as a standby while another instance
 // holds it (one session, polled every StandbyPoll). It returns (nil, nil)
 // when ctx ends.
-func (p *Projector) lead(ctx context.Context) (*postgres.Leader, error) {
-	l, err := postgres.NewLeader(ctx, p.cfg.DatabaseURL, p.cfg.Slot)
+func (p *Projector) lead(ctx context.Context) (Leader, error) {
+	l, err := p.store.Leader(ctx, p.cfg.Slot)
 	if err != nil {
 		return nil, err
 	}
@@ -442,15 +421,14 @@ func (p *Projector) lead(ctx context.Context) (*postgres.Leader, error) {
 
 // open returns a started stream: from the slot when its backfill is
 // complete and the indices are there, else after a fresh backfill.
-func (p *Projector) open(ctx context.Context, sc *search.Client) (*pgoutput.Stream, error) {
-	w := p.writer(sc, "stream")
+func (p *Projector) open(ctx context.Context, w IndexWriter) (Stream, error) {
 	reason, bf, err := p.needsBackfill(ctx, w)
 	if err != nil {
 		return nil, err
 	}
 	if reason != "" {
 		p.logger.Info("backfill needed", "reason", reason)
-		return p.backfill(ctx, sc)
+		return p.backfill(ctx)
 	}
 	if err := w.EnsureStateIndex(ctx); err != nil {
 		return nil, err
@@ -464,14 +442,14 @@ func (p *Projector) open(ctx context.Context, sc *search.Client) (*pgoutput.Stre
 		// died a moment ago; its session ends shortly.
 		return nil, fmt.Errorf("projector: slot %s is still active (pid %d)", p.cfg.Slot, slot.ActivePID)
 	}
-	conn, err := pgoutput.Connect(ctx, p.cfg.DatabaseURL)
+	conn, err := p.repl.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	stream, err := conn.Start(ctx, pgoutput.StreamOptions{
+	stream, err := conn.Start(ctx, StreamOptions{
 		Slot: p.cfg.Slot, Publication: p.cfg.Publication, Confirmed: slot.Confirmed,
 		Fingerprint: bf.Fingerprint, StatusInterval: p.cfg.StatusInterval,
-		ChunkChanges: p.cfg.BulkDocs, Budget: projection.NewBudget(p.cfg.QueueChanges),
+		ChunkChanges: p.cfg.BulkDocs, Budget: NewBudget(p.cfg.QueueChanges),
 	})
 	if err != nil {
 		conn.Close()
@@ -481,15 +459,15 @@ func (p *Projector) open(ctx context.Context, sc *search.Client) (*pgoutput.Stre
 	return stream, nil
 }
 
-func (p *Projector) needsBackfill(ctx context.Context, w *search.Writer) (string, postgres.Backfill, error) {
+func (p *Projector) needsBackfill(ctx context.Context, w IndexWriter) (string, Backfill, error) {
 	p.mu.Lock()
 	resync := p.resync
 	p.mu.Unlock()
 	if resync {
-		return "resync requested", postgres.Backfill{}, nil
+		return "resync requested", Backfill{}, nil
 	}
 	bf, err := p.store.GetBackfill(ctx, p.cfg.Slot)
-	if errors.Is(err, postgres.ErrNoBackfill) {
+	if errors.Is(err, ErrNoBackfill) {
 		return "no completed backfill for the slot", bf, nil
 	}
 	if err != nil {
@@ -511,9 +489,9 @@ func (p *Projector) needsBackfill(ctx context.Context, w *search.Writer) (string
 	if slot.WALStatus == "lost" {
 		return "slot lost its WAL (max_slot_wal_keep_size)", bf, nil
 	}
-	if v := "_" + projection.MappingVersion + "_"; !strings.HasPrefix(bf.PaymentsIndex, projection.PaymentsAlias(p.cfg.IndexPrefix)+v) ||
-		!strings.HasPrefix(bf.CustomersIndex, projection.CustomersAlias(p.cfg.IndexPrefix)+v) {
-		return fmt.Sprintf("the backfilled indices (%q, %q) have another mapping version than %s", bf.PaymentsIndex, bf.CustomersIndex, projection.MappingVersion), bf, nil
+	if v := "_" + MappingVersion + "_"; !strings.HasPrefix(bf.PaymentsIndex, PaymentsAlias(p.cfg.IndexPrefix)+v) ||
+		!strings.HasPrefix(bf.CustomersIndex, CustomersAlias(p.cfg.IndexPrefix)+v) {
+		return fmt.Sprintf("the backfilled indices (%q, %q) have another mapping version than %s", bf.PaymentsIndex, bf.CustomersIndex, MappingVersion), bf, nil
 	}
 	pay, cust, err := w.Current(ctx)
 	if err != nil {

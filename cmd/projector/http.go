@@ -1,4 +1,4 @@
-package projector
+package main
 
 import (
 	"context"
@@ -8,9 +8,11 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
-// Register adds GET /healthz, /readyz and /metrics to r.
+// routes adds GET /healthz, /readyz and /metrics to r.
 //
 // /readyz answers 200 when the instance does its job: it is the active
 // streamer (or backfilling) with PostgreSQL and the search engine
@@ -18,7 +20,7 @@ import (
 // body names the role, so a probe can tell them apart). It answers 503
 // while starting, reconnecting or waiting for migrations, or when a
 // dependency does not answer.
-func (p *Projector) Register(r *gin.Engine, reg *prometheus.Registry) {
+func routes(r *gin.Engine, p *projection.Projector, reg *prometheus.Registry) {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
@@ -33,7 +35,7 @@ func (p *Projector) Register(r *gin.Engine, reg *prometheus.Registry) {
 		}
 		status := http.StatusOK
 		switch st.Role {
-		case RoleActive, RoleBackfilling, RoleStandby:
+		case projection.RoleActive, projection.RoleBackfilling, projection.RoleStandby:
 			if err := p.Ping(ctx); err != nil {
 				status, body["error"] = http.StatusServiceUnavailable, err.Error()
 			}

@@ -1,4 +1,4 @@
-package projector
+package projection
 
 import (
 	"context"
@@ -10,15 +10,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
 // fakeStream hands transactions to apply the way replication.Stream does.
 type fakeStream struct {
 	acked   atomic.Uint64
 	waiting atomic.Int64
-	out     chan projection.Tx
+	out     chan Tx
 }
 
 func (f *fakeStream) Acked() uint64 { return f.acked.Load() }
@@ -27,14 +25,14 @@ func (f *fakeStream) Ack(lsn uint64) {
 		f.acked.Store(lsn)
 	}
 }
-func (f *fakeStream) Release(tx projection.Tx) {
+func (f *fakeStream) Release(tx Tx) {
 	if !tx.Keepalive {
 		f.waiting.Add(-1)
 	}
 }
 func (f *fakeStream) Waiting() int { return int(max(0, f.waiting.Load())) }
 
-func (f *fakeStream) send(tx projection.Tx) {
+func (f *fakeStream) send(tx Tx) {
 	if !tx.Keepalive {
 		f.waiting.Add(1)
 	}
@@ -45,16 +43,16 @@ func (f *fakeStream) send(tx projection.Tx) {
 // document becomes a delete).
 type emptySource struct{}
 
-func (emptySource) View(ctx context.Context, _ []uint32, fn func(context.Context, projection.View) error) error {
+func (emptySource) View(ctx context.Context, _ []uint32, fn func(context.Context, View) error) error {
 	return fn(ctx, emptySource{})
 }
-func (emptySource) Payments(context.Context, []string) ([]projection.Loaded[projection.PaymentDoc], error) {
+func (emptySource) Payments(context.Context, []string) ([]Loaded[PaymentDoc], error) {
 	return nil, nil
 }
-func (emptySource) Customers(context.Context, []string) ([]projection.Loaded[projection.CustomerDoc], error) {
+func (emptySource) Customers(context.Context, []string) ([]Loaded[CustomerDoc], error) {
 	return nil, nil
 }
-func (emptySource) PaymentsOf(context.Context, projection.Parent, string, int) ([]projection.Loaded[projection.PaymentDoc], error) {
+func (emptySource) PaymentsOf(context.Context, Parent, string, int) ([]Loaded[PaymentDoc], error) {
 	return nil, nil
 }
 func (emptySource) CustomerIDsOfUser(context.Context, string) ([]string, error) { return nil, nil }
@@ -67,11 +65,11 @@ type slowIndex struct {
 	published    uint64
 }
 
-func (x *slowIndex) Bulk(_ context.Context, ops []projection.IndexOp) ([]projection.ItemResult, error) {
-	return make([]projection.ItemResult, len(ops)), nil // ItemApplied
+func (x *slowIndex) Bulk(_ context.Context, ops []IndexOp) ([]ItemResult, error) {
+	return make([]ItemResult, len(ops)), nil // ItemApplied
 }
 func (x *slowIndex) Refresh(context.Context, []string) error { return nil }
-func (x *slowIndex) PublishState(ctx context.Context, st projection.StateDoc) error {
+func (x *slowIndex) PublishState(ctx context.Context, st StateDoc) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
@@ -92,25 +90,21 @@ func (x *slowIndex) position() uint64 {
 // elsewhere on a busy server) neither keep the lag clock running after the
 // last change is searchable nor keep the position from being published.
 func TestApplyKeepaliveFloodSettlesLag(t *testing.T) {
-	p, err := New(Config{DatabaseURL: "postgres://nobody@127.0.0.1:1/none"}, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := New(Config{FlushInterval: 50 * time.Millisecond}, Deps{}, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	idx := &slowIndex{publishDelay: 80 * time.Millisecond} // longer than the 50 ms supersede check
-	a := &projection.Applier{Source: emptySource{}, Index: idx, DeadLetters: nil, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
-	st := &fakeStream{out: make(chan projection.Tx, 1024)}
+	a := &Applier{Source: emptySource{}, Index: idx, DeadLetters: nil, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
+	st := &fakeStream{out: make(chan Tx, 1024)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- p.apply(ctx, st, st.out, a) }()
 
 	id := "0193a5b2-7c1d-7e4f-8a6b-000000000001"
-	st.send(projection.Tx{Xid: 1, CommitLSN: 90, EndLSN: 100, CommitTime: time.Now().Add(-time.Second),
-		Changes: []projection.Change{{Table: projection.TablePayments, Op: projection.OpInsert, New: projection.Row{"id": &id}}}})
+	st.send(Tx{Xid: 1, CommitLSN: 90, EndLSN: 100, CommitTime: time.Now().Add(-time.Second),
+		Changes: []Change{{Table: TablePayments, Op: OpInsert, New: Row{"id": &id}}}})
 	go func() {
 		for lsn := uint64(200); ctx.Err() == nil; lsn++ {
-			st.send(projection.Tx{Keepalive: true, EndLSN: lsn})
+			st.send(Tx{Keepalive: true, EndLSN: lsn})
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()

@@ -1,10 +1,8 @@
-package projector
+package projection
 
 import (
 	"testing"
 	"time"
-
-	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
 func TestCompactPlan(t *testing.T) {
@@ -14,13 +12,13 @@ func TestCompactPlan(t *testing.T) {
 	samples := func(span time.Duration, n uint64) []writeSample {
 		return []writeSample{{now.Add(-span), 1000}, {now.Add(-span / 2), 1000 + n/2}, {now, 1000 + n}}
 	}
-	seg := func(live int, bytes int64) search.SegmentStats {
-		return search.SegmentStats{Live: live, Bytes: bytes}
+	seg := func(live int, bytes int64) SegmentStats {
+		return SegmentStats{Live: live, Bytes: bytes}
 	}
 	const gib = 1 << 30
 	tests := []struct {
 		name       string
-		seg        search.SegmentStats
+		seg        SegmentStats
 		samples    []writeSample
 		notBefore  time.Time
 		wantState  string

@@ -1,11 +1,8 @@
-package projector
+package projection
 
 import (
 	"context"
 	"time"
-
-	"github.com/wildcat-payments/wildcat/internal/projection"
-	"github.com/wildcat-payments/wildcat/internal/search"
 )
 
 // Compaction. A sorted, filtered search pays for every segment of the
@@ -47,7 +44,7 @@ type writeSample struct {
 // last window (oldest first; the first at or before now-window) and the
 // earliest time the duty budget allows a merge: the state to report and,
 // when a merge is due now, the number of segments to merge down to.
-func compactPlan(now time.Time, seg search.SegmentStats, samples []writeSample, window time.Duration, maxSegments int, notBefore time.Time) (state string, target int) {
+func compactPlan(now time.Time, seg SegmentStats, samples []writeSample, window time.Duration, maxSegments int, notBefore time.Time) (state string, target int) {
 	target = mergeTarget(seg)
 	if seg.Live <= max(maxSegments, target) {
 		return "", 0
@@ -65,13 +62,13 @@ func compactPlan(now time.Time, seg search.SegmentStats, samples []writeSample, 
 
 // mergeTarget is the number of segments to merge an index of seg down to:
 // one per compactSegmentBytes, at least one.
-func mergeTarget(seg search.SegmentStats) int {
+func mergeTarget(seg SegmentStats) int {
 	return max(1, int((seg.Bytes+compactSegmentBytes-1)/compactSegmentBytes))
 }
 
 // compact runs until ctx ends, merging the payments index by compactPlan.
 // It never fails the session: an engine error only delays compaction.
-func (p *Projector) compact(ctx context.Context, w *search.Writer) {
+func (p *Projector) compact(ctx context.Context, w IndexWriter) {
 	window := p.cfg.CompactAfter
 	if window <= 0 {
 		return
@@ -79,7 +76,7 @@ func (p *Projector) compact(ctx context.Context, w *search.Writer) {
 	defer p.setCompaction("")
 	t := time.NewTicker(min(max(window/6, 100*time.Millisecond), 5*time.Second))
 	defer t.Stop()
-	alias := projection.PaymentsAlias(p.cfg.IndexPrefix)
+	alias := PaymentsAlias(p.cfg.IndexPrefix)
 	var samples []writeSample
 	var notBefore time.Time
 	for {

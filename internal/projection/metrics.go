@@ -1,4 +1,4 @@
-package projector
+package projection
 
 import (
 	"github.com/prometheus/client_golang/prometheus"

@@ -1,37 +1,32 @@
-package projector
+package projection
 
 import (
 	"context"
 	"github.com/wildcat-payments/wildcat/internal/domain"
 	"time"
-
-	"github.com/wildcat-payments/wildcat/internal/postgres/pgoutput"
-	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
-// txStream is what apply needs of a pgoutput.Stream.
+// txStream is what apply needs of a Stream.
 type txStream interface {
 	Acked() uint64
 	Ack(lsn uint64)
-	Release(tx projection.Tx)
+	Release(tx Tx)
 	// Waiting counts transactions with changes read and not yet taken.
 	Waiting() int
 }
-
-var _ txStream = (*pgoutput.Stream)(nil)
 
 // apply turns the stream's transactions into plans, flushing at BulkDocs
 // documents or FlushInterval after the first change, applies each plan,
 // publishes the applied position once it is searchable, and only then
 // acknowledges it to PostgreSQL.
-func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan projection.Tx, a *projection.Applier) error {
-	planner := projection.NewPlanner(p.cfg.IndexPrefix)
+func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan Tx, a *Applier) error {
+	planner := NewPlanner(p.cfg.IndexPrefix)
 	applied := stream.Acked()
 	var lastCommit time.Time
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		plan := projection.NewPlan()
+		plan := NewPlan()
 		// With a backlog the queued changes have waited while the previous
 		// plan was applied: take what is there without waiting more.
 		backlog := len(in) > 0
@@ -86,8 +81,8 @@ func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan projec
 		if !plan.LastCommitTime.IsZero() {
 			lastCommit = plan.LastCommitTime
 		}
-		published := projection.PublishedLSN(applied)
-		doc := projection.StateDoc{
+		published := PublishedLSN(applied)
+		doc := StateDoc{
 			AppliedLSN: published, LSN: domain.FormatLSN(published), CommitTime: lastCommit, UpdatedAt: time.Now().UTC(),
 		}
 		if len(plan.Xids) == 0 {
@@ -123,7 +118,7 @@ func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan projec
 // publishUnlessQueued publishes doc, giving up (superseded) as soon as
 // changes wait in queue. Newer keepalive positions do not supersede it:
 // with WAL moving elsewhere they can arrive faster than a publish takes.
-func (p *Projector) publishUnlessQueued(ctx context.Context, a *projection.Applier, doc projection.StateDoc, queue txStream) (superseded bool, err error) {
+func (p *Projector) publishUnlessQueued(ctx context.Context, a *Applier, doc StateDoc, queue txStream) (superseded bool, err error) {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -166,7 +161,7 @@ func (p *Projector) setOldest(t time.Time) {
 	p.mu.Unlock()
 }
 
-func (p *Projector) count(st projection.Stats) {
+func (p *Projector) count(st Stats) {
 	p.written.Add(uint64(st.Indexed + st.Deleted))
 	p.m.docs.WithLabelValues("index").Add(float64(st.Indexed))
 	p.m.docs.WithLabelValues("delete").Add(float64(st.Deleted))
