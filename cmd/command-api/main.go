@@ -16,6 +16,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wildcat-payments/wildcat/internal/auth"
 	"github.com/wildcat-payments/wildcat/internal/command"
 	"github.com/wildcat-payments/wildcat/internal/config"
@@ -63,44 +67,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 	}
 
-	key, err := auth.LoadPrivateKey(cfg.JWTPrivateKeyFile)
-	if err != nil {
-		return err
-	}
-	issuer := auth.NewIssuer(key, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL)
-	verifier := auth.NewCachedVerifier(auth.NewVerifier(issuer.PublicKey(), cfg.JWTIssuer, cfg.JWTAudience), 100_000)
-	hasher, err := auth.NewPasswordHasher(auth.PasswordParams{
-		MemoryKiB: cfg.PasswordHashMemoryKiB, Time: cfg.PasswordHashIterations, Threads: 1}, cfg.PasswordHashConcurrency)
-	if err != nil {
-		return err
-	}
 	reg := httpapi.NewRegistry()
-	store := postgres.NewStore(pool, postgres.StoreOptions{
-		GroupWriters: cfg.GroupWriters, GroupMaxSize: cfg.GroupMaxSize, Registerer: reg})
-	svc := command.New(store, hasher, issuer, command.Options{
-		IdempotencyTTL: cfg.IdempotencyTTL,
-		InitialStatus:  domain.StatusSucceeded,
-		Limits: command.Limits{
-			LoginPerEmail: auth.NewKeyedLimiter(cfg.LoginEmailLimit, cfg.LoginEmailWindow),
-			LoginPerAddr:  auth.NewKeyedLimiter(cfg.LoginAddrLimit, cfg.LoginAddrWindow),
-			SignUpPerAddr: auth.NewKeyedLimiter(cfg.SignUpAddrLimit, cfg.SignUpAddrWindow),
-			LinkPerUser:   auth.NewKeyedLimiter(cfg.LinkEmailLimit, cfg.LinkEmailWindow),
-		},
-	})
-
-	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "command-api", RequestTimeout: cfg.RequestTimeout})
-	proxies := make([]string, 0, len(cfg.TrustedProxies))
-	for _, p := range cfg.TrustedProxies {
-		if p = strings.TrimSpace(p); p != "" {
-			proxies = append(proxies, p)
-		}
+	svc, authn, err := newService(cfg, pool, reg)
+	if err != nil {
+		return err
 	}
-	if err := r.SetTrustedProxies(proxies); err != nil {
-		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
-	}
-	httpapi.RegisterHealth(r, reg, httpapi.Check{Name: "postgres", Check: pool.Ping})
-	if err := commandhttp.Register(r, commandhttp.Options{
-		Service: svc, Verifier: verifier, JWKS: auth.NewJWKS(issuer.PublicKey()), Registry: reg}); err != nil {
+	r, err := router(cfg, logger, reg, pool, svc, authn)
+	if err != nil {
 		return err
 	}
 
@@ -113,6 +86,61 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer stopBackground()
 
 	return httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
+}
+
+// authn is what the HTTP layer needs to issue and verify tokens.
+type authn struct {
+	issuer   *auth.Issuer
+	verifier httpapi.TokenVerifier
+}
+
+// newService builds the command use cases on the PostgreSQL store, with
+// the JWT issuer and the password hasher.
+func newService(cfg Config, pool *pgxpool.Pool, reg *prometheus.Registry) (*command.Service, authn, error) {
+	key, err := auth.LoadPrivateKey(cfg.JWTPrivateKeyFile)
+	if err != nil {
+		return nil, authn{}, err
+	}
+	issuer := auth.NewIssuer(key, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL)
+	verifier := auth.NewCachedVerifier(auth.NewVerifier(issuer.PublicKey(), cfg.JWTIssuer, cfg.JWTAudience), 100_000)
+	hasher, err := auth.NewPasswordHasher(auth.PasswordParams{
+		MemoryKiB: cfg.PasswordHashMemoryKiB, Time: cfg.PasswordHashIterations, Threads: 1}, cfg.PasswordHashConcurrency)
+	if err != nil {
+		return nil, authn{}, err
+	}
+	store := postgres.NewStore(pool, postgres.StoreOptions{
+		GroupWriters: cfg.GroupWriters, GroupMaxSize: cfg.GroupMaxSize, Registerer: reg})
+	svc := command.New(store, hasher, issuer, command.Options{
+		IdempotencyTTL: cfg.IdempotencyTTL,
+		InitialStatus:  domain.StatusSucceeded,
+		Limits: command.Limits{
+			LoginPerEmail: auth.NewKeyedLimiter(cfg.LoginEmailLimit, cfg.LoginEmailWindow),
+			LoginPerAddr:  auth.NewKeyedLimiter(cfg.LoginAddrLimit, cfg.LoginAddrWindow),
+			SignUpPerAddr: auth.NewKeyedLimiter(cfg.SignUpAddrLimit, cfg.SignUpAddrWindow),
+			LinkPerUser:   auth.NewKeyedLimiter(cfg.LinkEmailLimit, cfg.LinkEmailWindow),
+		},
+	})
+	return svc, authn{issuer: issuer, verifier: verifier}, nil
+}
+
+// router is the command API's HTTP engine: health, metrics and the API.
+func router(cfg Config, logger *slog.Logger, reg *prometheus.Registry, pool *pgxpool.Pool, svc *command.Service, a authn) (*gin.Engine, error) {
+	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "command-api", RequestTimeout: cfg.RequestTimeout})
+	proxies := make([]string, 0, len(cfg.TrustedProxies))
+	for _, p := range cfg.TrustedProxies {
+		if p = strings.TrimSpace(p); p != "" {
+			proxies = append(proxies, p)
+		}
+	}
+	if err := r.SetTrustedProxies(proxies); err != nil {
+		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	httpapi.RegisterHealth(r, reg, httpapi.Check{Name: "postgres", Check: pool.Ping})
+	if err := commandhttp.Register(r, commandhttp.Options{
+		Service: svc, Verifier: a.verifier, JWKS: auth.NewJWKS(a.issuer.PublicKey()), Registry: reg}); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // cleanIdempotencyKeys deletes expired Idempotency-Keys every interval, in

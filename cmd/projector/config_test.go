@@ -1,9 +1,10 @@
 package main
 
 import (
-	"github.com/wildcat-payments/wildcat/internal/projection"
 	"strings"
 	"testing"
+
+	"github.com/wildcat-payments/wildcat/internal/projection"
 
 	"github.com/wildcat-payments/wildcat/internal/config"
 )

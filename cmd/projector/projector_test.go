@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 
 	"github.com/jackc/pgx/v5"
 

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 )
 
 // kill -9 of the projector process at random moments during a write load,

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"hash/fnv"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"

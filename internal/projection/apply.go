@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"log/slog"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 
 	"github.com/sethvargo/go-retry"
 )
@@ -223,29 +224,47 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
 	if p.Empty() {
 		return st, nil
 	}
-	payAlias, custAlias := PaymentsAlias(a.Prefix), CustomersAlias(a.Prefix)
-
-	// The customers of users whose name or e-mail changed.
-	if len(p.UserCustomers) > 0 {
-		err := a.Source.View(ctx, p.Xids, func(ctx context.Context, v View) error {
-			for user, lsn := range p.UserCustomers {
-				ids, err := v.CustomerIDsOfUser(ctx, user)
-				if err != nil {
-					return err
-				}
-				for _, id := range ids {
-					mark(p.Customers, id, lsn)
-				}
-			}
-			return nil
-		})
+	steps := []func(context.Context, *Plan) (Stats, error){a.customersOfUsers, a.directDocs, a.reprojectParents}
+	for _, step := range steps {
+		s, err := step(ctx, p)
+		st.add(s)
 		if err != nil {
 			return st, err
 		}
 	}
+	written := a.takeTouched(PaymentsAlias(a.Prefix), CustomersAlias(a.Prefix))
+	if st.Indexed+st.Deleted+st.Conflicts == 0 || len(written) == 0 {
+		return st, nil
+	}
+	err := a.forever(ctx, "refresh", func(ctx context.Context) error { return a.Index.Refresh(ctx, written) })
+	return st, err
+}
 
-	// Direct documents, a batch at a time (memory stays bounded however
-	// large a transaction was).
+// customersOfUsers adds to the plan the customers of users whose name or
+// e-mail changed (their access documents carry both).
+func (a *Applier) customersOfUsers(ctx context.Context, p *Plan) (Stats, error) {
+	if len(p.UserCustomers) == 0 {
+		return Stats{}, nil
+	}
+	return Stats{}, a.Source.View(ctx, p.Xids, func(ctx context.Context, v View) error {
+		for user, lsn := range p.UserCustomers {
+			ids, err := v.CustomerIDsOfUser(ctx, user)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				mark(p.Customers, id, lsn)
+			}
+		}
+		return nil
+	})
+}
+
+// directDocs writes the plan's dirty payments and customers, a batch at a
+// time (memory stays bounded however large a transaction was).
+func (a *Applier) directDocs(ctx context.Context, p *Plan) (Stats, error) {
+	var st Stats
+	payAlias, custAlias := PaymentsAlias(a.Prefix), CustomersAlias(a.Prefix)
 	for _, chunk := range chunks(sortedKeys(p.Payments), a.batch()) {
 		s, err := a.direct(ctx, p.Xids, func(ctx context.Context, v View) ([]IndexOp, []DeadLetter, error) {
 			docs, err := v.Payments(ctx, chunk)
@@ -268,9 +287,13 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
 			return st, err
 		}
 	}
+	return st, nil
+}
 
-	// Parent re-projections: every payment of a renamed customer or user,
-	// in id order, each batch in its own snapshot.
+// reprojectParents re-indexes every payment of a renamed customer or user,
+// parents in a fixed order, each batch in its own snapshot.
+func (a *Applier) reprojectParents(ctx context.Context, p *Plan) (Stats, error) {
+	var st Stats
 	parents := make([]Parent, 0, len(p.CustomerPayments)+len(p.UserPayments))
 	versions := map[Parent]uint64{}
 	for id, lsn := range p.CustomerPayments {
@@ -293,16 +316,6 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
 		if err != nil {
 			return st, err
 		}
-	}
-	written := a.takeTouched(payAlias, custAlias)
-	if st.Indexed+st.Deleted+st.Conflicts == 0 {
-		written = nil
-	}
-	if len(written) == 0 {
-		return st, nil
-	}
-	if err := a.forever(ctx, "refresh", func(ctx context.Context) error { return a.Index.Refresh(ctx, written) }); err != nil {
-		return st, err
 	}
 	return st, nil
 }
@@ -415,10 +428,6 @@ func BuildOps[T any](alias string, ids []string, versions map[string]uint64, doc
 // dead-lettered; conflicts count as already applied.
 func (a *Applier) Write(ctx context.Context, ops []IndexOp) (Stats, error) {
 	var st Stats
-	attempts := a.ItemAttempts
-	if attempts <= 0 {
-		attempts = DefaultConfig().ItemAttempts
-	}
 	failures := map[int]int{}
 	pending := make([]int, len(ops))
 	for i := range ops {
@@ -446,32 +455,9 @@ func (a *Applier) Write(ctx context.Context, ops []IndexOp) (Stats, error) {
 			}
 			continue
 		}
-		var again []int
-		var dead []DeadLetter
-		lastErr := ""
-		for i, r := range res {
-			j := pending[i]
-			switch r.Status {
-			case ItemApplied:
-				if ops[j].Doc == nil {
-					st.Deleted++
-				} else {
-					st.Indexed++
-				}
-			case ItemConflict:
-				st.Conflicts++
-			case ItemMissingIndex:
-				return st, fmt.Errorf("%w: index %s is missing (%s)", ErrResync, ops[j].Index, r.Error)
-			case ItemRetry:
-				again, lastErr = append(again, j), r.Error
-			default:
-				failures[j]++
-				if failures[j] >= attempts {
-					dead = append(dead, DeadLetter{Index: ops[j].Index, ID: ops[j].ID, LSN: ops[j].Version, Error: r.Error, Payload: ops[j].Doc})
-					continue
-				}
-				again, lastErr = append(again, j), r.Error
-			}
+		again, dead, lastErr, err := a.sortResults(ops, pending, res, failures, &st)
+		if err != nil {
+			return st, err
 		}
 		if err := a.deadLetter(ctx, dead, &st); err != nil {
 			return st, err
@@ -484,6 +470,41 @@ func (a *Applier) Write(ctx context.Context, ops []IndexOp) (Stats, error) {
 		}
 	}
 	return st, nil
+}
+
+// sortResults counts the outcome of each op of pending (res[i] is the
+// result of ops[pending[i]]) and returns the ops to try again, those out of
+// attempts, and the last retryable error. A missing index is ErrResync.
+func (a *Applier) sortResults(ops []IndexOp, pending []int, res []ItemResult, failures map[int]int, st *Stats) (again []int, dead []DeadLetter, lastErr string, err error) {
+	attempts := a.ItemAttempts
+	if attempts <= 0 {
+		attempts = DefaultConfig().ItemAttempts
+	}
+	for i, r := range res {
+		j := pending[i]
+		switch r.Status {
+		case ItemApplied:
+			if ops[j].Doc == nil {
+				st.Deleted++
+			} else {
+				st.Indexed++
+			}
+		case ItemConflict:
+			st.Conflicts++
+		case ItemMissingIndex:
+			return nil, nil, "", fmt.Errorf("%w: index %s is missing (%s)", ErrResync, ops[j].Index, r.Error)
+		case ItemRetry:
+			again, lastErr = append(again, j), r.Error
+		default:
+			failures[j]++
+			if failures[j] >= attempts {
+				dead = append(dead, DeadLetter{Index: ops[j].Index, ID: ops[j].ID, LSN: ops[j].Version, Error: r.Error, Payload: ops[j].Doc})
+				continue
+			}
+			again, lastErr = append(again, j), r.Error
+		}
+	}
+	return again, dead, lastErr, nil
 }
 
 func (a *Applier) deadLetter(ctx context.Context, dead []DeadLetter, st *Stats) error {

@@ -3,9 +3,10 @@ package projection
 import (
 	"context"
 	"fmt"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"sync/atomic"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -20,13 +21,7 @@ import (
 func (p *Projector) backfill(ctx context.Context) (Stream, error) {
 	p.setRole(RoleBackfilling)
 	start := time.Now()
-	if err := p.store.DeleteBackfill(ctx, p.cfg.Slot); err != nil {
-		return nil, err
-	}
-	if err := p.store.TerminateSlotHolder(ctx, p.cfg.Slot); err != nil {
-		return nil, err
-	}
-	conn, err := p.repl.Connect(ctx)
+	conn, slot, err := p.newSlot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -36,62 +31,28 @@ func (p *Projector) backfill(ctx context.Context) (Stream, error) {
 			conn.Close()
 		}
 	}()
-	if err := conn.DropSlot(ctx, p.cfg.Slot); err != nil {
-		return nil, err
-	}
-	slot, err := conn.CreateSlot(ctx, p.cfg.Slot)
-	if err != nil {
-		return nil, err
-	}
-	cp := slot.ConsistentPoint
-	p.logger.Info("slot created", "slot", slot.Name, "consistent_point", domain.FormatLSN(cp), "snapshot", slot.Snapshot)
-
-	// The replication connection stays idle until the snapshot is
-	// imported; the importing transaction then keeps it.
-	snap, err := p.store.OpenSnapshot(ctx, slot.Snapshot)
-	if err != nil {
-		return nil, err
-	}
-	defer snap.Close()
-	fp, err := snap.Fingerprint(ctx, p.cfg.Publication)
-	if err != nil {
-		return nil, err
-	}
 	w, err := p.writer(ctx, "backfill")
 	if err != nil {
 		return nil, err
 	}
-	gen, err := w.NewGeneration(ctx, fmt.Sprintf("%016x", cp))
+	bf, err := p.fill(ctx, w, slot, start)
 	if err != nil {
 		return nil, err
 	}
-	n, err := p.copy(ctx, snap, w, gen, cp, start)
-	if err != nil {
-		return nil, err
-	}
-	snap.Close()
-	if err := w.EnsureStateIndex(ctx); err != nil {
-		return nil, err
-	}
-	if err := w.Activate(ctx, gen); err != nil {
-		return nil, err
-	}
+	cp := slot.ConsistentPoint
 	a := p.applier(w, p.store, p.cfg.BackfillBatch)
 	if err := a.Publish(ctx, StateDoc{AppliedLSN: cp, LSN: domain.FormatLSN(cp), CommitTime: start.UTC(), UpdatedAt: time.Now().UTC()}); err != nil {
 		return nil, err
 	}
-	if err := p.store.PutBackfill(ctx, Backfill{
-		Slot: p.cfg.Slot, IndexPrefix: p.cfg.IndexPrefix, ConsistentLSN: cp,
-		PaymentsIndex: gen.Payments, CustomersIndex: gen.Customers, Fingerprint: fp, Documents: n,
-	}); err != nil {
+	if err := p.store.PutBackfill(ctx, bf); err != nil {
 		return nil, err
 	}
 	elapsed := time.Since(start)
-	p.logger.Info("backfill complete", "documents", n, "seconds", elapsed.Seconds(),
-		"docs_per_second", float64(n)/elapsed.Seconds(), "payments_index", gen.Payments, "customers_index", gen.Customers)
-	go p.mergeGeneration(ctx, w, gen.Payments)
+	p.logger.Info("backfill complete", "documents", bf.Documents, "seconds", elapsed.Seconds(),
+		"docs_per_second", float64(bf.Documents)/elapsed.Seconds(), "payments_index", bf.PaymentsIndex, "customers_index", bf.CustomersIndex)
+	go p.mergeGeneration(ctx, w, bf.PaymentsIndex)
 	stream, err := conn.Start(ctx, StreamOptions{
-		Slot: p.cfg.Slot, Publication: p.cfg.Publication, Confirmed: cp, Fingerprint: fp, StatusInterval: p.cfg.StatusInterval,
+		Slot: p.cfg.Slot, Publication: p.cfg.Publication, Confirmed: cp, Fingerprint: bf.Fingerprint, StatusInterval: p.cfg.StatusInterval,
 		ChunkChanges: p.cfg.BulkDocs, Budget: NewBudget(p.cfg.QueueChanges),
 	})
 	if err != nil {
@@ -103,42 +64,92 @@ func (p *Projector) backfill(ctx context.Context) (Stream, error) {
 	return stream, nil
 }
 
+// newSlot forgets the slot's backfill record and (re)creates the slot; the
+// returned connection must stay idle until its snapshot is imported.
+func (p *Projector) newSlot(ctx context.Context) (ReplicationConn, NewSlot, error) {
+	if err := p.store.DeleteBackfill(ctx, p.cfg.Slot); err != nil {
+		return nil, NewSlot{}, err
+	}
+	if err := p.store.TerminateSlotHolder(ctx, p.cfg.Slot); err != nil {
+		return nil, NewSlot{}, err
+	}
+	conn, err := p.repl.Connect(ctx)
+	if err != nil {
+		return nil, NewSlot{}, err
+	}
+	if err := conn.DropSlot(ctx, p.cfg.Slot); err != nil {
+		conn.Close()
+		return nil, NewSlot{}, err
+	}
+	slot, err := conn.CreateSlot(ctx, p.cfg.Slot)
+	if err != nil {
+		conn.Close()
+		return nil, NewSlot{}, err
+	}
+	p.logger.Info("slot created", "slot", slot.Name, "consistent_point", domain.FormatLSN(slot.ConsistentPoint), "snapshot", slot.Snapshot)
+	return conn, slot, nil
+}
+
+// fill copies the slot's snapshot into a new generation of indices and
+// makes it the read model; it returns the backfill's record.
+func (p *Projector) fill(ctx context.Context, w IndexWriter, slot NewSlot, start time.Time) (Backfill, error) {
+	cp := slot.ConsistentPoint
+	snap, err := p.store.OpenSnapshot(ctx, slot.Snapshot)
+	if err != nil {
+		return Backfill{}, err
+	}
+	defer snap.Close()
+	fp, err := snap.Fingerprint(ctx, p.cfg.Publication)
+	if err != nil {
+		return Backfill{}, err
+	}
+	gen, err := w.NewGeneration(ctx, fmt.Sprintf("%016x", cp))
+	if err != nil {
+		return Backfill{}, err
+	}
+	n, err := p.copy(ctx, snap, w, gen, cp, start)
+	if err != nil {
+		return Backfill{}, err
+	}
+	snap.Close()
+	if err := w.EnsureStateIndex(ctx); err != nil {
+		return Backfill{}, err
+	}
+	if err := w.Activate(ctx, gen); err != nil {
+		return Backfill{}, err
+	}
+	return Backfill{Slot: p.cfg.Slot, IndexPrefix: p.cfg.IndexPrefix, ConsistentLSN: cp,
+		PaymentsIndex: gen.Payments, CustomersIndex: gen.Customers, Fingerprint: fp, Documents: n}, nil
+}
+
+// copyJob builds one batch of a backfill's documents.
+type copyJob func() ([]IndexOp, []DeadLetter)
+
 // copy reads the snapshot in id-keyed chunks and bulk-writes them with
 // BackfillWorkers concurrent requests; it returns the documents copied.
 func (p *Projector) copy(ctx context.Context, snap Snapshot, w IndexWriter, gen Generation, cp uint64, start time.Time) (int64, error) {
-	type job func() ([]IndexOp, []DeadLetter)
-	jobs := make(chan job, p.cfg.BackfillWorkers)
+	jobs := make(chan copyJob, p.cfg.BackfillWorkers)
 	aliases := map[string]string{gen.Payments: PaymentsAlias(p.cfg.IndexPrefix), gen.Customers: CustomersAlias(p.cfg.IndexPrefix)}
 	a := p.applier(direct{w}, p.store, p.cfg.BackfillBatch)
-	version := SnapshotVersion(cp)
 	var copied atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
 	for range p.cfg.BackfillWorkers {
 		g.Go(func() error {
 			for j := range jobs {
-				ops, dead := j()
-				for i := range dead {
-					dead[i].Index = aliases[dead[i].Index]
-				}
-				if len(dead) > 0 {
-					if err := p.store.AddDeadLetters(ctx, dead); err != nil {
-						return err
-					}
-					p.m.deadLetters.Add(float64(len(dead)))
-				}
-				if _, err := a.Write(ctx, ops); err != nil {
+				n, err := p.copyBatch(ctx, a, j, aliases)
+				if err != nil {
 					return err
 				}
-				n := copied.Add(int64(len(ops) + len(dead)))
-				p.m.backfillDocs.Add(float64(len(ops) + len(dead)))
-				p.m.backfillRate.Set(float64(n) / time.Since(start).Seconds())
+				total := copied.Add(int64(n))
+				p.m.backfillDocs.Add(float64(n))
+				p.m.backfillRate.Set(float64(total) / time.Since(start).Seconds())
 			}
 			return nil
 		})
 	}
 	g.Go(func() error {
 		defer close(jobs)
-		send := func(j job) error {
+		send := func(j copyJob) error {
 			select {
 			case jobs <- j:
 				return nil
@@ -146,39 +157,51 @@ func (p *Projector) copy(ctx context.Context, snap Snapshot, w IndexWriter, gen 
 				return ctx.Err()
 			}
 		}
-		after := ""
-		for {
-			docs, err := snap.Customers(ctx, after, p.cfg.BackfillBatch)
-			if err != nil {
-				return err
-			}
-			if len(docs) == 0 {
-				break
-			}
-			after = docs[len(docs)-1].ID
-			if err := send(func() ([]IndexOp, []DeadLetter) { return build(gen.Customers, docs, version) }); err != nil {
-				return err
-			}
+		version := SnapshotVersion(cp)
+		if err := produce(ctx, snap.Customers, p.cfg.BackfillBatch, gen.Customers, version, send); err != nil {
+			return err
 		}
-		after = ""
-		for {
-			docs, err := snap.Payments(ctx, after, p.cfg.BackfillBatch)
-			if err != nil {
-				return err
-			}
-			if len(docs) == 0 {
-				return nil
-			}
-			after = docs[len(docs)-1].ID
-			if err := send(func() ([]IndexOp, []DeadLetter) { return build(gen.Payments, docs, version) }); err != nil {
-				return err
-			}
-		}
+		return produce(ctx, snap.Payments, p.cfg.BackfillBatch, gen.Payments, version, send)
 	})
 	if err := g.Wait(); err != nil {
 		return 0, err
 	}
 	return copied.Load(), nil
+}
+
+// copyBatch builds and writes one batch; rows that cannot become documents
+// are dead-lettered under their alias. It returns the documents handled.
+func (p *Projector) copyBatch(ctx context.Context, a *Applier, j copyJob, aliases map[string]string) (int, error) {
+	ops, dead := j()
+	for i := range dead {
+		dead[i].Index = aliases[dead[i].Index]
+	}
+	if len(dead) > 0 {
+		if err := p.store.AddDeadLetters(ctx, dead); err != nil {
+			return 0, err
+		}
+		p.m.deadLetters.Add(float64(len(dead)))
+	}
+	if _, err := a.Write(ctx, ops); err != nil {
+		return 0, err
+	}
+	return len(ops) + len(dead), nil
+}
+
+// produce reads one table of a snapshot in id order, batch rows at a time,
+// and sends a job per batch that builds its documents for index.
+func produce[T any](ctx context.Context, read func(context.Context, string, int) ([]Loaded[T], error), batch int, index string, version uint64, send func(copyJob) error) error {
+	after := ""
+	for {
+		docs, err := read(ctx, after, batch)
+		if err != nil || len(docs) == 0 {
+			return err
+		}
+		after = docs[len(docs)-1].ID
+		if err := send(func() ([]IndexOp, []DeadLetter) { return build(index, docs, version) }); err != nil {
+			return err
+		}
+	}
 }
 
 func build[T any](index string, docs []Loaded[T], version uint64) ([]IndexOp, []DeadLetter) {

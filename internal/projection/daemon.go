@@ -9,12 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -332,29 +333,8 @@ func (p *Projector) session(ctx context.Context) error {
 		return err
 	}
 	defer leader.Release()
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	// The checker shares the leader's session, which is not safe for
-	// concurrent use: it must have stopped before the deferred Release
-	// closes that session.
-	checked := make(chan struct{})
-	go func() {
-		defer close(checked)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := leader.Check(ctx); err != nil {
-					cancel(err)
-					return
-				}
-			}
-		}
-	}()
-	defer func() { cancel(nil); <-checked }()
+	ctx, stop := watchLeader(ctx, leader)
+	defer stop()
 
 	stream, err := p.open(ctx, w)
 	if err != nil {
@@ -386,6 +366,33 @@ func (p *Projector) session(ctx context.Context) error {
 		return c
 	}
 	return err
+}
+
+// watchLeader checks the leader's session every second and cancels the
+// returned context, with the check's error as cause, once it is gone:
+// losing the lock must stop streaming at once. stop ends the checker and
+// waits for it, since it shares the leader's session, which is not safe
+// for concurrent use: it must have stopped before the session is released.
+func watchLeader(ctx context.Context, leader Leader) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := leader.Check(ctx); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() { cancel(nil); <-checked }
 }
 
 // lead takes the leader lock, waiting as a standby while another instance

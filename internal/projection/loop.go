@@ -2,8 +2,9 @@ package projection
 
 import (
 	"context"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 )
 
 // txStream is what apply needs of a Stream.
@@ -20,99 +21,128 @@ type txStream interface {
 // publishes the applied position once it is searchable, and only then
 // acknowledges it to PostgreSQL.
 func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan Tx, a *Applier) error {
-	planner := NewPlanner(p.cfg.IndexPrefix)
-	applied := stream.Acked()
-	var lastCommit time.Time
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	l := &loop{p: p, stream: stream, in: in, a: a, planner: NewPlanner(p.cfg.IndexPrefix),
+		applied: stream.Acked(), timer: time.NewTimer(time.Hour)}
+	l.timer.Stop()
 	for {
-		plan := NewPlan()
-		// With a backlog the queued changes have waited while the previous
-		// plan was applied: take what is there without waiting more.
-		backlog := len(in) > 0
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case tx := <-in:
-			planner.Add(plan, tx)
-			stream.Release(tx)
-		}
-		if len(plan.Xids) > 0 && backlog { // transactions or chunks of one
-			p.setOldest(plan.FirstCommitTime)
-		drain:
-			for plan.Docs() < p.cfg.BulkDocs && plan.Resync == "" {
-				select {
-				case tx := <-in:
-					planner.Add(plan, tx)
-					stream.Release(tx)
-				default:
-					break drain
-				}
-			}
-		} else if len(plan.Xids) > 0 {
-			p.setOldest(plan.FirstCommitTime)
-			timer.Reset(p.cfg.FlushInterval)
-		collect:
-			for plan.Docs() < p.cfg.BulkDocs && plan.Resync == "" {
-				select {
-				case <-ctx.Done():
-					timer.Stop()
-					return ctx.Err()
-				case tx := <-in:
-					planner.Add(plan, tx)
-					stream.Release(tx)
-				case <-timer.C:
-					break collect
-				}
-			}
-			timer.Stop()
-		}
-		start := time.Now()
-		st, err := a.Apply(ctx, plan)
-		p.count(st)
+		plan, err := l.collect(ctx)
 		if err != nil {
 			return err
 		}
-		if plan.LastEnd <= applied {
-			p.settleLag(stream.Waiting(), plan.LastCommitTime)
-			continue
-		}
-		applied = plan.LastEnd
-		if !plan.LastCommitTime.IsZero() {
-			lastCommit = plan.LastCommitTime
-		}
-		published := PublishedLSN(applied)
-		doc := StateDoc{
-			AppliedLSN: published, LSN: domain.FormatLSN(published), CommitTime: lastCommit, UpdatedAt: time.Now().UTC(),
-		}
-		if len(plan.Xids) == 0 {
-			// A position without changes (keepalives, WAL outside the
-			// publication) matters only while nothing waits. Changes that
-			// queue behind it while its publish retries (the engine is down)
-			// supersede it: take them, so the lag clock runs from them.
-			var superseded bool
-			superseded, err = p.publishUnlessQueued(ctx, a, doc, stream)
-			if superseded {
-				continue
-			}
-		} else {
-			err = a.Publish(ctx, doc)
-		}
-		if err != nil {
+		if err := l.applyPlan(ctx, plan); err != nil {
 			return err
-		}
-		// Only now is the plan visible to readers (published); while the
-		// publish retries, lag keeps growing from the plan's first commit.
-		p.settleLag(stream.Waiting(), plan.LastCommitTime)
-		stream.Ack(applied)
-		p.applied.Store(published)
-		p.m.appliedLSN.Set(float64(published))
-		p.m.txs.Add(float64(plan.Txs))
-		if plan.Txs > 0 {
-			p.logger.Debug("applied", "txs", plan.Txs, "docs", st.Indexed+st.Deleted, "conflicts", st.Conflicts,
-				"lsn", domain.FormatLSN(applied), "ms", time.Since(start).Milliseconds())
 		}
 	}
+}
+
+// loop is the state of one apply loop.
+type loop struct {
+	p          *Projector
+	stream     txStream
+	in         <-chan Tx
+	a          *Applier
+	planner    *Planner
+	applied    uint64    // end of the last applied and acknowledged position
+	lastCommit time.Time // commit time of the last applied transaction
+	timer      *time.Timer
+}
+
+// take merges tx into plan and returns its changes to the stream's budget.
+func (l *loop) take(plan *Plan, tx Tx) {
+	l.planner.Add(plan, tx)
+	l.stream.Release(tx)
+}
+
+// collect waits for a transaction and merges what follows into one plan:
+// with a backlog, whatever is queued (the queued changes have waited while
+// the previous plan was applied); otherwise what arrives within
+// FlushInterval; at most BulkDocs documents either way.
+func (l *loop) collect(ctx context.Context) (*Plan, error) {
+	plan := NewPlan()
+	backlog := len(l.in) > 0
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case tx := <-l.in:
+		l.take(plan, tx)
+	}
+	if len(plan.Xids) == 0 { // a keepalive position
+		return plan, nil
+	}
+	l.p.setOldest(plan.FirstCommitTime)
+	full := func() bool { return plan.Docs() >= l.p.cfg.BulkDocs || plan.Resync != "" }
+	if backlog {
+		for !full() {
+			select {
+			case tx := <-l.in:
+				l.take(plan, tx)
+			default:
+				return plan, nil
+			}
+		}
+		return plan, nil
+	}
+	l.timer.Reset(l.p.cfg.FlushInterval)
+	defer l.timer.Stop()
+	for !full() {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case tx := <-l.in:
+			l.take(plan, tx)
+		case <-l.timer.C:
+			return plan, nil
+		}
+	}
+	return plan, nil
+}
+
+// applyPlan writes the plan's documents, then publishes and acknowledges
+// its position.
+func (l *loop) applyPlan(ctx context.Context, plan *Plan) error {
+	p := l.p
+	start := time.Now()
+	st, err := l.a.Apply(ctx, plan)
+	p.count(st)
+	if err != nil {
+		return err
+	}
+	if plan.LastEnd <= l.applied {
+		p.settleLag(l.stream.Waiting(), plan.LastCommitTime)
+		return nil
+	}
+	l.applied = plan.LastEnd
+	if !plan.LastCommitTime.IsZero() {
+		l.lastCommit = plan.LastCommitTime
+	}
+	published := PublishedLSN(l.applied)
+	doc := StateDoc{
+		AppliedLSN: published, LSN: domain.FormatLSN(published), CommitTime: l.lastCommit, UpdatedAt: time.Now().UTC(),
+	}
+	if len(plan.Xids) == 0 {
+		// A position without changes (keepalives, WAL outside the
+		// publication) matters only while nothing waits. Changes that
+		// queue behind it while its publish retries (the engine is down)
+		// supersede it: take them, so the lag clock runs from them.
+		superseded, err := p.publishUnlessQueued(ctx, l.a, doc, l.stream)
+		if superseded || err != nil {
+			return err
+		}
+	} else if err := l.a.Publish(ctx, doc); err != nil {
+		return err
+	}
+	// Only now is the plan visible to readers (published); while the
+	// publish retries, lag keeps growing from the plan's first commit.
+	p.settleLag(l.stream.Waiting(), plan.LastCommitTime)
+	l.stream.Ack(l.applied)
+	p.applied.Store(published)
+	p.m.appliedLSN.Set(float64(published))
+	p.m.txs.Add(float64(plan.Txs))
+	if plan.Txs > 0 {
+		p.logger.Debug("applied", "txs", plan.Txs, "docs", st.Indexed+st.Deleted, "conflicts", st.Conflicts,
+			"lsn", domain.FormatLSN(l.applied), "ms", time.Since(start).Milliseconds())
+	}
+	return nil
 }
 
 // publishUnlessQueued publishes doc, giving up (superseded) as soon as

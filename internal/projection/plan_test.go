@@ -2,10 +2,11 @@ package projection
 
 import (
 	"encoding/json"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 )
 
 func s(v string) *string { return &v }

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"testing"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"

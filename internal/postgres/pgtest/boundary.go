@@ -7,8 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
