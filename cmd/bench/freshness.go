@@ -33,6 +33,9 @@ func (b *bench) freshness(ctx context.Context) error {
 	return nil
 }
 
+// freshnessAt runs a bench scenario.
+//
+// long: one measurement scenario (write at a rate, probe, wait, report), read in order.
 func (b *bench) freshnessAt(ctx context.Context, rate int) (Stats, float64, error) {
 	var (
 		mu      sync.Mutex

@@ -62,6 +62,9 @@ type bench struct {
 	report                       *Report
 }
 
+// run runs a bench scenario.
+//
+// long: the scenario list of the whole bench, in the order it runs.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	var cfg Config
 	if err := config.Load(&cfg, getenv); err != nil {

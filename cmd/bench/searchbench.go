@@ -50,6 +50,8 @@ func (b *bench) searchMix(r *rand.Rand) url.Values {
 // search: the query API at BENCH_SEARCH_CLIENTS clients vs the identical
 // engine request (query.Service.PlanSearch + search.SearchBody, the
 // code the API runs) sent straight to the engine by as many clients.
+//
+// long: one measurement scenario (prepare, plan the same searches, warm up, baseline, product), read in order.
 func (b *bench) search(ctx context.Context) error {
 	// Like the query API: no gzip between neighbours, so both sides read the same bytes.
 	sc, err := search.Open(ctx, b.cfg.SearchURL, search.Options{Transport: search.Transport(false)})

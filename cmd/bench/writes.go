@@ -93,6 +93,8 @@ func (b *bench) single(ctx context.Context) error {
 
 // batch: POST /v1/payments/batch (1,000 each) to the load customers vs a
 // raw 1,000-row INSERT … SELECT unnest(…).
+//
+// long: one measurement scenario (baseline, product, report), read in order.
 func (b *bench) batch(ctx context.Context) error {
 	pool, err := b.pool(ctx, int32(b.cfg.BatchClients)+1)
 	if err != nil {

@@ -50,15 +50,37 @@ func NewEngine(logger *slog.Logger, reg *prometheus.Registry, opts EngineOptions
 	}, []string{"route", "method", "status"})
 	reg.MustRegister(duration)
 
-	r.Use(func(c *gin.Context) {
+	r.Use(observe(logger, duration, opts.RequestTimeout))
+	r.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, rec any) {
+		logger.Error("panic", "error", fmt.Sprint(rec), "route", c.FullPath())
+		WriteError(c, fmt.Errorf("httpapi: panic: %v", rec))
+	}))
+	r.NoRoute(func(c *gin.Context) {
+		WriteError(c, domain.Errorf(domain.ENOTFOUND, "No route %s %s.", c.Request.Method, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		p := ProblemOf(domain.Errorf(domain.EINVALID, "Method %s is not allowed here.", c.Request.Method))
+		p.Status, p.Title, p.Code, p.Type = http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed),
+			"method_not_allowed", "https://wildcat.dev/problems/method_not_allowed"
+		c.Render(p.Status, problemRender{p})
+		c.Abort()
+	})
+	return r
+}
+
+// observe is the middleware that gives each request its id and deadline,
+// then, once handled, observes its duration and logs one line (health and
+// metrics routes are observed, not logged).
+func observe(logger *slog.Logger, duration *prometheus.HistogramVec, timeout time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
 		start := time.Now()
 		id := c.GetHeader("X-Request-Id")
 		if id == "" || len(id) > 128 {
 			id = newRequestID()
 		}
 		c.Header("X-Request-Id", id)
-		if opts.RequestTimeout > 0 {
-			ctx, cancel := context.WithTimeout(c.Request.Context(), opts.RequestTimeout)
+		if timeout > 0 {
+			ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
 			defer cancel()
 			c.Request = c.Request.WithContext(ctx)
 		}
@@ -93,22 +115,7 @@ func NewEngine(logger *slog.Logger, reg *prometheus.Registry, opts EngineOptions
 			}
 		}
 		logger.Log(c.Request.Context(), level, "request", attrs...)
-	})
-	r.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, rec any) {
-		logger.Error("panic", "error", fmt.Sprint(rec), "route", c.FullPath())
-		WriteError(c, fmt.Errorf("httpapi: panic: %v", rec))
-	}))
-	r.NoRoute(func(c *gin.Context) {
-		WriteError(c, domain.Errorf(domain.ENOTFOUND, "No route %s %s.", c.Request.Method, c.Request.URL.Path))
-	})
-	r.NoMethod(func(c *gin.Context) {
-		p := ProblemOf(domain.Errorf(domain.EINVALID, "Method %s is not allowed here.", c.Request.Method))
-		p.Status, p.Title, p.Code, p.Type = http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed),
-			"method_not_allowed", "https://wildcat.dev/problems/method_not_allowed"
-		c.Render(p.Status, problemRender{p})
-		c.Abort()
-	})
-	return r
+	}
 }
 
 // UserIDKey is the gin context key under which authentication middleware

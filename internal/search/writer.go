@@ -65,6 +65,33 @@ func (w *Writer) bulk(ctx context.Context, ops []projection.IndexOp, query strin
 	if len(ops) == 0 {
 		return nil, nil
 	}
+	body, err := bulkBody(ops)
+	if err != nil {
+		return nil, err
+	}
+	// Only what classify needs: the full response of a large bulk costs the
+	// engine noticeably more to render.
+	path := "/_bulk?filter_path=items.*.status,items.*.error.type,items.*.error.reason"
+	if query != "" {
+		path += "&" + query
+	}
+	start := time.Now()
+	status, resp, err := w.perform(ctx, http.MethodPost, path, "application/x-ndjson", body)
+	if err != nil {
+		return nil, err
+	}
+	if w.ObserveBulk != nil {
+		w.ObserveBulk(time.Since(start), len(ops))
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("indexer: bulk: HTTP %d: %s", status, truncate(resp))
+	}
+	return bulkResults(resp, len(ops))
+}
+
+// bulkBody renders ops as a _bulk request: an action line per op, then the
+// document of an index op.
+func bulkBody(ops []projection.IndexOp) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for _, op := range ops {
@@ -80,23 +107,11 @@ func (w *Writer) bulk(ctx context.Context, ops []projection.IndexOp, query strin
 			buf.WriteByte('\n')
 		}
 	}
-	// Only what classify needs: the full response of a large bulk costs the
-	// engine noticeably more to render.
-	path := "/_bulk?filter_path=items.*.status,items.*.error.type,items.*.error.reason"
-	if query != "" {
-		path += "&" + query
-	}
-	start := time.Now()
-	status, body, err := w.perform(ctx, http.MethodPost, path, "application/x-ndjson", buf.Bytes())
-	if err != nil {
-		return nil, err
-	}
-	if w.ObserveBulk != nil {
-		w.ObserveBulk(time.Since(start), len(ops))
-	}
-	if status != http.StatusOK {
-		return nil, fmt.Errorf("indexer: bulk: HTTP %d: %s", status, truncate(body))
-	}
+	return buf.Bytes(), nil
+}
+
+// bulkResults classifies each of the n items of a _bulk response.
+func bulkResults(body []byte, n int) ([]projection.ItemResult, error) {
 	var res struct {
 		Items []map[string]struct {
 			Status int    `json:"status"`
@@ -110,10 +125,10 @@ func (w *Writer) bulk(ctx context.Context, ops []projection.IndexOp, query strin
 	if err := json.Unmarshal(body, &res); err != nil {
 		return nil, fmt.Errorf("indexer: bulk: decode response: %w", err)
 	}
-	if len(res.Items) != len(ops) {
-		return nil, fmt.Errorf("indexer: bulk: %d items answered for %d sent", len(res.Items), len(ops))
+	if len(res.Items) != n {
+		return nil, fmt.Errorf("indexer: bulk: %d items answered for %d sent", len(res.Items), n)
 	}
-	out := make([]projection.ItemResult, len(ops))
+	out := make([]projection.ItemResult, n)
 	for i, item := range res.Items {
 		for _, r := range item {
 			msg := ""

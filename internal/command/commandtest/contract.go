@@ -14,6 +14,9 @@ import (
 // RunStoreContract checks that the store returned by newStore (a fresh,
 // empty one per call) behaves as command.Store documents. Run it against
 // every implementation.
+//
+// long: a list of subtests, one per rule of the contract, each short; a
+// test helper reads best as the whole contract in one place.
 func RunStoreContract(t *testing.T, newStore func(t *testing.T) command.Store) {
 	ctx := context.Background()
 

@@ -52,6 +52,9 @@ var ErrNoProgress = errors.New("replicationtest: slot creation did not reach the
 // caller checks FollowsRunningXacts and the consistent point it got, and
 // retries when they do not match. The pool's role must be a superuser
 // (pg_walinspect reads the WAL).
+//
+// long: one scripted interleaving; its steps are the table above, in
+// order, and read best in one place.
 func CommitAtConsistentPoint(ctx context.Context, pool *pgxpool.Pool, create func(), hold func(context.Context, pgx.Tx) error) (Boundary, error) {
 	if _, err := pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_walinspect`); err != nil {
 		return Boundary{}, fmt.Errorf("replicationtest: pg_walinspect: %w", err)
