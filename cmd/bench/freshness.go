@@ -33,7 +33,8 @@ func (b *bench) freshness(ctx context.Context) error {
 	return nil
 }
 
-// freshnessAt runs a bench scenario.
+// freshnessAt measures commit → searchable latency while writing rate
+// payments/s.
 //
 // long: one measurement scenario (write at a rate, probe, wait, report), read in order.
 func (b *bench) freshnessAt(ctx context.Context, rate int) (Stats, float64, error) {

@@ -62,7 +62,7 @@ type bench struct {
 	report                       *Report
 }
 
-// run runs a bench scenario.
+// run runs the bench's scenarios and prints the report.
 //
 // long: the scenario list of the whole bench, in the order it runs.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
