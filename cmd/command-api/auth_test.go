@@ -42,7 +42,7 @@ func TestSignUpAndLogin(t *testing.T) {
 		if tok.TokenType != "Bearer" || tok.ExpiresIn != 900 {
 			t.Errorf("token_type %q expires_in %d, want Bearer 900", tok.TokenType, tok.ExpiresIn)
 		}
-		// The published JWKS verifies it; claims are as SPEC §3 says.
+		// The published JWKS verifies it; claims are as docs/command-api.md, *Security notes*, says.
 		var jwks auth.JWKS
 		s.must(req{Method: "GET", Path: "/.well-known/jwks.json"}, http.StatusOK).json(t, &jwks)
 		pub, err := auth.ParseJWKS(mustJSON(t, jwks))

@@ -60,7 +60,7 @@ func (c *Config) Validate() error {
 	ck.That(c.TokenTTL >= time.Minute && c.TokenTTL <= 24*time.Hour, "TOKEN_TTL must be 1m..24h, got %s", c.TokenTTL)
 	ck.That(c.RequestTimeout > 0, "REQUEST_TIMEOUT must be positive")
 	ck.That(c.ShutdownGrace > 0, "SHUTDOWN_GRACE must be positive")
-	ck.That(c.IdempotencyTTL >= 24*time.Hour, "IDEMPOTENCY_TTL must be at least 24h (SPEC §4), got %s", c.IdempotencyTTL)
+	ck.That(c.IdempotencyTTL >= 24*time.Hour, "IDEMPOTENCY_TTL must be at least 24h (docs/command-api.md, Idempotency), got %s", c.IdempotencyTTL)
 	ck.That(c.IdempotencyCleanupInterval >= time.Second, "IDEMPOTENCY_CLEANUP_INTERVAL must be at least 1s, got %s", c.IdempotencyCleanupInterval)
 	ck.That(c.IdempotencyCleanupBatch >= 1 && c.IdempotencyCleanupBatch <= 100_000, "IDEMPOTENCY_CLEANUP_BATCH must be 1..100000, got %d", c.IdempotencyCleanupBatch)
 	ck.That(c.PasswordHashMemoryKiB >= 8*1024 && c.PasswordHashMemoryKiB <= 1<<20, "PASSWORD_HASH_MEMORY_KIB must be 8192..1048576, got %d", c.PasswordHashMemoryKiB)

@@ -1,5 +1,5 @@
 // Command command-api is Wildcat's write side: users, tokens, customers,
-// links and payments into PostgreSQL (SPEC §2–4). `command-api migrate`
+// links and payments into PostgreSQL (docs/command-api.md). `command-api migrate`
 // applies the migrations and exits; without arguments it migrates (unless
 // MIGRATE_ON_START=false) and serves.
 package main

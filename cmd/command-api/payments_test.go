@@ -89,7 +89,7 @@ func lsnToken(t *testing.T, lsn string) string {
 	return fmt.Sprintf("c1.%016x", hi<<32|lo)
 }
 
-// TestIdempotency covers SPEC §4: concurrent requests with one key create
+// TestIdempotency covers docs/command-api.md, *Idempotency*: concurrent requests with one key create
 // one payment; a replay returns the original response; another body is 422.
 func TestIdempotency(t *testing.T) {
 	s := mustServer(t, nil)

@@ -1,5 +1,5 @@
 // Command query-api is Wildcat's read side: permission-scoped payment
-// searches served from the search engine only (SPEC §5). It verifies the
+// searches served from the search engine only (docs/query-api.md). It verifies the
 // command API's tokens with the public key and cannot mint them.
 package main
 

@@ -1,4 +1,4 @@
-// Package command holds Wildcat's write use cases (SPEC §2–4): sign-up and
+// Package command holds Wildcat's write use cases (docs/command-api.md): sign-up and
 // login, customers and their user links, and payments with idempotency. It
 // declares the interfaces it needs from the write model (Store), the
 // password hasher, the token issuer and the rate limiters; adapters
@@ -187,7 +187,7 @@ const (
 // Errors of the customer and link use cases, also returned by stores.
 var (
 	// ErrCustomerNotFound answers every request about a customer the caller
-	// is not linked to, whether or not it exists (SPEC §3).
+	// is not linked to, whether or not it exists (docs/query-api.md, *Authentication and scope*).
 	ErrCustomerNotFound = &domain.Error{Code: domain.ENOTFOUND, Reason: ReasonCustomerNotFound,
 		Message: "No customer with this id is visible to you."}
 	// ErrUserNotFound answers a link or unlink naming no user.

@@ -60,7 +60,7 @@ const (
 
 // CreatePayment validates and creates one payment on behalf of its
 // customer, which the caller must be linked to. A non-empty key is the
-// Idempotency-Key (SPEC §4).
+// Idempotency-Key (docs/command-api.md, *Idempotency*).
 func (s *Service) CreatePayment(ctx context.Context, userID, key string, in PaymentInput) (PaymentResult, error) {
 	if key != "" {
 		if err := ValidateIdempotencyKey(key); err != nil {

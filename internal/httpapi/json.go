@@ -15,7 +15,7 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/domain"
 )
 
-// Body limits of SPEC §6.
+// Body limits (docs/command-api.md, *Errors*).
 const (
 	MaxBody      = 1 << 20 // 1 MiB
 	MaxBatchBody = 8 << 20 // 8 MiB

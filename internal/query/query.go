@@ -1,4 +1,4 @@
-// Package query holds Wildcat's read use cases (SPEC §5): parsing and
+// Package query holds Wildcat's read use cases (docs/query-api.md): parsing and
 // validating search parameters, scoping every read to the caller's linked
 // customers, opaque tamper-evident cursors over search_after, summaries,
 // streamed exports and read-your-writes waits. It declares the Searcher it

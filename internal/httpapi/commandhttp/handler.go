@@ -1,5 +1,5 @@
 // Package commandhttp exposes the command use cases (internal/command) over
-// HTTP with gin: the routes of SPEC §4, request decoding, response
+// HTTP with gin: the routes of docs/command-api.md, request decoding, response
 // rendering, the JWKS and the OpenAPI document. Errors go through
 // httpapi.WriteError, the one place that maps them to problem+json.
 package commandhttp
@@ -22,7 +22,7 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
 )
 
-// Response headers of SPEC §4.
+// Response headers (docs/command-api.md).
 const (
 	HeaderConsistencyToken  = "X-Consistency-Token"
 	HeaderIdempotencyKey    = "Idempotency-Key"

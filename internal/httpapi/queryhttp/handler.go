@@ -1,4 +1,4 @@
-// Package queryhttp is the HTTP adapter of the query API (SPEC §5): gin
+// Package queryhttp is the HTTP adapter of the query API (docs/query-api.md): gin
 // handlers that parse requests with internal/query, call its Service and
 // write JSON, CSV or problem+json. It also serves the OpenAPI document.
 package queryhttp
@@ -25,7 +25,7 @@ import (
 //go:embed openapi.json
 var OpenAPI []byte
 
-// ConsistencyHeader carries a command API write's position (SPEC §4).
+// ConsistencyHeader carries a command API write's position (docs/command-api.md, *Consistency token*).
 const ConsistencyHeader = "X-Consistency-Token"
 
 // DefaultExportTimeout bounds one CSV export.
