@@ -108,18 +108,18 @@ type Stream struct {
 	// server that the consumer has not taken yet (Release).
 	waiting atomic.Int64
 
-	relations map[uint32]*relation
-	keep      map[projection.Table]map[string]bool // planned columns per table
-	received  uint64                               // end of the last transaction handed out
-	idleSent  uint64                               // last keepalive position handed out
-	resync    string                               // reason seen outside a transaction, for the next one
+	dec *decoder // driven only by Run's owning goroutine
 }
 
-type relation struct {
-	table   projection.Table
-	name    string
-	columns []string
-	keep    []bool // column i is one the planner reads
+// pluginArgs are the pgoutput options of the stream (and of the recording
+// in testdata/, which must match it): protocol 1, the publication, and
+// logical decoding messages, which carry redrive requests.
+func pluginArgs(publication string) []string {
+	return []string{
+		"proto_version '1'",
+		fmt.Sprintf("publication_names '%s'", strings.ReplaceAll(publication, "'", "''")),
+		"messages 'true'",
+	}
 }
 
 // Start begins streaming the slot from opts.Confirmed with pgoutput
@@ -136,25 +136,14 @@ func (c *Conn) Start(ctx context.Context, opts StreamOptions) (projection.Stream
 		opts.ChunkChanges = 1000
 	}
 	err := pglogrepl.StartReplication(ctx, c.pg, opts.Slot, pglogrepl.LSN(opts.Confirmed), pglogrepl.StartReplicationOptions{
-		Mode: pglogrepl.LogicalReplication,
-		PluginArgs: []string{
-			"proto_version '1'",
-			fmt.Sprintf("publication_names '%s'", strings.ReplaceAll(opts.Publication, "'", "''")),
-			"messages 'true'",
-		},
+		Mode:       pglogrepl.LogicalReplication,
+		PluginArgs: pluginArgs(opts.Publication),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("replication: start %s: %w", opts.Slot, err)
 	}
-	s := &Stream{conn: c, opts: opts, notify: make(chan struct{}, 1), relations: map[uint32]*relation{}, keep: map[projection.Table]map[string]bool{}}
-	for _, t := range []projection.Table{projection.TableUsers, projection.TableCustomers, projection.TableLinks, projection.TablePayments} {
-		s.keep[t] = map[string]bool{}
-		for _, col := range projection.PlannedColumns(t) {
-			s.keep[t][col] = true
-		}
-	}
+	s := &Stream{conn: c, opts: opts, notify: make(chan struct{}, 1), dec: newDecoder(opts.Confirmed, opts.ChunkChanges, opts.Fingerprint)}
 	s.acked.Store(opts.Confirmed)
-	s.received = opts.Confirmed
 	return s, nil
 }
 
@@ -215,113 +204,153 @@ type received struct {
 // server neither times out nor discards anything; the unread WAL waits in
 // the slot. Run closes the connection when it returns.
 func (s *Stream) Run(ctx context.Context, out chan<- projection.Tx) error {
-	in := make(chan received, 64)
+	in, stop := s.startReader()
+	defer stop()
+	return s.serve(ctx, in, out)
+}
+
+// startReader reads the socket on a goroutine of its own, because a read
+// blocks while the owner must keep sending status updates. stop ends the
+// reader and closes the connection.
+func (s *Stream) startReader() (in <-chan received, stop func()) {
+	msgs := make(chan received, 64)
 	done := make(chan struct{})
 	readerDone := make(chan struct{})
-	defer func() {
+	go func() {
+		defer close(readerDone)
+		s.read(msgs, done)
+	}()
+	return msgs, func() {
 		// Unblock the reader by closing the socket underneath it (safe
 		// while it reads), wait for it, then close the connection.
 		close(done)
 		_ = s.conn.pg.Conn().Close()
 		<-readerDone
 		s.conn.Close()
-	}()
-	go func() {
-		defer close(readerDone)
-		for {
-			// Background context: no deadline juggling; Close unblocks it.
-			msg, err := s.conn.pg.ReceiveMessage(context.Background())
-			// The frontend reuses message structs and buffers on the next
-			// receive: hand over copies.
-			switch m := msg.(type) {
-			case *pgproto3.CopyData:
-				msg = &pgproto3.CopyData{Data: append([]byte(nil), m.Data...)}
-			case *pgproto3.ErrorResponse:
-				msg, err = nil, fmt.Errorf("server: %w", pgconn.ErrorResponseToPgError(m))
-			case *pgproto3.CopyDone:
-				msg = &pgproto3.CopyDone{}
-			default:
-				msg = nil
-			}
-			select {
-			case in <- received{msg, err}:
-			case <-done:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	}
+}
 
-	ticker := time.NewTicker(s.opts.StatusInterval)
-	defer ticker.Stop()
+// read passes the server's messages to in until the connection fails or
+// done is closed.
+func (s *Stream) read(in chan<- received, done <-chan struct{}) {
+	for {
+		// Background context: no deadline juggling; closing the socket
+		// unblocks it.
+		msg, err := detach(s.conn.pg.ReceiveMessage(context.Background()))
+		select {
+		case in <- received{msg, err}:
+		case <-done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// detach keeps what the stream uses of a received message, as copies: the
+// frontend reuses message structs and buffers on the next receive.
+func detach(msg pgproto3.BackendMessage, err error) (pgproto3.BackendMessage, error) {
+	switch m := msg.(type) {
+	case *pgproto3.CopyData:
+		return &pgproto3.CopyData{Data: append([]byte(nil), m.Data...)}, err
+	case *pgproto3.ErrorResponse:
+		return nil, fmt.Errorf("server: %w", pgconn.ErrorResponseToPgError(m))
+	case *pgproto3.CopyDone:
+		return &pgproto3.CopyDone{}, err
+	}
+	return nil, err
+}
+
+// serve owns the connection: it decodes what the reader passes on, hands
+// transactions to out as the consumer and the Budget allow, and sends
+// status updates all the while, reading or not.
+func (s *Stream) serve(ctx context.Context, in <-chan received, out chan<- projection.Tx) error {
+	status := time.NewTicker(s.opts.StatusInterval)
+	defer status.Stop()
 	// While everything received is applied, ask the server every
 	// IdlePoll for its position (a status update with reply requested is
 	// answered by a keepalive), so the published position follows the WAL
 	// of other writers promptly (read-your-writes tokens point there).
 	idle := time.NewTicker(s.opts.IdlePoll)
 	defer idle.Stop()
-	var pending *projection.Tx
-	var cur *projection.Tx
-	reserved := false // pending's weight is taken from the budget
+	h := handout{budget: s.opts.Budget}
 	for {
-		var outc chan<- projection.Tx
-		var inc <-chan received
-		var freed <-chan struct{}
-		if pending != nil {
-			if !reserved && (s.opts.Budget == nil || s.opts.Budget.TryTake(pending.Weight())) {
-				reserved = true
-			}
-			if reserved {
-				outc = out
-			} else {
-				freed = s.opts.Budget.Freed()
-			}
-		} else {
-			inc = in
-		}
+		outc, freed, inc := h.gate(out, in)
+		var err error
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-freed:
-		case outc <- txOrZero(pending):
-			pending, reserved = nil, false
+		case outc <- h.tx():
+			h.taken()
 		case <-s.notify:
-			if err := s.sendStatus(ctx, false); err != nil {
-				return err
-			}
-		case <-ticker.C:
-			if err := s.sendStatus(ctx, false); err != nil {
-				return err
-			}
+			err = s.sendStatus(ctx, false)
+		case <-status.C:
+			err = s.sendStatus(ctx, false)
 		case <-idle.C:
-			if cur == nil && pending == nil && s.acked.Load() >= s.received {
-				if err := s.sendStatus(ctx, true); err != nil {
-					return err
-				}
+			if s.dec.idle() && h.pending == nil && s.acked.Load() >= s.dec.received {
+				err = s.sendStatus(ctx, true)
 			}
 		case r := <-inc:
-			if r.err != nil {
-				return fmt.Errorf("replication: receive: %w", r.err)
-			}
-			tx, err := s.handle(ctx, r.msg, &cur)
-			if err != nil {
-				return err
-			}
-			if tx != nil && !tx.Keepalive {
-				s.waiting.Add(1)
-			}
-			pending = tx
+			h.pending, err = s.receive(ctx, r)
+		}
+		if err != nil {
+			return err
 		}
 	}
 }
 
-func txOrZero(tx *projection.Tx) projection.Tx {
-	if tx == nil {
+// handout is the decoded transaction waiting for the consumer. Nothing more
+// is read while one waits, so the stream holds at most one transaction
+// beyond what the Budget admits.
+type handout struct {
+	budget   *projection.Budget
+	pending  *projection.Tx
+	reserved bool // pending's weight is taken from the budget
+}
+
+// gate returns the channels serve waits on: out once pending's weight is
+// reserved, the budget's Freed while it cannot be, and in (the next
+// message) only when nothing is pending. The others are nil.
+func (h *handout) gate(out chan<- projection.Tx, in <-chan received) (chan<- projection.Tx, <-chan struct{}, <-chan received) {
+	if h.pending == nil {
+		return nil, nil, in
+	}
+	if !h.reserved && (h.budget == nil || h.budget.TryTake(h.pending.Weight())) {
+		h.reserved = true
+	}
+	if h.reserved {
+		return out, nil, nil
+	}
+	return nil, h.budget.Freed(), nil
+}
+
+// tx is the value offered on out (the zero Tx while out is nil: a select
+// evaluates every send expression).
+func (h *handout) tx() projection.Tx {
+	if h.pending == nil {
 		return projection.Tx{}
 	}
-	return *tx
+	return *h.pending
+}
+
+func (h *handout) taken() { h.pending, h.reserved = nil, false }
+
+// receive decodes one message from the reader; it returns a transaction
+// (or an idle keepalive position) to hand out, if one completed.
+func (s *Stream) receive(ctx context.Context, r received) (*projection.Tx, error) {
+	if r.err != nil {
+		return nil, fmt.Errorf("replication: receive: %w", r.err)
+	}
+	tx, err := s.handle(ctx, r.msg)
+	if err != nil {
+		return nil, err
+	}
+	if tx != nil && !tx.Keepalive {
+		s.waiting.Add(1)
+	}
+	return tx, nil
 }
 
 func (s *Stream) sendStatus(ctx context.Context, reply bool) error {
@@ -338,43 +367,22 @@ func (s *Stream) sendStatus(ctx context.Context, reply bool) error {
 	return nil
 }
 
-// handle processes one server message; it returns a transaction (or an
-// idle keepalive position) to hand out, if one completed.
-func (s *Stream) handle(ctx context.Context, msg pgproto3.BackendMessage, cur **projection.Tx) (*projection.Tx, error) {
+// handle processes one server message: the decoder's part, plus the
+// server's WAL end and the status update a keepalive may ask for.
+func (s *Stream) handle(ctx context.Context, msg pgproto3.BackendMessage) (*projection.Tx, error) {
 	switch m := msg.(type) {
 	case *pgproto3.CopyData:
-		if len(m.Data) == 0 {
-			return nil, nil
+		f, err := s.dec.copyData(m.Data)
+		s.storeServerEnd(f.serverEnd)
+		if err != nil {
+			return nil, err
 		}
-		switch m.Data[0] {
-		case pglogrepl.PrimaryKeepaliveMessageByteID:
-			ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(m.Data[1:])
-			if err != nil {
-				return nil, fmt.Errorf("replication: keepalive: %w", err)
+		if f.reply {
+			if err := s.sendStatus(ctx, false); err != nil {
+				return nil, err
 			}
-			s.storeServerEnd(uint64(ka.ServerWALEnd))
-			if ka.ReplyRequested {
-				if err := s.sendStatus(ctx, false); err != nil {
-					return nil, err
-				}
-			}
-			// Nothing in flight: every transaction committed before the
-			// server's position has been handed out already.
-			end := uint64(ka.ServerWALEnd)
-			if *cur == nil && end > s.received && end > s.idleSent {
-				s.idleSent = end
-				return &projection.Tx{Keepalive: true, EndLSN: end}, nil
-			}
-			return nil, nil
-		case pglogrepl.XLogDataByteID:
-			xld, err := pglogrepl.ParseXLogData(m.Data[1:])
-			if err != nil {
-				return nil, fmt.Errorf("replication: xlogdata: %w", err)
-			}
-			s.storeServerEnd(uint64(xld.ServerWALEnd))
-			return s.decode(xld.WALData, cur)
 		}
-		return nil, nil
+		return f.tx, nil
 	case *pgproto3.CopyDone:
 		return nil, errors.New("replication: server ended the stream")
 	}
@@ -388,136 +396,4 @@ func (s *Stream) storeServerEnd(lsn uint64) {
 			return
 		}
 	}
-}
-
-func (s *Stream) decode(data []byte, cur **projection.Tx) (*projection.Tx, error) {
-	msg, err := pglogrepl.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("replication: decode pgoutput: %w", err)
-	}
-	tx := *cur
-	needTx := func(what string) error {
-		if tx == nil {
-			return fmt.Errorf("replication: %s outside a transaction", what)
-		}
-		return nil
-	}
-	switch m := msg.(type) {
-	case *pglogrepl.BeginMessage:
-		// FinalLSN is the LSN of the commit record: the version of every
-		// chunk of this transaction.
-		*cur = &projection.Tx{Xid: m.Xid, CommitLSN: uint64(m.FinalLSN), CommitTime: m.CommitTime, Resync: s.resync}
-		s.resync = ""
-	case *pglogrepl.RelationMessage:
-		if reason := s.relation(m); reason != "" {
-			if tx == nil {
-				s.resync = reason
-			} else if tx.Resync == "" {
-				tx.Resync = reason
-			}
-		}
-	case *pglogrepl.InsertMessage:
-		if err := needTx("insert"); err != nil {
-			return nil, err
-		}
-		if rel := s.relations[m.RelationID]; rel != nil && rel.table != projection.TableUnknown {
-			tx.Changes = append(tx.Changes, projection.Change{Table: rel.table, Op: projection.OpInsert, New: rel.row(m.Tuple)})
-		}
-	case *pglogrepl.UpdateMessage:
-		if err := needTx("update"); err != nil {
-			return nil, err
-		}
-		if rel := s.relations[m.RelationID]; rel != nil && rel.table != projection.TableUnknown {
-			tx.Changes = append(tx.Changes, projection.Change{Table: rel.table, Op: projection.OpUpdate, New: rel.row(m.NewTuple), Old: rel.row(m.OldTuple)})
-		}
-	case *pglogrepl.DeleteMessage:
-		if err := needTx("delete"); err != nil {
-			return nil, err
-		}
-		if rel := s.relations[m.RelationID]; rel != nil && rel.table != projection.TableUnknown {
-			tx.Changes = append(tx.Changes, projection.Change{Table: rel.table, Op: projection.OpDelete, Old: rel.row(m.OldTuple)})
-		}
-	case *pglogrepl.TruncateMessage:
-		if err := needTx("truncate"); err != nil {
-			return nil, err
-		}
-		for _, id := range m.RelationIDs {
-			if rel := s.relations[id]; rel != nil && rel.table != projection.TableUnknown && tx.Resync == "" {
-				tx.Resync = "truncate of " + rel.name
-			}
-		}
-	case *pglogrepl.LogicalDecodingMessage:
-		if m.Transactional && tx != nil {
-			tx.Messages = append(tx.Messages, projection.Message{Prefix: m.Prefix, Content: append([]byte(nil), m.Content...)})
-		}
-	case *pglogrepl.CommitMessage:
-		if err := needTx("commit"); err != nil {
-			return nil, err
-		}
-		tx.CommitLSN = uint64(m.CommitLSN)
-		tx.EndLSN = uint64(m.TransactionEndLSN)
-		tx.CommitTime = m.CommitTime
-		*cur = nil
-		if tx.EndLSN > s.received {
-			s.received = tx.EndLSN
-		}
-		return tx, nil
-	}
-	if tx := *cur; tx != nil && len(tx.Changes)+len(tx.Messages) >= s.opts.ChunkChanges {
-		// Hand out what is decoded so far; the rest of the transaction
-		// continues in a fresh chunk. Nothing is acknowledged before the
-		// last chunk (the one with EndLSN) is applied.
-		tx.Partial = true
-		*cur = &projection.Tx{Xid: tx.Xid, CommitLSN: tx.CommitLSN, CommitTime: tx.CommitTime}
-		return tx, nil
-	}
-	return nil, nil
-}
-
-// relation records a relation and returns a resync reason when its schema
-// differs from the backfill's.
-func (s *Stream) relation(m *pglogrepl.RelationMessage) string {
-	cols := make([]string, len(m.Columns))
-	fp := make([]string, len(m.Columns))
-	for i, c := range m.Columns {
-		cols[i] = c.Name
-		fp[i] = fmt.Sprintf("%s:%d", c.Name, c.DataType)
-	}
-	name := m.Namespace + "." + m.RelationName
-	rel := &relation{table: projection.TableByName(m.RelationName), name: name, columns: cols, keep: make([]bool, len(cols))}
-	for i, c := range cols {
-		rel.keep[i] = s.keep[rel.table][c]
-	}
-	prev := s.relations[m.RelationID]
-	s.relations[m.RelationID] = rel
-	if prev != nil && prev.name != name && prev.table != projection.TableUnknown {
-		return fmt.Sprintf("relation %s renamed to %s", prev.name, name)
-	}
-	if want, ok := s.opts.Fingerprint[name]; ok && want != strings.Join(fp, ",") {
-		return fmt.Sprintf("schema of %s changed: backfilled %q, now %q", name, want, strings.Join(fp, ","))
-	}
-	return ""
-}
-
-func (r *relation) row(t *pglogrepl.TupleData) projection.Row {
-	if t == nil {
-		return nil
-	}
-	row := make(projection.Row, len(projection.PlannedColumns(r.table)))
-	for i, c := range t.Columns {
-		if i >= len(r.columns) {
-			break
-		}
-		if !r.keep[i] {
-			continue // the planner does not read it; the content is read at flush time
-		}
-		switch c.DataType {
-		case pglogrepl.TupleDataTypeNull:
-			row[r.columns[i]] = nil
-		case pglogrepl.TupleDataTypeText, pglogrepl.TupleDataTypeBinary:
-			v := string(c.Data)
-			row[r.columns[i]] = &v
-		}
-	}
-	return row
 }
