@@ -194,25 +194,34 @@ func (c *Client) Ping(ctx context.Context) error {
 // status and body. Non-2xx statuses are returned, not treated as errors, so
 // callers can branch on 404 or 409; transport failures are errors.
 func (c *Client) Do(ctx context.Context, method, path string, body any) (int, []byte, error) {
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		raw = b
+	default:
+		buf, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, fmt.Errorf("search: encode %s %s: %w", method, path, err)
+		}
+		raw = buf
+	}
+	return c.DoRaw(ctx, method, path, "application/json", raw)
+}
+
+// DoRaw sends body (nil for none) as contentType and returns the status
+// and the whole response body: the one place engine requests are made.
+func (c *Client) DoRaw(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
-		switch b := body.(type) {
-		case []byte:
-			rd = bytes.NewReader(b)
-		default:
-			buf, err := json.Marshal(body)
-			if err != nil {
-				return 0, nil, fmt.Errorf("search: encode %s %s: %w", method, path, err)
-			}
-			rd = bytes.NewReader(buf)
-		}
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, path, rd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("search: %s %s: %w", method, path, err)
 	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", contentType)
 	}
 	res, err := c.ES.Perform(req)
 	if err != nil {

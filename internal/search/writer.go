@@ -11,9 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -489,32 +487,7 @@ func (w *Writer) expect(ctx context.Context, method, path string, body any, want
 }
 
 func (w *Writer) perform(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	u, err := url.Parse(path)
-	if err != nil {
-		return 0, nil, fmt.Errorf("indexer: %s %s: %w", method, path, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return 0, nil, fmt.Errorf("indexer: %s %s: %w", method, path, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", contentType)
-		req.ContentLength = int64(len(body))
-	}
-	res, err := w.Client.ES.Perform(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("indexer: %s %s: %w", method, path, err)
-	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	if err != nil {
-		return res.StatusCode, nil, fmt.Errorf("indexer: read %s %s: %w", method, path, err)
-	}
-	return res.StatusCode, out, nil
+	return w.Client.DoRaw(ctx, method, path, contentType, body)
 }
 
 func truncate(b []byte) string {
