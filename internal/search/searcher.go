@@ -165,13 +165,18 @@ func (s *Searcher) Search(ctx context.Context, q query.SearchQuery) (query.Searc
 	if err != nil {
 		return query.SearchResult{}, err
 	}
+	return decodeSearch(out, q.Size)
+}
+
+// decodeSearch reads a payment search response of at most size hits.
+func decodeSearch(out []byte, size int) (query.SearchResult, error) {
 	var res paymentHits
-	res.Hits.Hits = make([]paymentHit, 0, q.Size) // decoded in place, not grown hit by hit
+	res.Hits.Hits = make([]paymentHit, 0, size) // decoded in place, not grown hit by hit
 	if err := unmarshal(out, &res); err != nil {
 		return query.SearchResult{}, fmt.Errorf("searchquery: decode search: %w", err)
 	}
-	// "eq": an exact count; "gte": the engine stopped counting at
-	// q.TotalLimit and the value is a lower bound.
+	// "eq": an exact count; "gte": the engine stopped counting at the
+	// query's TotalLimit and the value is a lower bound.
 	var exact bool
 	switch res.Hits.Total.Relation {
 	case "eq":
@@ -182,6 +187,7 @@ func (s *Searcher) Search(ctx context.Context, q query.SearchQuery) (query.Searc
 	}
 	ps := make([]query.Payment, len(res.Hits.Hits))
 	for i, h := range res.Hits.Hits {
+		var err error
 		ps[i] = toPayment(&h.Source)
 		if ps[i].Key, err = decodeSortKey(h.Sort, h.Source.ID); err != nil {
 			return query.SearchResult{}, err

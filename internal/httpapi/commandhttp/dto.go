@@ -65,3 +65,11 @@ func paymentOf(p domain.Payment) paymentJSON {
 		Amount: p.Amount, Currency: p.Currency, ThirdParty: p.ThirdParty, Description: p.Description,
 		Status: string(p.Status), Date: ts(p.Date), CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt)}
 }
+
+func batchOf(ps []domain.Payment) batchJSON {
+	out := batchJSON{Payments: make([]paymentJSON, len(ps))}
+	for i, p := range ps {
+		out.Payments[i] = paymentOf(p)
+	}
+	return out
+}

@@ -105,15 +105,25 @@ func decode(c *gin.Context, limit int64, dst any) error {
 
 // render writes v as JSON with status.
 func render(c *gin.Context, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	body, err := encode(v)
+	if err != nil {
 		httpapi.WriteError(c, err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.Data(status, jsonContentType, buf.Bytes())
+	c.Data(status, jsonContentType, body)
+}
+
+// encode returns the response body of v: JSON without HTML escaping, ending
+// in a newline.
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func written(c *gin.Context, commit command.Commit) {
@@ -309,11 +319,7 @@ func (h *handler) createPayments(c *gin.Context) {
 		return
 	}
 	h.paymentsWritten(c, res)
-	out := batchJSON{Payments: make([]paymentJSON, len(res.Payments))}
-	for i, p := range res.Payments {
-		out.Payments[i] = paymentOf(p)
-	}
-	render(c, res.StatusCode, out)
+	render(c, res.StatusCode, batchOf(res.Payments))
 }
 
 func (h *handler) paymentsWritten(c *gin.Context, res command.PaymentResult) {
