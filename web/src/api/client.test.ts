@@ -39,8 +39,8 @@ describe('ApiClient', () => {
   it('throws problem+json as ApiError with field errors', async () => {
     const problem = {
       type: 'https://wildcat/validation',
-      title: 'Invalid request',
-      status: 422,
+      title: 'Bad Request',
+      status: 400,
       detail: 'The request has invalid fields.',
       code: 'invalid',
       errors: [
@@ -48,11 +48,11 @@ describe('ApiClient', () => {
         { field: 'currency', message: 'unknown currency' },
       ],
     };
-    const { api } = client([['POST', '/api/command/v1/customers', { status: 422, body: problem }]]);
+    const { api } = client([['POST', '/api/command/v1/customers', { status: 400, body: problem }]]);
     const err = await api.createCustomer({ name: '' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     const e = err as ApiError;
-    expect(e.status).toBe(422);
+    expect(e.status).toBe(400);
     expect(e.code).toBe('invalid');
     expect(e.message).toBe('The request has invalid fields.');
     expect(e.fieldErrors()).toEqual({ amount: 'must be greater than 0', currency: 'unknown currency' });
@@ -107,7 +107,7 @@ describe('ApiClient', () => {
   });
 
   it('passes the consistency token to the customers list', async () => {
-    const { api, calls } = client([['GET', '/api/query/v1/customers', { body: { data: null } }]]);
+    const { api, calls } = client([['GET', '/api/query/v1/customers', { body: { data: [] } }]]);
     expect(await api.listCustomers('ct-9')).toEqual([]);
     expect(calls[0]!.url.searchParams.get('consistency_token')).toBe('ct-9');
   });

@@ -1,11 +1,18 @@
 import { ApiError, toProblem } from './problem';
 import type {
+  CreatedPayment,
   Customer,
+  CustomerList,
+  CustomerPatch,
   CustomerWithUsers,
+  LinkByEmail,
+  Login,
+  NewCustomer,
   NewPayment,
   Payment,
   PaymentPage,
   PaymentSummary,
+  SignUp,
   TokenResponse,
   User,
   Written,
@@ -114,12 +121,12 @@ export class ApiClient {
   // Command API.
 
   /** signUp creates a user account. */
-  signUp(body: { email: string; password: string; name: string }): Promise<User> {
+  signUp(body: SignUp): Promise<User> {
     return this.json('command', '/v1/users', { method: 'POST', body, auth: false });
   }
 
   /** token exchanges credentials for an access token. */
-  token(body: { email: string; password: string }): Promise<TokenResponse> {
+  token(body: Login): Promise<TokenResponse> {
     return this.json('command', '/v1/auth/token', { method: 'POST', body, auth: false });
   }
 
@@ -129,21 +136,19 @@ export class ApiClient {
   }
 
   /** createCustomer creates a customer linked to the caller. */
-  createCustomer(body: { name: string; email?: string }): Promise<Written<Customer>> {
+  createCustomer(body: NewCustomer): Promise<Written<Customer>> {
     return this.written('command', '/v1/customers', { method: 'POST', body });
   }
 
   /** updateCustomer renames a customer or changes its email. */
-  updateCustomer(id: string, body: { name?: string; email?: string | null }): Promise<Written<Customer>> {
+  updateCustomer(id: string, body: CustomerPatch): Promise<Written<Customer>> {
     return this.written('command', `/v1/customers/${encodeURIComponent(id)}`, { method: 'PATCH', body });
   }
 
   /** linkUserByEmail shares a customer with the user who has that email. */
   linkUserByEmail(customerId: string, email: string): Promise<Written<undefined>> {
-    return this.written('command', `/v1/customers/${encodeURIComponent(customerId)}/users`, {
-      method: 'POST',
-      body: { email },
-    });
+    const body: LinkByEmail = { email };
+    return this.written('command', `/v1/customers/${encodeURIComponent(customerId)}/users`, { method: 'POST', body });
   }
 
   /** unlinkUser removes a user's access to a customer. */
@@ -156,7 +161,7 @@ export class ApiClient {
   }
 
   /** createPayment creates a payment; the key makes retries of one submission safe. */
-  createPayment(body: NewPayment, idempotencyKey: string): Promise<Written<Payment>> {
+  createPayment(body: NewPayment, idempotencyKey: string): Promise<Written<CreatedPayment>> {
     return this.written('command', '/v1/payments', {
       method: 'POST',
       body,
@@ -185,8 +190,8 @@ export class ApiClient {
   async listCustomers(consistencyToken?: string | null, signal?: AbortSignal): Promise<CustomerWithUsers[]> {
     const query = new URLSearchParams();
     if (consistencyToken) query.set('consistency_token', consistencyToken);
-    const res = await this.json<{ data: CustomerWithUsers[] | null }>('query', '/v1/customers', { query, signal });
-    return res.data ?? [];
+    const res = await this.json<CustomerList>('query', '/v1/customers', { query, signal });
+    return res.data;
   }
 
   /** exportCsv downloads every payment matching the query as CSV, with the Authorization header. */

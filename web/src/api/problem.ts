@@ -1,20 +1,14 @@
-// RFC 9457 problem details, as every API error is returned (SPEC §6).
+// RFC 9457 problem details, as every API error is returned (WireProblem in types.ts).
+import type { WireProblem } from './types';
 
 /** FieldError is one entry of a validation problem's `errors` list. */
-export interface FieldError {
-  field: string;
-  message: string;
-}
+export type FieldError = NonNullable<WireProblem['errors']>[number];
 
-/** Problem is an application/problem+json body. */
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  errors?: FieldError[];
-}
+/**
+ * Problem is a problem as the UI holds it: the documented fields, each optional, because it is
+ * also built from bodies that are not problem+json (a proxy's 502, a network failure).
+ */
+export type Problem = Partial<WireProblem>;
 
 /** ApiError is thrown for every failed API call; status 0 means the network failed. */
 export class ApiError extends Error {

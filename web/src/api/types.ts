@@ -1,105 +1,91 @@
-// Wire types of the command and query APIs (SPEC §4-§5). Amounts are integer minor units.
+// Wire types of the command and query APIs, named for the UI. Every shape comes from the OpenAPI
+// documents (internal/httpapi/commandhttp/openapi.yaml, internal/httpapi/queryhttp/openapi.json)
+// through the generated command.gen.ts and query.gen.ts (`npm run gen:api`); nothing here restates
+// a field. Amounts are integer minor units.
+import type { components as CommandComponents, operations as CommandOperations } from './command.gen';
+import type { components as QueryComponents, operations as QueryOperations } from './query.gen';
 
-/** PaymentStatus is the lifecycle state of a payment. */
-export type PaymentStatus = 'pending' | 'succeeded' | 'failed';
+type CommandSchemas = CommandComponents['schemas'];
+type QuerySchemas = QueryComponents['schemas'];
 
-/** PAYMENT_STATUSES lists every status, in display order. */
-export const PAYMENT_STATUSES: readonly PaymentStatus[] = ['pending', 'succeeded', 'failed'];
+// Command API.
+
+/** SignUp is the body of POST /v1/users. */
+export type SignUp = CommandSchemas['SignUp'];
+
+/** Login is the body of POST /v1/auth/token. */
+export type Login = CommandSchemas['Login'];
 
 /** User is the signed-in person (GET /v1/me). */
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  created_at: string;
-}
+export type User = CommandSchemas['User'];
 
 /** TokenResponse is returned by POST /v1/auth/token. */
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-}
+export type TokenResponse = CommandSchemas['Token'];
+
+/** NewCustomer is the body of POST /v1/customers. */
+export type NewCustomer = CommandSchemas['NewCustomer'];
+
+/** CustomerPatch is the body of PATCH /v1/customers/{id}: absent fields stay, `email: null` removes it. */
+export type CustomerPatch = CommandSchemas['CustomerPatch'];
 
 /** Customer is a customer as written by the command API. */
-export interface Customer {
-  id: string;
-  name: string;
-  email?: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type Customer = CommandSchemas['Customer'];
 
-/** LinkedUser is a user linked to a customer, as listed by the query API. */
-export interface LinkedUser {
-  id: string;
-  name: string;
-  email: string;
-}
-
-/** CustomerWithUsers is one item of GET /v1/customers on the query API. */
-export interface CustomerWithUsers {
-  id: string;
-  name: string;
-  email?: string | null;
-  users: LinkedUser[];
-}
-
-/** Payment is a payment document; the query API adds the denormalized names. */
-export interface Payment {
-  id: string;
-  payment_ref_id: string;
-  customer_id: string;
-  user_id: string;
-  amount: number;
-  currency: string;
-  third_party: string;
-  description?: string | null;
-  status: PaymentStatus;
-  date: string;
-  created_at: string;
-  updated_at: string;
-  customer_name?: string;
-  user_name?: string;
-  user_email?: string;
-}
-
-/** PaymentPage is one page of GET /v1/payments. */
-export interface PaymentPage {
-  data: Payment[];
-  next_cursor: string | null;
-  has_more: boolean;
-  /** total counts every match: exactly when total_relation is "eq", as a lower bound when it is "gte". */
-  total: number;
-  /** total_relation says whether total is exact ("eq") or a lower bound ("gte", more match than the API counts). */
-  total_relation: 'eq' | 'gte';
-}
-
-/** HistogramBucket is one day of the summary histogram. */
-export interface HistogramBucket {
-  date: string;
-  count: number;
-  sum_by_currency: Record<string, number>;
-}
-
-/** PaymentSummary is returned by GET /v1/payments/summary. */
-export interface PaymentSummary {
-  count: number;
-  sum_by_currency: Record<string, number>;
-  count_by_status: Partial<Record<PaymentStatus, number>> & Record<string, number>;
-  histogram: HistogramBucket[];
-}
+/** LinkByEmail is the body of POST /v1/customers/{id}/users. */
+export type LinkByEmail = CommandOperations['linkUserByEmail']['requestBody']['content']['application/json'];
 
 /** NewPayment is the body of POST /v1/payments. */
-export interface NewPayment {
-  customer_id: string;
-  amount: number;
-  currency: string;
-  third_party: string;
-  description?: string;
-  payment_ref_id?: string;
-  date?: string;
-}
+export type NewPayment = CommandSchemas['NewPayment'];
+
+/** CreatedPayment is what POST /v1/payments returns: the payment without the query API's names. */
+export type CreatedPayment = CommandSchemas['Payment'];
+
+// Query API.
+
+/** PaymentStatus is the lifecycle state of a payment. */
+export type PaymentStatus = QuerySchemas['Status'];
+
+/** LinkedUser is a user linked to a customer, as listed by the query API. */
+export type LinkedUser = QuerySchemas['CustomerUser'];
+
+/** CustomerWithUsers is one item of GET /v1/customers on the query API. */
+export type CustomerWithUsers = QuerySchemas['Customer'];
+
+/** CustomerList is the body of GET /v1/customers on the query API. */
+export type CustomerList = QuerySchemas['CustomerList'];
+
+/** Payment is a payment document as the query API returns it, with the denormalized names. */
+export type Payment = QuerySchemas['Payment'];
+
+/** PaymentPage is one page of GET /v1/payments. */
+export type PaymentPage = QuerySchemas['PaymentPage'];
+
+/** PaymentSummary is returned by GET /v1/payments/summary. */
+export type PaymentSummary = QuerySchemas['Summary'];
+
+/** HistogramBucket is one day of the summary histogram. */
+export type HistogramBucket = PaymentSummary['histogram'][number];
+
+type QueryOf<Op extends keyof QueryOperations> = NonNullable<QueryOperations[Op]['parameters']['query']>;
+
+/** PaymentSort is an order GET /v1/payments and the CSV export accept. */
+export type PaymentSort = NonNullable<QueryOf<'searchPayments'>['sort']>;
+
+/** PaymentQueryParam is a query parameter of the payment search, the summary or the CSV export. */
+export type PaymentQueryParam = keyof QueryOf<'searchPayments'> | keyof QueryOf<'summarizePayments'> | keyof QueryOf<'exportPayments'>;
+
+// Both APIs.
+
+/** WireProblem is an RFC 9457 problem+json body as both APIs document it. */
+export type WireProblem = CommandSchemas['Problem'] | QuerySchemas['Problem'];
+
+// UI-side.
+
+// STATUS_SET has one entry per status of the contract: a status added there fails to compile here.
+const STATUS_SET: Record<PaymentStatus, true> = { pending: true, succeeded: true, failed: true };
+
+/** PAYMENT_STATUSES lists every status, in display order. */
+export const PAYMENT_STATUSES = Object.keys(STATUS_SET) as readonly PaymentStatus[];
 
 /** Written wraps the result of a write with its consistency token for read-your-writes. */
 export interface Written<T> {

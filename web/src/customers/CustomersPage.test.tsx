@@ -40,7 +40,7 @@ function backend(initial: CustomerWithUsers[]) {
       /^\/api\/command\/v1\/customers\/[^/]+\/users$/,
       (c: Call) => {
         const { email } = c.body as { email: string };
-        if (email !== BOB.email) return { status: 404, body: { title: 'Not Found', status: 404, code: 'not_found' } };
+        if (email !== BOB.email) return { status: 404, body: { title: 'Not Found', status: 404, code: 'user_not_found' } };
         customers = customers.map((x) => (c.url.pathname.includes(x.id) ? { ...x, users: [...x.users, BOB] } : x));
         return { status: 204, headers: { 'X-Consistency-Token': 'ct-c3' } };
       },
@@ -75,7 +75,7 @@ describe('CustomersPage', () => {
   });
 
   it('renames a customer', async () => {
-    const { fetch, calls } = backend([{ id: 'c1', name: 'Old Name', users: [ME] }]);
+    const { fetch, calls } = backend([{ id: 'c1', name: 'Old Name', email: null, users: [ME] }]);
     renderApp('/customers', fetch);
     await userEvent.click(await screen.findByRole('button', { name: 'Edit: Old Name' }));
     const dialog = await screen.findByRole('dialog', { name: 'Edit customer' });
@@ -88,7 +88,7 @@ describe('CustomersPage', () => {
   });
 
   it('gives access by email, explains unknown emails, and removes access', async () => {
-    const { fetch } = backend([{ id: 'c1', name: 'Shop', users: [ME] }]);
+    const { fetch } = backend([{ id: 'c1', name: 'Shop', email: null, users: [ME] }]);
     renderApp('/customers', fetch);
     const card = await screen.findByRole('region', { name: 'Shop' });
     // The last person cannot be removed.

@@ -129,7 +129,7 @@ describe('SignupPage', () => {
 
   it('shows a taken email on the field', async () => {
     const { fetch } = fakeFetch([
-      ['POST', '/api/command/v1/users', { status: 409, body: { title: 'Conflict', status: 409, code: 'conflict' } }],
+      ['POST', '/api/command/v1/users', { status: 409, body: { title: 'Conflict', status: 409, code: 'email_taken' } }],
     ]);
     renderApp('/signup', fetch);
     await userEvent.type(await screen.findByLabelText(/Full name/), 'Ada');

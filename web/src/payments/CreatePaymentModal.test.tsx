@@ -1,17 +1,18 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { CustomerWithUsers, Payment } from '../api/types';
+import type { CreatedPayment, CustomerWithUsers } from '../api/types';
 import { fakeFetch, type Call, type Reply } from '../test/http';
 import { renderApp, signIn, TEST_USER } from '../test/render';
 
 const SHOP: CustomerWithUsers = {
   id: '11111111-1111-4111-8111-111111111111',
   name: 'Nordic Coffee',
+  email: null,
   users: [{ id: TEST_USER.id, name: TEST_USER.name, email: TEST_USER.email }],
 };
 
-const created: Payment = {
+const created: CreatedPayment = {
   id: 'aaaaaaaa-0000-4000-8000-000000000099',
   payment_ref_id: 'bbbbbbbb-0000-4000-8000-000000000099',
   customer_id: SHOP.id,
@@ -19,6 +20,7 @@ const created: Payment = {
   amount: 123456,
   currency: 'DKK',
   third_party: 'Roastery',
+  description: '',
   status: 'pending',
   date: '2026-11-25T10:00:00Z',
   created_at: '2026-11-25T10:00:00Z',
@@ -30,13 +32,13 @@ function setup(postReplies: Reply[]) {
   const replies = [...postReplies];
   const { fetch, calls } = fakeFetch([
     ['GET', '/api/query/v1/customers', { body: { data: [SHOP] } }],
-    ['GET', '/api/query/v1/payments/summary', { body: { count: 0, sum_by_currency: {}, count_by_status: {}, histogram: [] } }],
+    ['GET', '/api/query/v1/payments/summary', { body: { count: 0, sum_by_currency: {}, count_by_status: { pending: 0, succeeded: 0, failed: 0 }, histogram: [] } }],
     [
       'GET',
       '/api/query/v1/payments',
       (c: Call) => ({
         body: {
-          data: written && c.url.searchParams.get('consistency_token') === 'ct-42' ? [{ ...created, customer_name: SHOP.name }] : [],
+          data: written && c.url.searchParams.get('consistency_token') === 'ct-42' ? [{ ...created, customer_name: SHOP.name, user_name: TEST_USER.name, user_email: TEST_USER.email }] : [],
           next_cursor: null,
           has_more: false,
           total: written ? 1 : 0,
@@ -118,8 +120,8 @@ describe('CreatePaymentModal', () => {
 
   it('shows validation problems from the API on the fields and uses a new key after changes', async () => {
     const problem: Reply = {
-      status: 422,
-      body: { title: 'Invalid payment', status: 422, code: 'invalid', errors: [{ field: 'third_party', message: 'is blocked' }] },
+      status: 400,
+      body: { title: 'Bad Request', status: 400, code: 'invalid', errors: [{ field: 'third_party', message: 'is blocked' }] },
     };
     const { fetch, posts } = setup([problem, ok]);
     renderApp(`/payments?customer_id=${SHOP.id}`, fetch);

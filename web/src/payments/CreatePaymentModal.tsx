@@ -6,7 +6,7 @@ import { useMediaQuery } from '@mantine/hooks';
 import { IconChevronDown, IconChevronRight } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/problem';
-import type { CustomerWithUsers, NewPayment, Payment } from '../api/types';
+import type { CreatedPayment, CustomerWithUsers, NewPayment } from '../api/types';
 import { newUuid } from '../api/uuid';
 import { useApi } from '../auth/context';
 import { ProblemAlert } from '../components/ProblemAlert';
@@ -21,7 +21,7 @@ export interface CreatePaymentModalProps {
   onClose: () => void;
   customers: CustomerWithUsers[];
   defaultCustomerId?: string | null;
-  onCreated: (payment: Payment, consistencyToken: string | null) => void;
+  onCreated: (payment: CreatedPayment, consistencyToken: string | null) => void;
 }
 
 interface Values {

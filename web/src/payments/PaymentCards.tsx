@@ -33,7 +33,7 @@ export function PaymentCards({ payments, onOpen, highlightId, busy }: PaymentLis
                     {p.third_party}
                   </Text>
                   <Text size="sm" c="dimmed" truncate>
-                    {p.customer_name ?? p.customer_id}
+                    {p.customer_name || p.customer_id}
                   </Text>
                 </Stack>
                 <Text fw={700} className="tabular" data-testid="payment-amount">
@@ -47,7 +47,7 @@ export function PaymentCards({ payments, onOpen, highlightId, busy }: PaymentLis
                 <StatusBadge status={p.status} />
               </Group>
               <Text size="xs" c="dimmed" mt={4} truncate>
-                {t('payments.columns.executedBy')}: {p.user_name ?? p.user_id}
+                {t('payments.columns.executedBy')}: {p.user_name || p.user_id}
               </Text>
             </UnstyledButton>
           </Paper>

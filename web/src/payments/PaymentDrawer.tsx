@@ -38,7 +38,7 @@ export function PaymentDrawer({ payment, onClose }: { payment: Payment | null; o
         [t('payments.fields.status'), <StatusBadge key="s" status={payment.status} />],
         [t('payments.fields.date'), formatDateTime(payment.date, locale)],
         [t('payments.fields.thirdParty'), payment.third_party],
-        [t('payments.fields.customer'), payment.customer_name ?? payment.customer_id],
+        [t('payments.fields.customer'), payment.customer_name || payment.customer_id],
         [
           t('payments.fields.executedBy'),
           payment.user_name ? `${payment.user_name}${payment.user_email ? ` (${payment.user_email})` : ''}` : payment.user_id,

@@ -14,6 +14,7 @@ const SHOP: CustomerWithUsers = {
 const BAKERY: CustomerWithUsers = {
   id: '22222222-2222-4222-8222-222222222222',
   name: 'Bakery ApS',
+  email: null,
   users: [{ id: TEST_USER.id, name: TEST_USER.name, email: TEST_USER.email }],
 };
 
@@ -30,7 +31,7 @@ function payment(i: number, over: Partial<Payment> = {}): Payment {
     amount: 1000 * i + 50,
     currency: 'DKK',
     third_party: `Supplier ${i}`,
-    description: null,
+    description: '',
     status: 'succeeded',
     date: `2026-11-${String(10 + i).padStart(2, '0')}T12:00:00Z`,
     created_at: '2026-11-01T00:00:00Z',

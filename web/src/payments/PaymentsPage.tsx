@@ -20,7 +20,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { setConsistencyToken, useConsistencyToken } from '../api/consistency';
 import { ApiError } from '../api/problem';
-import type { Payment } from '../api/types';
+import type { CreatedPayment, Payment } from '../api/types';
 import { useApi } from '../auth/context';
 import { describeError } from '../components/describeError';
 import { ProblemAlert } from '../components/ProblemAlert';
@@ -114,7 +114,7 @@ export function PaymentsPage() {
     }
   };
 
-  const onCreated = (p: Payment, token: string | null) => {
+  const onCreated = (p: CreatedPayment, token: string | null) => {
     createModal.close();
     setConsistencyToken(token);
     setHighlightId(p.id);

@@ -100,10 +100,10 @@ export function PaymentsTable({
                   {shortRef(p.payment_ref_id)}
                 </Anchor>
               </Table.Td>
-              <Table.Td>{p.customer_name ?? p.customer_id}</Table.Td>
+              <Table.Td>{p.customer_name || p.customer_id}</Table.Td>
               <Table.Td>
                 <Stack gap={0}>
-                  <Text size="sm">{p.user_name ?? p.user_id}</Text>
+                  <Text size="sm">{p.user_name || p.user_id}</Text>
                   {p.user_email && (
                     <Text size="xs" c="dimmed">
                       {p.user_email}

@@ -1,7 +1,7 @@
-import { PAYMENT_STATUSES, type PaymentStatus } from '../api/types';
+import { PAYMENT_STATUSES, type PaymentQueryParam, type PaymentSort, type PaymentStatus } from '../api/types';
 
 /** SortKey is a sort order the query API accepts. */
-export type SortKey = 'date' | '-date' | 'amount' | '-amount';
+export type SortKey = PaymentSort;
 
 /** SORT_KEYS lists every sort order. */
 export const SORT_KEYS: readonly SortKey[] = ['-date', 'date', '-amount', 'amount'];
@@ -128,22 +128,25 @@ export type QueryPurpose = 'search' | 'summary' | 'export';
  */
 export function apiQuery(f: PaymentFilters, purpose: QueryPurpose = 'search', timeZone?: string): URLSearchParams {
   const sp = new URLSearchParams();
-  if (f.from) sp.set('from', DAY.test(f.from) ? startOfDay(f.from) : f.from);
-  if (f.to) sp.set('to', DAY.test(f.to) ? startOfDay(f.to, 1) : f.to);
-  f.customerIds.forEach((id) => sp.append('customer_id', id));
-  f.userIds.forEach((id) => sp.append('user_id', id));
-  if (f.paymentRefId.trim()) sp.set('payment_ref_id', f.paymentRefId.trim());
-  f.statuses.forEach((s) => sp.append('status', s));
-  f.currencies.forEach((c) => sp.append('currency', c));
-  if (f.amountMin) sp.set('amount_min', f.amountMin);
-  if (f.amountMax) sp.set('amount_max', f.amountMax);
-  if (f.q.trim()) sp.set('q', f.q.trim());
-  if (purpose !== 'summary') sp.set('sort', f.sort);
+  // Parameter names are checked against the query API's OpenAPI document.
+  const set = (k: PaymentQueryParam, v: string) => sp.set(k, v);
+  const append = (k: PaymentQueryParam, v: string) => sp.append(k, v);
+  if (f.from) set('from', DAY.test(f.from) ? startOfDay(f.from) : f.from);
+  if (f.to) set('to', DAY.test(f.to) ? startOfDay(f.to, 1) : f.to);
+  f.customerIds.forEach((id) => append('customer_id', id));
+  f.userIds.forEach((id) => append('user_id', id));
+  if (f.paymentRefId.trim()) set('payment_ref_id', f.paymentRefId.trim());
+  f.statuses.forEach((s) => append('status', s));
+  f.currencies.forEach((c) => append('currency', c));
+  if (f.amountMin) set('amount_min', f.amountMin);
+  if (f.amountMax) set('amount_max', f.amountMax);
+  if (f.q.trim()) set('q', f.q.trim());
+  if (purpose !== 'summary') set('sort', f.sort);
   if (purpose === 'search') {
-    sp.set('limit', String(f.limit));
-    if (f.cursor) sp.set('cursor', f.cursor);
+    set('limit', String(f.limit));
+    if (f.cursor) set('cursor', f.cursor);
   }
-  if (purpose === 'summary' && timeZone) sp.set('tz', timeZone);
+  if (purpose === 'summary' && timeZone) set('tz', timeZone);
   return sp;
 }
 
