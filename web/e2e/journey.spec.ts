@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
 import { Api, daysAgo, logIn, newUser, passwordInput, pickOption, runId, sessionToken } from './support';
+import type { CustomerList } from '../src/api/types';
 
 // The whole day of a new user, in order: sign up, log in, create customers and payments, filter by
 // customer and date, page forward and back, export, switch to Danish, log out.
@@ -88,7 +89,7 @@ test('a new user signs up, pays, filters, pages, exports, reads Danish and logs 
   const token = await sessionToken(page);
   const customers = await (
     await request.get('/api/query/v1/customers', { headers: { Authorization: `Bearer ${token}` } })
-  ).json() as { data: { id: string; name: string }[] };
+  ).json() as CustomerList;
   const coffeeId = customers.data.find((c) => c.name === coffee)?.id ?? '';
   const bakeryId = customers.data.find((c) => c.name === bakery)?.id ?? '';
   expect(coffeeId).not.toBe('');

@@ -5,7 +5,6 @@
 //   npm run e2e                      check the stack answers, then run every e2e test
 //   npm run e2e -- --project=phone   extra arguments go to `playwright test`
 //   npm run e2e -- --check           compile and list the tests; needs neither stack nor browser
-//   npm run e2e -- --mock            run against e2e/mock-stack.mjs (in-memory APIs + web/dist)
 //
 // It fails at once, saying what is missing, when the stack or the browser is not there.
 import { spawn } from 'node:child_process';
@@ -19,8 +18,7 @@ const CLI = fileURLToPath(new URL('../node_modules/@playwright/test/cli.js', imp
 
 const args = process.argv.slice(2);
 const check = args.includes('--check');
-const mock = args.includes('--mock');
-const passThrough = args.filter((a) => a !== '--check' && a !== '--mock');
+const passThrough = args.filter((a) => a !== '--check');
 
 function fail(msg) {
   console.error(`e2e: ${msg}`);
@@ -44,6 +42,7 @@ async function reachable(url, timeoutMs = 5000) {
   }
 }
 
+if (args.includes('--mock')) fail('--mock is gone: the in-memory mock had drifted from the APIs. Run against the real stack (make up).');
 if (!existsSync(CLI)) fail('Playwright is not installed; run `npm ci` in web/ first.');
 
 if (check) {
@@ -58,35 +57,24 @@ if (!existsSync(browser)) {
   fail(`no Chromium at ${browser}. Install Debian's: apt-get install -y chromium (or set CHROMIUM_PATH).`);
 }
 
-let stopMock = null;
-let webUrl = (process.env.WEB_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-if (mock) {
-  if (!existsSync(fileURLToPath(new URL('../dist/index.html', import.meta.url)))) fail('--mock serves web/dist: run `npm run build` first.');
-  const { startMockStack } = await import('./mock-stack.mjs');
-  const m = await startMockStack(0);
-  webUrl = m.url;
-  stopMock = m.close;
-  console.log(`e2e: mock stack at ${webUrl}`);
-} else {
-  const checks = [
-    ['web UI', `${webUrl}/`],
-    ['command API (through the web origin)', `${webUrl}/api/command/healthz`],
-    ['query API (through the web origin)', `${webUrl}/api/query/healthz`],
-  ];
-  const down = [];
-  for (const [name, url] of checks) {
-    const r = await reachable(url);
-    if (!r.ok) down.push(`  ${name}: ${url} → ${r.status ? `HTTP ${r.status}` : r.cause}`);
-    if (!r.ok && name === 'web UI') break; // nothing behind it will answer either
-  }
-  if (down.length) {
-    fail(`the stack at WEB_URL=${webUrl} is not reachable:\n${down.join('\n')}\nStart it (make up) or point WEB_URL at a running one.`);
-  }
+const webUrl = (process.env.WEB_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const checks = [
+  ['web UI', `${webUrl}/`],
+  ['command API (through the web origin)', `${webUrl}/api/command/healthz`],
+  ['query API (through the web origin)', `${webUrl}/api/query/healthz`],
+];
+const down = [];
+for (const [name, url] of checks) {
+  const r = await reachable(url);
+  if (!r.ok) down.push(`  ${name}: ${url} → ${r.status ? `HTTP ${r.status}` : r.cause}`);
+  if (!r.ok && name === 'web UI') break; // nothing behind it will answer either
+}
+if (down.length) {
+  fail(`the stack at WEB_URL=${webUrl} is not reachable:\n${down.join('\n')}\nStart it (make up) or point WEB_URL at a running one.`);
 }
 
 await mkdir(fileURLToPath(new URL('../test-results/', import.meta.url)), { recursive: true });
 const code = await playwright(passThrough, { ...process.env, WEB_URL: webUrl, CHROMIUM_PATH: browser });
-if (stopMock) await stopMock();
 
 // One closing line in the plain "N passed, N failed" form CI reads.
 try {

@@ -1,11 +1,8 @@
 import { expect, type APIRequestContext, type Locator, type Page } from '@playwright/test';
+import type { CreatedPayment, Customer, Login, NewCustomer, NewPayment, SignUp, TokenResponse, User } from '../src/api/types';
 
-/** TestUser is an account made for one test run. */
-export interface TestUser {
-  name: string;
-  email: string;
-  password: string;
-}
+/** TestUser is an account made for one test run: the body of its sign-up. */
+export type TestUser = SignUp;
 
 /** runId is unique per run so tests never collide with earlier data in the same stack. */
 export const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
@@ -37,33 +34,29 @@ export class Api {
     return (res.status() === 204 ? undefined : await res.json()) as T;
   }
 
-  async signUp(u: TestUser): Promise<{ id: string }> {
+  async signUp(u: TestUser): Promise<User> {
     return this.ok('sign up', await this.request.post('/api/command/v1/users', { data: u }));
   }
 
   async token(u: TestUser): Promise<string> {
-    const r = await this.ok<{ access_token: string }>(
-      'token',
-      await this.request.post('/api/command/v1/auth/token', { data: { email: u.email, password: u.password } }),
-    );
+    const data: Login = { email: u.email, password: u.password };
+    const r = await this.ok<TokenResponse>('token', await this.request.post('/api/command/v1/auth/token', { data }));
     return r.access_token;
   }
 
   async createCustomer(token: string, name: string): Promise<{ id: string; consistency: string }> {
-    const res = await this.request.post('/api/command/v1/customers', { data: { name }, headers: { Authorization: `Bearer ${token}` } });
-    const c = await this.ok<{ id: string }>('create customer', res);
+    const data: NewCustomer = { name };
+    const res = await this.request.post('/api/command/v1/customers', { data, headers: { Authorization: `Bearer ${token}` } });
+    const c = await this.ok<Customer>('create customer', res);
     return { id: c.id, consistency: res.headers()['x-consistency-token'] ?? '' };
   }
 
-  async createPayment(
-    token: string,
-    body: { customer_id: string; amount: number; currency: string; third_party: string; date?: string; description?: string },
-  ): Promise<{ id: string; payment_ref_id: string; consistency: string }> {
+  async createPayment(token: string, body: NewPayment): Promise<CreatedPayment & { consistency: string }> {
     const res = await this.request.post('/api/command/v1/payments', {
       data: body,
       headers: { Authorization: `Bearer ${token}`, 'Idempotency-Key': `e2e-${runId}-${Math.random().toString(36).slice(2)}` },
     });
-    const p = await this.ok<{ id: string; payment_ref_id: string }>('create payment', res);
+    const p = await this.ok<CreatedPayment>('create payment', res);
     return { ...p, consistency: res.headers()['x-consistency-token'] ?? '' };
   }
 
