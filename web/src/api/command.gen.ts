@@ -357,7 +357,10 @@ export interface components {
         };
         Health: {
             status: string;
-            failed?: Record<string, never>;
+            /** @description the checks that failed, by name, with their error */
+            failed?: {
+                [key: string]: string;
+            };
         };
     };
     responses: {

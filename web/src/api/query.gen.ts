@@ -158,6 +158,10 @@ export interface components {
             count: number;
             sum_by_currency: components["schemas"]["SumByCurrency"];
             count_by_status: {
+                pending: number;
+                succeeded: number;
+                failed: number;
+            } & {
                 [key: string]: number;
             };
             /** @description Calendar days in tz that have payments, oldest first. */

@@ -52,7 +52,7 @@ export function SummaryStrip({ summary, loading }: { summary: PaymentSummary | u
               <Group key={s} gap={4} wrap="nowrap">
                 <StatusBadge status={s} />
                 <Text size="sm" className="tabular">
-                  {formatCount(summary.count_by_status[s] ?? 0, locale)}
+                  {formatCount(summary.count_by_status[s], locale)}
                 </Text>
               </Group>
             ))}
