@@ -13,6 +13,19 @@ SERVICE_USER="${WILDCAT_SERVICE_USER:-wildcat}"
 
 cd "$ROOT" || exit 1
 
+# Listen addresses and ports of the local stack: defined here and nowhere else
+# in the scripts (the binaries' own defaults in cmd/*/config.go and
+# docker-compose.yml use the same numbers). The variable named beside each
+# overrides it. Loopback only: check_listen_addr refuses any address outside
+# 127.0.0.0/8.
+STACK_HOST=127.0.0.1
+PG_DEFAULT_PORT=55432                                # PG_PORT (see pg_port)
+SEARCH_PORT=${SEARCH_PORT:-9200}                     # SEARCH_PORT, the OpenSearch node's HTTP port
+COMMAND_API_ADDR=${COMMAND_API_ADDR:-$STACK_HOST:8081} # COMMAND_API_ADDR
+QUERY_API_ADDR=${QUERY_API_ADDR:-$STACK_HOST:8082}     # QUERY_API_ADDR
+PROJECTOR_ADDR=${PROJECTOR_ADDR:-$STACK_HOST:8083}     # PROJECTOR_ADDR (health, metrics)
+WEB_ADDR=${WEB_ADDR:-$STACK_HOST:8080}                 # WEB_ADDR (the UI, one origin for the browser)
+
 _script_name="$(basename "$0" .sh)"
 
 # log prints a progress line on stderr so that stdout stays clean for values
@@ -171,4 +184,106 @@ ensure_web_deps() {
 			(cd "$web" && npm install --no-audit --no-fund --loglevel=error)
 		fi
 	fi
+}
+
+# ---- Ports -----------------------------------------------------------------
+
+# valid_port VALUE: true if VALUE is a TCP port number (1-65535).
+valid_port() { [[ $1 =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= 65535)); }
+
+# pg_port prints PostgreSQL's port: PG_PORT if set, else the one the cluster
+# was last started with (postgres.sh writes it into .run/pg/data/wildcat.conf),
+# else PG_DEFAULT_PORT. So a cluster moved once with PG_PORT stays there.
+pg_port() {
+	local p=${PG_PORT:-}
+	if [[ -z $p && -r $RUN_DIR/pg/data/wildcat.conf ]]; then
+		p=$(sed -nE 's/^port = ([0-9]+).*/\1/p' "$RUN_DIR/pg/data/wildcat.conf" | head -n1)
+	fi
+	p=${p:-$PG_DEFAULT_PORT}
+	valid_port "$p" || die "PG_PORT=$p is not a port number"
+	echo "$p"
+}
+
+# check_listen_addr VAR: dies unless the variable VAR holds a loopback
+# host:port (127.x.x.x:PORT), the only kind of address the local stack uses.
+check_listen_addr() {
+	local var=$1 addr=${!1}
+	if [[ ! $addr =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}:([0-9]+)$ ]] || ! valid_port "${BASH_REMATCH[1]}"; then
+		die "$var=$addr: the local stack listens on loopback only; give it as 127.0.0.1:PORT"
+	fi
+}
+
+# port_busy HOST PORT: true if something accepts TCP connections at HOST:PORT.
+# shellcheck disable=SC2016 # $0 and $1 expand in the inner bash
+port_busy() { timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null; }
+
+# port_pids PORT: the pids of the processes listening on TCP PORT, as far as
+# this user can see them (/proc/net/tcp* names the listening sockets' inodes,
+# /proc/PID/fd who holds them; root sees every process).
+port_pids() {
+	local hex inode
+	hex=$(printf '%04X' "$1")
+	awk -v p="$hex" 'FNR > 1 && $4 == "0A" && substr($2, index($2, ":") + 1) == p {print $10}' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u |
+		while read -r inode; do
+			find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\[$inode\]" 2>/dev/null | cut -d/ -f3
+		done | sort -un
+}
+
+# component_of PID: prints the name of our component with that pid (from the
+# pid files the scripts write, and PostgreSQL's own postmaster.pid).
+component_of() {
+	local f
+	for f in "$RUN_DIR"/*.pid; do
+		if [[ -s $f && "$(head -n1 "$f")" == "$1" ]]; then
+			basename "$f" .pid
+			return 0
+		fi
+	done
+	if [[ -s $RUN_DIR/pg/data/postmaster.pid && "$(head -n1 "$RUN_DIR/pg/data/postmaster.pid")" == "$1" ]]; then
+		echo postgres
+		return 0
+	fi
+	return 1
+}
+
+# check_ports reads "HOST PORT VAR COMPONENT" lines on stdin, one per port a
+# start is about to listen on, and dies with one message naming each port that
+# is already taken: by another program, or by another of our components. A port
+# held by the very component that needs it is fine (that one runs already).
+# Two components given the same port are refused too.
+check_ports() {
+	local host port var comp pid owner who hint problems=() seen=()
+	while read -r host port var comp; do
+		[[ -n $port ]] || continue
+		for who in "${seen[@]}"; do
+			if [[ ${who%% *} == "$port" ]]; then
+				problems+=("port $port is given to both ${who#* } and $comp ($var); give one of them another port")
+				continue 2
+			fi
+		done
+		seen+=("$port $comp (${var})")
+		port_busy "$host" "$port" || continue
+		owner="" who=""
+		for pid in $(port_pids "$port"); do
+			owner=$(component_of "$pid") && break
+			who="pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80)"
+			who=${who% }
+		done
+		[[ $owner == "$comp" ]] && continue
+		case $var in
+		PG_PORT | SEARCH_PORT) hint="$var=NNNN" ;;
+		*) hint="$var=$host:NNNN" ;;
+		esac
+		if [[ -n $owner ]]; then
+			problems+=("port $port on $host, which $comp needs ($var), is taken by our own $owner: stop it first (scripts/stack.sh stop $owner) or give $comp another port: $hint make up")
+		else
+			problems+=("port $port on $host, which $comp needs ($var), is already in use by another program${who:+ ($who)}: stop it or give $comp another port: $hint make up")
+		fi
+	done
+	((${#problems[@]} == 0)) && return 0
+	if ((${#problems[@]} == 1)); then
+		die "${problems[0]}"
+	fi
+	die "$(printf '%s\n' "ports needed by the local stack are taken:" "${problems[@]/#/  - }")"
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# postgres.sh start|stop|status|url|admin-url — the project's own PostgreSQL
+# postgres.sh start|stop|status|url|admin-url|ports — the project's own PostgreSQL
 # cluster for local runs and tests.
 #
 #   data      .run/pg/data          (owned by the unprivileged user "wildcat" when run as root)
 #   socket    .run/pg/sock          (mode 0700; trust auth there, nobody else can reach it)
-#   TCP       127.0.0.1:${PG_PORT:-55432} only, scram-sha-256
+#   TCP       127.0.0.1:PG_PORT only (default in lib.sh: 55432), scram-sha-256
 #   log       .run/logs/postgres.log
 #   pid       .run/postgres.pid     (postmaster pid)
 #
@@ -15,33 +15,32 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DEFAULT_PG_PORT=55432
 PG_HOME="$RUN_DIR/pg"
 PGDATA_DIR="$PG_HOME/data"
 PID_FILE="$RUN_DIR/postgres.pid"
 PG_LOG="$LOG_DIR/postgres.log"
 
 usage() {
-	echo "usage: $0 start|stop|status|url|admin-url" >&2
+	echo "usage: $0 start|stop|status|url|admin-url|ports" >&2
 	exit 2
 }
 
-# configured_port prints the port: PG_PORT if set, else the one the cluster was
-# last configured with, else the default.
+# configured_port prints the port: that of the running cluster (the one it was
+# started with), else the one the next start will use (pg_port in lib.sh).
 configured_port() {
-	if [[ -n ${PG_PORT:-} ]]; then
-		echo "$PG_PORT"
-		return
+	if is_running; then
+		local p
+		p=$(sed -nE 's/^port = ([0-9]+).*/\1/p' "$PGDATA_DIR/wildcat.conf" 2>/dev/null | head -n1)
+		if [[ -n $p ]]; then
+			echo "$p"
+			return
+		fi
 	fi
-	local conf="$PGDATA_DIR/wildcat.conf" p=""
-	if [[ -r $conf ]]; then
-		p=$(sed -nE 's/^port = ([0-9]+).*/\1/p' "$conf" | head -n1)
-	fi
-	echo "${p:-$DEFAULT_PG_PORT}"
+	pg_port
 }
 
-app_url() { echo "postgres://wildcat:wildcat@127.0.0.1:$(configured_port)/wildcat?sslmode=disable"; }
-admin_url() { echo "postgres://postgres:postgres@127.0.0.1:$(configured_port)/postgres?sslmode=disable"; }
+app_url() { echo "postgres://wildcat:wildcat@$STACK_HOST:$(configured_port)/wildcat?sslmode=disable"; }
+admin_url() { echo "postgres://postgres:postgres@$STACK_HOST:$(configured_port)/postgres?sslmode=disable"; }
 
 PG_BIN_DIR=""
 find_pg_bin() {
@@ -119,7 +118,7 @@ write_config() {
 	local conf="$PGDATA_DIR/wildcat.conf"
 	cat >"$conf.tmp" <<EOF
 # Written by scripts/postgres.sh on every start; edit the script, not this file.
-listen_addresses = '127.0.0.1'
+listen_addresses = '$STACK_HOST'
 port = $port
 unix_socket_directories = '$sock'
 unix_socket_permissions = 0700
@@ -146,13 +145,13 @@ log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%u@%d '
 EOF
 	mv "$conf.tmp" "$conf"
-	cat >"$PGDATA_DIR/pg_hba.conf" <<'EOF'
+	cat >"$PGDATA_DIR/pg_hba.conf" <<EOF
 # Written by scripts/postgres.sh. Loopback only.
 # TYPE  DATABASE     USER  ADDRESS        METHOD
 # The socket directory is mode 0700: only the cluster owner (and root) reach it.
 local   all          all                  trust
-host    all          all   127.0.0.1/32   scram-sha-256
-host    replication  all   127.0.0.1/32   scram-sha-256
+host    all          all   $STACK_HOST/32   scram-sha-256
+host    replication  all   $STACK_HOST/32   scram-sha-256
 EOF
 	if is_root; then
 		chown "$SERVICE_USER:" "$conf" "$PGDATA_DIR/pg_hba.conf"
@@ -183,8 +182,6 @@ init_cluster() {
 	rm -f "$pwfile"
 	echo "include_if_exists = 'wildcat.conf'" >>"$PGDATA_DIR/postgresql.conf"
 }
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # bootstrap creates the application role and database (idempotent).
 bootstrap() {
@@ -217,14 +214,15 @@ cmd_start() {
 	if is_running; then
 		write_pid
 		bootstrap "$port" "$sock"
+		if [[ -n ${PG_PORT:-} && $PG_PORT != "$port" ]]; then
+			warn "PG_PORT=$PG_PORT: the cluster runs on port $port; it moves on its next start (scripts/stack.sh stop postgres)"
+		fi
 		log "already running (pid $(cat "$PID_FILE"), port $port)"
 		return 0
 	fi
+	cmd_ports | check_ports
 	if [[ ! -f $PGDATA_DIR/PG_VERSION ]]; then
 		init_cluster
-	fi
-	if port_busy "$port"; then
-		die "port $port on 127.0.0.1 is taken by another process; stop it or choose another port: PG_PORT=NNNN $0 start"
 	fi
 	mkdir -p "$sock"
 	if is_root; then
@@ -248,7 +246,7 @@ cmd_start() {
 		chown "$SERVICE_USER:" "$logfile"
 	fi
 
-	log "starting PostgreSQL on 127.0.0.1:$port (log: .run/logs/postgres.log)"
+	log "starting PostgreSQL on $STACK_HOST:$port (log: .run/logs/postgres.log)"
 	if ! svc "$PG_BIN_DIR/pg_ctl" start -D "$PGDATA_DIR" -l "$logfile" -w -t 90 -s; then
 		log_tail "$PG_LOG"
 		die "PostgreSQL did not start"
@@ -271,6 +269,14 @@ cmd_stop() {
 	log "stopped"
 }
 
+# cmd_ports prints the port a start listens on, as "HOST PORT VAR COMPONENT"
+# (check_ports in lib.sh reads it).
+cmd_ports() {
+	local port
+	port=$(configured_port)
+	echo "$STACK_HOST $port PG_PORT postgres"
+}
+
 cmd_status() {
 	if is_running; then
 		write_pid
@@ -288,5 +294,6 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 url) app_url ;;
 admin-url) admin_url ;;
+ports) cmd_ports ;;
 *) usage ;;
 esac

