@@ -3,8 +3,6 @@
 SHELL := bash
 .DEFAULT_GOAL := help
 
-GO_PACKAGES := ./...
-
 .PHONY: help up down status infra test test-go test-web test-e2e lint build bench logs
 
 help: ## list the targets
@@ -22,27 +20,20 @@ status: ## one line per component of the local stack
 infra: ## start only PostgreSQL and the search engine
 	@scripts/stack.sh infra
 
-test: ## every test: Go unit + integration, web lint/typecheck/unit, e2e
+test: ## every test: lint, Go unit + integration, web unit, e2e
 	@scripts/test.sh all
 
-test-go: ## go vet + Go unit and integration tests (starts the infra when needed)
+test-go: ## Go unit and integration tests (starts the infra when needed)
 	@scripts/test.sh go
 
-test-web: ## web lint, typecheck and unit tests
+test-web: ## web unit tests
 	@scripts/test.sh web
 
 test-e2e: ## end-to-end browser tests against the running stack
 	@scripts/test.sh e2e
 
-lint: ## gofmt, go vet, shellcheck, web lint
-	@unformatted=$$(gofmt -l cmd internal migrations 2>/dev/null); \
-	  if [[ -n $$unformatted ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	go vet $(GO_PACKAGES)
-	@if command -v shellcheck >/dev/null; then \
-	  shellcheck -x scripts/*.sh .ci/run && echo "shellcheck: ok"; \
-	else echo "shellcheck not installed (apt-get install shellcheck): skipped"; fi
-	@if [[ -f web/package.json ]]; then \
-	  source scripts/lib.sh && ensure_web_deps && cd web && npm run --silent lint; fi
+lint: ## gofmt, go vet, staticcheck, shellcheck, web eslint + tsc (the lint steps of make test)
+	@scripts/test.sh lint
 
 build: ## build the Go binaries into .run/bin and the web UI into web/dist
 	go build -o .run/bin/ ./cmd/...

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# test.sh [all|go|web|e2e] — every test of the project (`make test`).
+# test.sh [all|lint|go|web|e2e] — every test of the project (`make test`).
 #
-#   go    go vet, then go test -race of every package. Integration tests use
+#   all   lint, go, web and e2e, in that order.
+#   lint  the static checks, each failing on any finding (`make lint`): gofmt,
+#         go vet, staticcheck (version pinned in tools/go.mod, built by `go
+#         tool`), shellcheck of scripts/*.sh and .ci/run, and in web/ eslint
+#         (npm run lint) and tsc (npm run typecheck).
+#   go    go test -race of every package. Integration tests use
 #         TEST_DATABASE_URL / TEST_SEARCH_URL; when those are not given, the
 #         project's own PostgreSQL and OpenSearch are started (stack.sh infra)
 #         and WILDCAT_REQUIRE_INTEGRATION=1 makes a missing one fail, not skip.
-#   web   npm ci (when needed), lint, typecheck, unit tests of web/.
+#   web   npm ci (when needed), unit tests of web/.
 #   e2e   brings the whole stack up (stack.sh up) and runs `npm run e2e` in a
 #         headless Chromium against it.
 #
@@ -19,8 +24,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SCRIPTS="$ROOT/scripts"
 WEB="$ROOT/web"
 what=${1:-all}
-case $what in all | go | web | e2e) ;; *)
-	echo "usage: $0 [all|go|web|e2e]" >&2
+case $what in all | lint | go | web | e2e) ;; *)
+	echo "usage: $0 [all|lint|go|web|e2e]" >&2
 	exit 2
 	;;
 esac
@@ -47,7 +52,8 @@ skip() { results+=("SKIP  $1: $2"); printf '\n==> %s: skipped (%s)\n' "$1" "$2";
 
 # Components running before we touch anything: these stay up afterwards.
 ensure_run_dirs
-before=$("$SCRIPTS/stack.sh" running)
+before=""
+[[ $what == lint ]] || before=$("$SCRIPTS/stack.sh" running)
 
 cleanup() {
 	local rc=$? now name to_stop=()
@@ -64,7 +70,9 @@ cleanup() {
 	fi
 	exit "$rc"
 }
-trap cleanup EXIT
+# lint starts nothing, so it stops nothing either (not even what someone else
+# started meanwhile).
+[[ $what == lint ]] || trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 infra() {
@@ -83,21 +91,68 @@ infra() {
 go_tests() {
 	export WILDCAT_REQUIRE_INTEGRATION=1
 	step "infra (PostgreSQL + search engine)" infra
-	step "go vet ./..." go vet ./...
 	# shellcheck disable=SC2086 # GO_TEST_FLAGS is a list of flags
 	step "go test -race ./..." go test -race -count=1 ${GO_TEST_FLAGS:-} ./...
 }
 
 npm_run() { (cd "$WEB" && npm run --silent "$@"); }
 
+# web_deps: the "web: npm ci" step, once per run (lint and web both need it).
+web_deps_done=0
+web_deps() {
+	((web_deps_done)) && return 0
+	web_deps_done=1
+	step "web: npm ci" ensure_web_deps
+}
+
+# gofmt_check lists the Go files gofmt would change (all of them, tools/
+# included; not .run/ or node_modules/) and fails if there is any.
+gofmt_check() {
+	local files=() out
+	mapfile -d '' files < <(find . \( -path ./.git -o -path ./.run -o -name node_modules \) -prune -o \
+		-type f -name '*.go' -print0)
+	((${#files[@]})) || return 0
+	out=$(gofmt -l "${files[@]}") || return 1
+	if [[ -n $out ]]; then
+		echo "not gofmt-formatted (gofmt -w FILE...):"
+		echo "$out"
+		return 1
+	fi
+}
+
+# staticcheck: the version in tools/go.mod (go.sum pins its checksums); the
+# first run downloads and builds it, later runs reuse Go's build cache.
+staticcheck_check() { go tool -modfile="$ROOT/tools/go.mod" staticcheck ./...; }
+
+shellcheck_check() {
+	if ! command -v shellcheck >/dev/null; then
+		echo "shellcheck is not installed: apt-get install shellcheck (.ci/run installs it)" >&2
+		return 1
+	fi
+	shellcheck -x scripts/*.sh .ci/run
+}
+
+# lint: every static check, one step each. Any finding fails its step.
+lint() {
+	step "lint: gofmt" gofmt_check
+	step "lint: go vet ./..." go vet ./...
+	step "lint: staticcheck ./..." staticcheck_check
+	step "lint: shellcheck scripts/*.sh .ci/run" shellcheck_check
+	if [[ ! -f $WEB/package.json ]]; then
+		skip "lint: web" "no web/package.json yet"
+		return 0
+	fi
+	web_deps
+	step "lint: web eslint (npm run lint)" npm_run lint
+	step "lint: web tsc (npm run typecheck)" npm_run typecheck
+}
+
 web_tests() {
 	if [[ ! -f $WEB/package.json ]]; then
 		skip "web" "no web/package.json yet"
 		return 0
 	fi
-	step "web: npm ci" ensure_web_deps
-	step "web: lint" npm_run lint
-	step "web: typecheck" npm_run typecheck
+	web_deps
 	step "web: unit tests" npm_run test
 }
 
@@ -152,10 +207,12 @@ e2e_tests() {
 start=$SECONDS
 case $what in
 all)
+	lint
 	go_tests
 	web_tests
 	e2e_tests
 	;;
+lint) lint ;;
 go) go_tests ;;
 web) web_tests ;;
 e2e) e2e_tests ;;
