@@ -163,9 +163,8 @@ func (b *bench) print() {
 }
 
 var (
-	currencies  = []string{"DKK", "EUR", "USD", "GBP", "SEK", "NOK", "CHF", "JPY"}
-	statusesAll = []string{"pending", "succeeded", "failed"}
-	parties     = []string{"Acme Supplies", "Nordic Freight", "Copenhagen Coffee", "Baltic Paper", "Oresund Energy", "Viking Tools", "Fjord Fisheries", "Aarhus Print", "Skagen Design", "Odense Bikes"}
+	currencies = []string{"DKK", "EUR", "USD", "GBP", "SEK", "NOK", "CHF", "JPY"}
+	parties    = []string{"Acme Supplies", "Nordic Freight", "Copenhagen Coffee", "Baltic Paper", "Oresund Energy", "Viking Tools", "Fjord Fisheries", "Aarhus Print", "Skagen Design", "Odense Bikes"}
 )
 
 // paymentBody returns a realistic payment request for customer.
