@@ -362,20 +362,9 @@ func (s *server) createCustomer(u user, name string) customer {
 	return c
 }
 
-type payment struct {
-	ID           string `json:"id"`
-	PaymentRefID string `json:"payment_ref_id"`
-	CustomerID   string `json:"customer_id"`
-	UserID       string `json:"user_id"`
-	Amount       int64  `json:"amount"`
-	Currency     string `json:"currency"`
-	ThirdParty   string `json:"third_party"`
-	Description  string `json:"description"`
-	Status       string `json:"status"`
-	Date         string `json:"date"`
-	CreatedAt    string `json:"created_at"`
-	UpdatedAt    string `json:"updated_at"`
-}
+// payment is a payment response, read with the API's own type; every
+// response is also checked against the OpenAPI document (server.do).
+type payment = commandhttp.PaymentJSON
 
 func newPayment(customerID string) map[string]any {
 	return map[string]any{"customer_id": customerID, "amount": 1250, "currency": "DKK", "third_party": "ACME A/S"}

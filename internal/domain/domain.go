@@ -71,8 +71,14 @@ type Link struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-// Payment is one payment as stored in the write model. Amount is in the
-// currency's minor units.
+// Payment is one payment as stored in the write model, and the one
+// description of a payment's fields: every other payment shape is built from
+// it (PaymentView, the index document projection.PaymentDoc, the query
+// result query.Payment, the command API's response). Amount is in the
+// currency's minor units. The JSON names are the columns of the payments
+// table (an idempotent replay decodes to_jsonb of its rows) and the fields of
+// the index and of both APIs; internal/shapetest checks that the mapping, the
+// OpenAPI documents and the Go types agree on them.
 type Payment struct {
 	ID           string    `json:"id"`
 	PaymentRefID string    `json:"payment_ref_id"`
@@ -86,6 +92,17 @@ type Payment struct {
 	Date         time.Time `json:"date"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// PaymentView is a payment as the read side shows it: the payment plus the
+// current name of its customer and the name and email of the user who made
+// it, which the projector copies into every payment document (and again when
+// they change).
+type PaymentView struct {
+	Payment
+	CustomerName string `json:"customer_name"`
+	UserName     string `json:"user_name"`
+	UserEmail    string `json:"user_email"`
 }
 
 // ValidateAmount checks 0 < amount ≤ MaxAmount.

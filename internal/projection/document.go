@@ -42,25 +42,12 @@ const MappingVersion = "v3"
 // projector's applied position.
 const StateDocID = "applied"
 
-// PaymentDoc is the denormalized payment document: the payment plus the
-// customer's current name and the executing user's name and email.
-type PaymentDoc struct {
-	ID           string        `json:"id"`
-	PaymentRefID string        `json:"payment_ref_id"`
-	CustomerID   string        `json:"customer_id"`
-	UserID       string        `json:"user_id"`
-	Amount       int64         `json:"amount"`
-	Currency     string        `json:"currency"`
-	ThirdParty   string        `json:"third_party"`
-	Description  string        `json:"description"`
-	Status       domain.Status `json:"status"`
-	Date         time.Time     `json:"date"`
-	CreatedAt    time.Time     `json:"created_at"`
-	UpdatedAt    time.Time     `json:"updated_at"`
-	CustomerName string        `json:"customer_name"`
-	UserName     string        `json:"user_name"`
-	UserEmail    string        `json:"user_email"`
-}
+// PaymentDoc is the denormalized payment document: a domain.PaymentView
+// (the payment plus the customer's current name and the executing user's
+// name and email) as indexed. It is a type over the view, not a wrapper:
+// a conversion turns one into the other (the query API's results are views
+// of decoded documents), and the document adds only its encoding.
+type PaymentDoc domain.PaymentView
 
 // MarshalJSON writes the document as indexed: its fields plus id_hi and
 // id_lo (IDSortKey), the searches' tie-breaker. Decoding a PaymentDoc
@@ -70,12 +57,12 @@ func (d PaymentDoc) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	type fields PaymentDoc // without this method
+	// The view is the document without this method.
 	return json.Marshal(struct {
-		fields
+		domain.PaymentView
 		IDHi int64 `json:"id_hi"`
 		IDLo int64 `json:"id_lo"`
-	}{fields(d), hi, lo})
+	}{domain.PaymentView(d), hi, lo})
 }
 
 // IDSortKey splits a UUID into two longs whose order, hi then lo, is the

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 )
 
 // TestIDSortKeyKeepsIDOrder: ordering by (hi, lo) is ordering by the id's
@@ -58,7 +60,7 @@ func TestIDSortKeyKeepsIDOrder(t *testing.T) {
 // TestPaymentDocJSON: the indexed document carries the sort keys; decoding
 // it back ignores them; a document without a UUID cannot be encoded.
 func TestPaymentDocJSON(t *testing.T) {
-	d := PaymentDoc{ID: "80000000-0000-0000-0000-000000000001", Amount: 5, Currency: "DKK", Date: time.Unix(0, 0).UTC()}
+	d := PaymentDoc{Payment: domain.Payment{ID: "80000000-0000-0000-0000-000000000001", Amount: 5, Currency: "DKK", Date: time.Unix(0, 0).UTC()}}
 	buf, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +76,7 @@ func TestPaymentDocJSON(t *testing.T) {
 	if err := json.Unmarshal(buf, &back); err != nil || back != d {
 		t.Errorf("decoded %+v, %v; want %+v", back, err, d)
 	}
-	if _, err := json.Marshal(PaymentDoc{ID: "x"}); err == nil {
+	if _, err := json.Marshal(PaymentDoc{Payment: domain.Payment{ID: "x"}}); err == nil {
 		t.Error("a document without a UUID id was encoded")
 	}
 }

@@ -2,7 +2,7 @@
 // validating search parameters, scoping every read to the caller's linked
 // customers, opaque tamper-evident cursors over search_after, summaries,
 // streamed exports and read-your-writes waits. It declares the Searcher it
-// needs; internal/searchquery implements it on the search engine. The
+// needs; internal/search implements it on the search engine. The
 // package never imports gin, pgx or the search client.
 package query
 
@@ -137,23 +137,10 @@ const (
 )
 
 // Payment is a payment as the query API returns it: the payment plus the
-// customer's current name and the executing user's name and email.
+// customer's current name and the executing user's name and email
+// (domain.PaymentView), and its place in the search that found it.
 type Payment struct {
-	ID           string        `json:"id"`
-	PaymentRefID string        `json:"payment_ref_id"`
-	CustomerID   string        `json:"customer_id"`
-	UserID       string        `json:"user_id"`
-	Amount       int64         `json:"amount"`
-	Currency     string        `json:"currency"`
-	ThirdParty   string        `json:"third_party"`
-	Description  string        `json:"description"`
-	Status       domain.Status `json:"status"`
-	Date         time.Time     `json:"date"`
-	CreatedAt    time.Time     `json:"created_at"`
-	UpdatedAt    time.Time     `json:"updated_at"`
-	CustomerName string        `json:"customer_name"`
-	UserName     string        `json:"user_name"`
-	UserEmail    string        `json:"user_email"`
+	domain.PaymentView
 
 	// Key is the payment's position in the search that returned it.
 	Key SortKey `json:"-"`

@@ -32,11 +32,11 @@ func newMemory(n int) *querytest.Memory {
 	m.PutCustomer(query.Customer{ID: c2, Name: "Alpha", Users: []query.User{{ID: bob, Name: "Bob"}, {ID: alice, Name: "Alice"}}})
 	m.PutCustomer(query.Customer{ID: c3, Name: "Gamma", Users: []query.User{{ID: bob, Name: "Bob"}}})
 	for i := range n {
-		m.PutPayment(query.Payment{
+		m.PutPayment(query.Payment{PaymentView: domain.PaymentView{Payment: domain.Payment{
 			ID: paymentID(i), PaymentRefID: paymentID(1000 + i), CustomerID: []string{c1, c2, c3}[i%3], UserID: alice,
 			Amount: int64(100 + i%7), Currency: "DKK", Status: domain.StatusPending,
 			Date: time.Date(2024, 1, 1, 0, 0, i%5, 0, time.UTC),
-		})
+		}}})
 	}
 	return m
 }

@@ -17,9 +17,9 @@ import (
 
 // sourceWhole asks the engine for each document's stored source as it is:
 // the payment documents hold exactly the fields a query.Payment needs plus
-// the two sort longs id_hi and id_lo (TestDocumentsHoldOnlyPaymentFields),
-// and an includes list would make the engine parse and filter every source
-// it returns (~15 % of a 50-row page).
+// the two sort longs id_hi and id_lo (internal/shapetest), and an includes
+// list would make the engine parse and filter every source it returns
+// (~15 % of a 50-row page).
 const sourceWhole = true
 
 // textFields are searched by the free-text filter q.

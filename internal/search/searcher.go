@@ -188,21 +188,12 @@ func decodeSearch(out []byte, size int) (query.SearchResult, error) {
 	ps := make([]query.Payment, len(res.Hits.Hits))
 	for i, h := range res.Hits.Hits {
 		var err error
-		ps[i] = toPayment(&h.Source)
+		ps[i].PaymentView = domain.PaymentView(h.Source)
 		if ps[i].Key, err = decodeSortKey(h.Sort, h.Source.ID); err != nil {
 			return query.SearchResult{}, err
 		}
 	}
 	return query.SearchResult{Payments: ps, Total: res.Hits.Total.Value, TotalExact: exact}, nil
-}
-
-func toPayment(d *projection.PaymentDoc) query.Payment {
-	return query.Payment{
-		ID: d.ID, PaymentRefID: d.PaymentRefID, CustomerID: d.CustomerID, UserID: d.UserID,
-		Amount: d.Amount, Currency: d.Currency, ThirdParty: d.ThirdParty, Description: d.Description,
-		Status: d.Status, Date: d.Date, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
-		CustomerName: d.CustomerName, UserName: d.UserName, UserEmail: d.UserEmail,
-	}
 }
 
 // decodeSortKey reads the key of the hit with id from the sort values the
@@ -247,7 +238,7 @@ func (s *Searcher) Payment(ctx context.Context, id string, customerIDs []string)
 	if len(res.Hits.Hits) == 0 {
 		return query.Payment{}, false, nil
 	}
-	return toPayment(&res.Hits.Hits[0].Source), true, nil
+	return query.Payment{PaymentView: domain.PaymentView(res.Hits.Hits[0].Source)}, true, nil
 }
 
 // LinkedCustomerIDs implements query.Searcher with one small search on

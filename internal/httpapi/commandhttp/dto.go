@@ -31,23 +31,22 @@ type customerJSON struct {
 	UpdatedAt string  `json:"updated_at"`
 }
 
-type paymentJSON struct {
-	ID           string `json:"id"`
-	PaymentRefID string `json:"payment_ref_id"`
-	CustomerID   string `json:"customer_id"`
-	UserID       string `json:"user_id"`
-	Amount       int64  `json:"amount"`
-	Currency     string `json:"currency"`
-	ThirdParty   string `json:"third_party"`
-	Description  string `json:"description"`
-	Status       string `json:"status"`
-	Date         string `json:"date"`
-	CreatedAt    string `json:"created_at"`
-	UpdatedAt    string `json:"updated_at"`
+// PaymentJSON is a payment as the command API returns it: a domain.Payment
+// with its timestamps in the API's form. The three strings shadow the
+// payment's time fields of the same names (encoding/json writes the
+// shallower of two fields with one name); they are the payment's last three
+// fields, so declared after it they keep its key order. Exported for the
+// tests that read responses (cmd/command-api) and check the shape
+// (internal/shapetest).
+type PaymentJSON struct {
+	domain.Payment
+	Date      string `json:"date"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 }
 
 type batchJSON struct {
-	Payments []paymentJSON `json:"payments"`
+	Payments []PaymentJSON `json:"payments"`
 }
 
 func ts(t time.Time) string { return t.UTC().Format(timeFormat) }
@@ -60,14 +59,12 @@ func customerOf(c domain.Customer) customerJSON {
 	return customerJSON{ID: c.ID, Name: c.Name, Email: c.Email, CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}
 }
 
-func paymentOf(p domain.Payment) paymentJSON {
-	return paymentJSON{ID: p.ID, PaymentRefID: p.PaymentRefID, CustomerID: p.CustomerID, UserID: p.UserID,
-		Amount: p.Amount, Currency: p.Currency, ThirdParty: p.ThirdParty, Description: p.Description,
-		Status: string(p.Status), Date: ts(p.Date), CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt)}
+func paymentOf(p domain.Payment) PaymentJSON {
+	return PaymentJSON{Payment: p, Date: ts(p.Date), CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt)}
 }
 
 func batchOf(ps []domain.Payment) batchJSON {
-	out := batchJSON{Payments: make([]paymentJSON, len(ps))}
+	out := batchJSON{Payments: make([]PaymentJSON, len(ps))}
 	for i, p := range ps {
 		out.Payments[i] = paymentOf(p)
 	}

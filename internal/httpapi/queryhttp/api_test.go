@@ -47,9 +47,9 @@ func newWorld(rnd *mrand.Rand) *world {
 		UserIDs: []string{w.u}, Users: []projection.CustomerUser{users[w.u]}}
 	mk := func(c projection.CustomerDoc, u string, i int) projection.PaymentDoc {
 		d := now.Add(time.Duration(i) * time.Hour)
-		return projection.PaymentDoc{ID: uuidFrom(rnd), PaymentRefID: uuidFrom(rnd), CustomerID: c.ID, UserID: u,
+		return projection.PaymentDoc{Payment: domain.Payment{ID: uuidFrom(rnd), PaymentRefID: uuidFrom(rnd), CustomerID: c.ID, UserID: u,
 			Amount: int64(1000 + i), Currency: "DKK", ThirdParty: "Shop " + c.Name, Status: domain.StatusSucceeded,
-			Date: d, CreatedAt: d, UpdatedAt: d, CustomerName: c.Name, UserName: users[u].Name, UserEmail: users[u].Email}
+			Date: d, CreatedAt: d, UpdatedAt: d}, CustomerName: c.Name, UserName: users[u].Name, UserEmail: users[u].Email}
 	}
 	for i := range 5 {
 		w.p1 = append(w.p1, mk(w.c1, w.l, i))
@@ -638,8 +638,8 @@ func TestExportFailures(t *testing.T) {
 	cid := "cccccccc-0000-4000-8000-00000000000c"
 	m.PutCustomer(query.Customer{ID: cid, Name: "Acme", Users: []query.User{{ID: user}}})
 	for i := range 5 {
-		m.PutPayment(query.Payment{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), CustomerID: cid, UserID: user,
-			Amount: 1, Currency: "DKK", Status: domain.StatusPending, Date: time.Unix(int64(i), 0).UTC()})
+		m.PutPayment(query.Payment{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i),
+			CustomerID: cid, UserID: user, Amount: 1, Currency: "DKK", Status: domain.StatusPending, Date: time.Unix(int64(i), 0).UTC()}}})
 	}
 	t.Run("BeforeFirstRowIsAProblem", func(t *testing.T) {
 		s := memoryStack(t, &failingSearcher{Memory: m, n: 0}, query.Options{ExportPageSize: 2})
@@ -672,13 +672,12 @@ func TestCSVFormat(t *testing.T) {
 	const user = "aaaaaaaa-0000-4000-8000-00000000000a"
 	cid := "cccccccc-0000-4000-8000-00000000000c"
 	m.PutCustomer(query.Customer{ID: cid, Name: "=cmd|' /C calc'!A0", Users: []query.User{{ID: user}}})
-	m.PutPayment(query.Payment{
+	m.PutPayment(query.Payment{PaymentView: domain.PaymentView{Payment: domain.Payment{
 		ID: "00000000-0000-4000-8000-000000000001", PaymentRefID: "00000000-0000-4000-8000-0000000000ff",
 		CustomerID: cid, UserID: user, Amount: 123456, Currency: "KWD", ThirdParty: "+45 12 34",
 		Description: "say \"hi\", then\nleave", Status: domain.StatusSucceeded,
-		Date:         time.Date(2024, 5, 1, 14, 30, 0, 123456000, time.FixedZone("", 7200)),
-		CustomerName: "=cmd|' /C calc'!A0", UserName: "@admin", UserEmail: "-x@example.com",
-	})
+		Date: time.Date(2024, 5, 1, 14, 30, 0, 123456000, time.FixedZone("", 7200)),
+	}, CustomerName: "=cmd|' /C calc'!A0", UserName: "@admin", UserEmail: "-x@example.com"}})
 	s := memoryStack(t, m, query.Options{})
 	res := s.get(t, s.token(user), "/v1/payments/export.csv", nil)
 	want := "id,payment_ref_id,date,customer_id,customer_name,user_id,user_name,user_email,third_party,description,amount_minor,amount,currency,status\n" +

@@ -20,10 +20,10 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 	tricky := "<b>&amp;</b> \"quoted\" \\ back\u2028line\u2029para \x7f tab\t nl\n æøå 😀 \xff invalid"
 	values := map[string]any{
 		"page": query.Page{Data: []query.Payment{
-			{ID: "0b9e6f3c-5a2d-4c1e-9f8a-7b6c5d4e3f2a", Amount: 123456789012345, Currency: "DKK", ThirdParty: tricky,
-				Description: tricky, Status: domain.StatusSucceeded, Date: at, CreatedAt: at.In(cph), UpdatedAt: at.Truncate(time.Second),
-				CustomerName: tricky, UserName: "Ann", UserEmail: "ann@example.com"},
-			{ID: "x", Amount: 1, Date: time.Time{}},
+			{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: "0b9e6f3c-5a2d-4c1e-9f8a-7b6c5d4e3f2a", Amount: 123456789012345,
+				Currency: "DKK", ThirdParty: tricky, Description: tricky, Status: domain.StatusSucceeded, Date: at, CreatedAt: at.In(cph),
+				UpdatedAt: at.Truncate(time.Second)}, CustomerName: tricky, UserName: "Ann", UserEmail: "ann@example.com"}},
+			{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: "x", Amount: 1, Date: time.Time{}}}},
 		}, NextCursor: &cursor, HasMore: true, Total: 10000, TotalRelation: "gte"},
 		"empty page": query.Page{Data: []query.Payment{}, TotalRelation: "eq"},
 		"summary": query.Summary{Count: 3, SumByCurrency: map[string]int64{"USD": 1, "DKK": 2, "EUR": 3},
