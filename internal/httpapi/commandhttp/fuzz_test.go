@@ -15,7 +15,7 @@ import (
 // an application error with a code, and whatever passes must satisfy the
 // domain rules. Run briefly in CI:
 //
-//	go test ./internal/commandhttp -run '^$' -fuzz FuzzPaymentRequest -fuzztime 20s
+//	go test ./internal/httpapi/commandhttp -run '^$' -fuzz FuzzPaymentRequest -fuzztime 20s
 func FuzzPaymentRequest(f *testing.F) {
 	for _, seed := range []string{
 		`{"customer_id":"123e4567-e89b-42d3-a456-426614174000","amount":1250,"currency":"DKK","third_party":"ACME"}`,

@@ -24,7 +24,7 @@ import (
 // sent raw, at 16 concurrent clients, and reports p50/p99 latencies.
 // QUERY_BENCH_DOCS sets the number of payments (default 20,000):
 //
-//	TEST_SEARCH_URL=… QUERY_BENCH_DOCS=1000000 go test -run '^$' -bench BenchmarkSearch -benchtime 2000x ./internal/queryhttp/
+//	TEST_SEARCH_URL=… QUERY_BENCH_DOCS=1000000 go test -run '^$' -bench BenchmarkSearch -benchtime 2000x ./internal/httpapi/queryhttp/
 func BenchmarkSearch(b *testing.B) {
 	n := 20_000
 	if v, err := strconv.Atoi(os.Getenv("QUERY_BENCH_DOCS")); err == nil && v > 0 {
