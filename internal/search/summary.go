@@ -92,6 +92,32 @@ func (s *Searcher) Summarize(ctx context.Context, f query.Filter, loc *time.Loca
 	if res.Hits.Total.Relation != "eq" {
 		return query.Summary{}, fmt.Errorf("searchquery: summary: total is %q, want an exact count", res.Hits.Total.Relation)
 	}
+	sum, inexact, err := summaryOf(res)
+	if err != nil || len(inexact) == 0 {
+		return sum, err
+	}
+	slices.Sort(inexact)
+	total, perDay, err := s.exactSums(ctx, f, inexact, loc)
+	if err != nil {
+		return query.Summary{}, err
+	}
+	for _, c := range inexact {
+		sum.SumByCurrency[c] = total[c]
+	}
+	for i := range sum.Histogram {
+		d := &sum.Histogram[i]
+		for _, c := range inexact {
+			if _, ok := d.SumByCurrency[c]; ok {
+				d.SumByCurrency[c] = perDay[d.Date][c]
+			}
+		}
+	}
+	return sum, nil
+}
+
+// summaryOf reads the aggregation response into a summary, and names the
+// currencies whose double sums may be inexact (recomputed by exactSums).
+func summaryOf(res summaryResponse) (query.Summary, []string, error) {
 	sum := query.Summary{
 		Count:         res.Hits.Total.Value,
 		SumByCurrency: map[string]int64{},
@@ -113,10 +139,10 @@ func (s *Searcher) Summarize(ctx context.Context, f query.Filter, loc *time.Loca
 		return nil
 	}
 	if err := sums(res.Aggregations.ByCurrency, sum.SumByCurrency); err != nil {
-		return query.Summary{}, err
+		return query.Summary{}, nil, err
 	}
 	if res.Aggregations.ByStatus.SumOtherDocCount != 0 {
-		return query.Summary{}, fmt.Errorf("searchquery: summary: documents outside the status buckets")
+		return query.Summary{}, nil, fmt.Errorf("searchquery: summary: documents outside the status buckets")
 	}
 	for _, b := range res.Aggregations.ByStatus.Buckets {
 		sum.CountByStatus[b.Key] = b.DocCount
@@ -124,31 +150,12 @@ func (s *Searcher) Summarize(ctx context.Context, f query.Filter, loc *time.Loca
 	for _, b := range res.Aggregations.ByDay.Buckets {
 		d := query.Day{Date: b.Key, Count: b.DocCount, SumByCurrency: map[string]int64{}}
 		if err := sums(b.ByCurrency, d.SumByCurrency); err != nil {
-			return query.Summary{}, err
+			return query.Summary{}, nil, err
 		}
 		sum.Histogram = append(sum.Histogram, d)
 	}
-	if len(inexact) == 0 {
-		return sum, nil
-	}
+	return sum, inexact, nil
 
-	slices.Sort(inexact)
-	total, perDay, err := s.exactSums(ctx, f, inexact, loc)
-	if err != nil {
-		return query.Summary{}, err
-	}
-	for _, c := range inexact {
-		sum.SumByCurrency[c] = total[c]
-	}
-	for i := range sum.Histogram {
-		d := &sum.Histogram[i]
-		for _, c := range inexact {
-			if _, ok := d.SumByCurrency[c]; ok {
-				d.SumByCurrency[c] = perDay[d.Date][c]
-			}
-		}
-	}
-	return sum, nil
 }
 
 // exactSums streams the payments matching f in the given currencies and
@@ -157,15 +164,6 @@ func (s *Searcher) exactSums(ctx context.Context, f query.Filter, currencies []s
 	f.Currencies = currencies // already within f's currencies: they came from its buckets
 	total := map[string]int64{}
 	perDay := map[string]map[string]int64{}
-	add := func(m map[string]int64, c string, v int64) error {
-		sum, carry := bits.Add64(uint64(m[c]), uint64(v), 0)
-		if carry != 0 || sum > math.MaxInt64 {
-			return &domain.Error{Code: domain.EUNPROCESSABLE, Reason: "sum_out_of_range",
-				Message: fmt.Sprintf("The sum of the %s payments exceeds %d minor units; narrow the filters.", c, int64(math.MaxInt64))}
-		}
-		m[c] = int64(sum)
-		return nil
-	}
 	path := "/" + projection.PaymentsAlias(s.prefix) + "/_search?filter_path=hits.hits._source,hits.hits.sort"
 	after := ""
 	for {
@@ -199,10 +197,10 @@ func (s *Searcher) exactSums(ctx context.Context, f query.Filter, currencies []s
 			if perDay[day] == nil {
 				perDay[day] = map[string]int64{}
 			}
-			if err := add(total, src.Currency, src.Amount); err != nil {
+			if err := addExact(total, src.Currency, src.Amount); err != nil {
 				return nil, nil, err
 			}
-			if err := add(perDay[day], src.Currency, src.Amount); err != nil {
+			if err := addExact(perDay[day], src.Currency, src.Amount); err != nil {
 				return nil, nil, err
 			}
 			if len(h.Sort) == 1 {
@@ -213,4 +211,15 @@ func (s *Searcher) exactSums(ctx context.Context, f query.Filter, currencies []s
 			return total, perDay, nil
 		}
 	}
+}
+
+// addExact adds v to m[c], refusing a sum past int64.
+func addExact(m map[string]int64, c string, v int64) error {
+	sum, carry := bits.Add64(uint64(m[c]), uint64(v), 0)
+	if carry != 0 || sum > math.MaxInt64 {
+		return &domain.Error{Code: domain.EUNPROCESSABLE, Reason: "sum_out_of_range",
+			Message: fmt.Sprintf("The sum of the %s payments exceeds %d minor units; narrow the filters.", c, int64(math.MaxInt64))}
+	}
+	m[c] = int64(sum)
+	return nil
 }
