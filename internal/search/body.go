@@ -38,7 +38,7 @@ func SearchPath(prefix string) string {
 // SearchPath to compare the API with the engine alone.
 func SearchBody(q query.SearchQuery) ([]byte, error) {
 	if !q.Sort.Valid() {
-		return nil, fmt.Errorf("searchquery: invalid sort %q", q.Sort)
+		return nil, fmt.Errorf("search: invalid sort %q", q.Sort)
 	}
 	order := "asc"
 	if q.Sort.Desc() {
@@ -69,13 +69,13 @@ func SearchBody(q query.SearchQuery) ([]byte, error) {
 	if q.After != nil {
 		hi, lo, err := projection.IDSortKey(q.After.ID)
 		if err != nil {
-			return nil, fmt.Errorf("searchquery: cursor: %w", err)
+			return nil, fmt.Errorf("search: cursor: %w", err)
 		}
 		body["search_after"] = []any{q.After.Value, hi, lo}
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		return nil, fmt.Errorf("searchquery: encode search: %w", err)
+		return nil, fmt.Errorf("search: encode search: %w", err)
 	}
 	return b, nil
 }
@@ -166,7 +166,7 @@ func summaryBody(f query.Filter, zone string) ([]byte, error) {
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		return nil, fmt.Errorf("searchquery: encode summary: %w", err)
+		return nil, fmt.Errorf("search: encode summary: %w", err)
 	}
 	return b, nil
 }
@@ -186,7 +186,7 @@ func streamBody(f query.Filter, size int, afterID string) ([]byte, error) {
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		return nil, fmt.Errorf("searchquery: encode stream: %w", err)
+		return nil, fmt.Errorf("search: encode stream: %w", err)
 	}
 	return b, nil
 }

@@ -83,7 +83,7 @@ func (s *Searcher) do(ctx context.Context, op, method, path string, body []byte,
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return 0, nil, fmt.Errorf("searchquery: %s: %w", op, err)
+			return 0, nil, fmt.Errorf("search: %s: %w", op, err)
 		}
 		return 0, nil, &domain.Error{Code: domain.EUNAVAILABLE, RetryAfter: 1,
 			Message: "The search engine is not answering; retry shortly."}
@@ -110,7 +110,7 @@ func (s *Searcher) do(ctx context.Context, op, method, path string, body []byte,
 		if len(out) > maxErrorDetail {
 			out = out[:maxErrorDetail]
 		}
-		return status, nil, fmt.Errorf("searchquery: %s: engine answered %d: %s", op, status, out)
+		return status, nil, fmt.Errorf("search: %s: engine answered %d: %s", op, status, out)
 	}
 }
 
@@ -173,7 +173,7 @@ func decodeSearch(out []byte, size int) (query.SearchResult, error) {
 	var res paymentHits
 	res.Hits.Hits = make([]paymentHit, 0, size) // decoded in place, not grown hit by hit
 	if err := unmarshal(out, &res); err != nil {
-		return query.SearchResult{}, fmt.Errorf("searchquery: decode search: %w", err)
+		return query.SearchResult{}, fmt.Errorf("search: decode search: %w", err)
 	}
 	// "eq": an exact count; "gte": the engine stopped counting at the
 	// query's TotalLimit and the value is a lower bound.
@@ -183,7 +183,7 @@ func decodeSearch(out []byte, size int) (query.SearchResult, error) {
 		exact = true
 	case "gte":
 	default:
-		return query.SearchResult{}, fmt.Errorf("searchquery: search: unknown total relation %q", res.Hits.Total.Relation)
+		return query.SearchResult{}, fmt.Errorf("search: search: unknown total relation %q", res.Hits.Total.Relation)
 	}
 	ps := make([]query.Payment, len(res.Hits.Hits))
 	for i, h := range res.Hits.Hits {
@@ -202,11 +202,11 @@ func decodeSearch(out []byte, size int) (query.SearchResult, error) {
 // id's (projection.IDSortKey).
 func decodeSortKey(vals []int64, id string) (query.SortKey, error) {
 	if len(vals) != 3 {
-		return query.SortKey{}, fmt.Errorf("searchquery: sort values %d, want 3", len(vals))
+		return query.SortKey{}, fmt.Errorf("search: sort values %d, want 3", len(vals))
 	}
 	hi, lo, err := projection.IDSortKey(id)
 	if err != nil || hi != vals[1] || lo != vals[2] {
-		return query.SortKey{}, fmt.Errorf("searchquery: document %q carries the sort key of another id (%d, %d)", id, vals[1], vals[2])
+		return query.SortKey{}, fmt.Errorf("search: document %q carries the sort key of another id (%d, %d)", id, vals[1], vals[2])
 	}
 	return query.SortKey{Value: vals[0], ID: id}, nil
 }
@@ -225,7 +225,7 @@ func (s *Searcher) Payment(ctx context.Context, id string, customerIDs []string)
 		}}},
 	})
 	if err != nil {
-		return query.Payment{}, false, fmt.Errorf("searchquery: encode payment: %w", err)
+		return query.Payment{}, false, fmt.Errorf("search: encode payment: %w", err)
 	}
 	_, out, err := s.do(ctx, "payment", http.MethodPost, "/"+projection.PaymentsAlias(s.prefix)+"/_search?filter_path=hits.hits._source", body)
 	if err != nil {
@@ -233,7 +233,7 @@ func (s *Searcher) Payment(ctx context.Context, id string, customerIDs []string)
 	}
 	var res paymentHits
 	if err := unmarshal(out, &res); err != nil {
-		return query.Payment{}, false, fmt.Errorf("searchquery: decode payment: %w", err)
+		return query.Payment{}, false, fmt.Errorf("search: decode payment: %w", err)
 	}
 	if len(res.Hits.Hits) == 0 {
 		return query.Payment{}, false, nil
@@ -279,7 +279,7 @@ func (s *Searcher) linked(ctx context.Context, op, userID string, fields []strin
 		}
 		body, err := json.Marshal(req)
 		if err != nil {
-			return fmt.Errorf("searchquery: encode %s: %w", op, err)
+			return fmt.Errorf("search: encode %s: %w", op, err)
 		}
 		_, out, err := s.do(ctx, op, http.MethodPost, "/"+projection.CustomersAlias(s.prefix)+"/_search?filter_path=hits.hits._source", body)
 		if err != nil {
@@ -287,12 +287,12 @@ func (s *Searcher) linked(ctx context.Context, op, userID string, fields []strin
 		}
 		var res hitsResponse
 		if err := unmarshal(out, &res); err != nil {
-			return fmt.Errorf("searchquery: decode %s: %w", op, err)
+			return fmt.Errorf("search: decode %s: %w", op, err)
 		}
 		for _, h := range res.Hits.Hits {
 			var d projection.CustomerDoc
 			if err := unmarshal(h.Source, &d); err != nil {
-				return fmt.Errorf("searchquery: decode customer: %w", err)
+				return fmt.Errorf("search: decode customer: %w", err)
 			}
 			each(d)
 			after = d.ID
@@ -321,14 +321,14 @@ func (s *Searcher) AppliedLSN(ctx context.Context) (uint64, error) {
 		} `json:"_source"`
 	}
 	if err := unmarshal(out, &res); err != nil {
-		return 0, fmt.Errorf("searchquery: decode state: %w", err)
+		return 0, fmt.Errorf("search: decode state: %w", err)
 	}
 	if !res.Found || res.Source.AppliedLSN == "" {
 		return 0, nil
 	}
 	lsn, err := strconv.ParseUint(res.Source.AppliedLSN.String(), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("searchquery: state applied_lsn %q: %w", res.Source.AppliedLSN, err)
+		return 0, fmt.Errorf("search: state applied_lsn %q: %w", res.Source.AppliedLSN, err)
 	}
 	return lsn, nil
 }

@@ -87,10 +87,10 @@ func (s *Searcher) Summarize(ctx context.Context, f query.Filter, loc *time.Loca
 	}
 	var res summaryResponse
 	if err := unmarshal(out, &res); err != nil {
-		return query.Summary{}, fmt.Errorf("searchquery: decode summary: %w", err)
+		return query.Summary{}, fmt.Errorf("search: decode summary: %w", err)
 	}
 	if res.Hits.Total.Relation != "eq" {
-		return query.Summary{}, fmt.Errorf("searchquery: summary: total is %q, want an exact count", res.Hits.Total.Relation)
+		return query.Summary{}, fmt.Errorf("search: summary: total is %q, want an exact count", res.Hits.Total.Relation)
 	}
 	sum, inexact, err := summaryOf(res)
 	if err != nil || len(inexact) == 0 {
@@ -127,7 +127,7 @@ func summaryOf(res summaryResponse) (query.Summary, []string, error) {
 	var inexact []string
 	sums := func(agg termsAgg, into map[string]int64) error {
 		if agg.SumOtherDocCount != 0 {
-			return fmt.Errorf("searchquery: summary: %d documents outside the currency buckets", agg.SumOtherDocCount)
+			return fmt.Errorf("search: summary: %d documents outside the currency buckets", agg.SumOtherDocCount)
 		}
 		for _, b := range agg.Buckets {
 			v, ok := exact(b.Sum.Value)
@@ -142,7 +142,7 @@ func summaryOf(res summaryResponse) (query.Summary, []string, error) {
 		return query.Summary{}, nil, err
 	}
 	if res.Aggregations.ByStatus.SumOtherDocCount != 0 {
-		return query.Summary{}, nil, fmt.Errorf("searchquery: summary: documents outside the status buckets")
+		return query.Summary{}, nil, fmt.Errorf("search: summary: documents outside the status buckets")
 	}
 	for _, b := range res.Aggregations.ByStatus.Buckets {
 		sum.CountByStatus[b.Key] = b.DocCount
@@ -188,7 +188,7 @@ func (s *Searcher) exactSums(ctx context.Context, f query.Filter, currencies []s
 			} `json:"hits"`
 		}
 		if err := unmarshal(out, &res); err != nil {
-			return nil, nil, fmt.Errorf("searchquery: decode exact sums: %w", err)
+			return nil, nil, fmt.Errorf("search: decode exact sums: %w", err)
 		}
 		for _, h := range res.Hits.Hits {
 			src := h.Source

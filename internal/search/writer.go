@@ -82,7 +82,7 @@ func (w *Writer) bulk(ctx context.Context, ops []projection.IndexOp, query strin
 		w.ObserveBulk(time.Since(start), len(ops))
 	}
 	if status != http.StatusOK {
-		return nil, fmt.Errorf("indexer: bulk: HTTP %d: %s", status, truncate(resp))
+		return nil, fmt.Errorf("search: bulk: HTTP %d: %s", status, truncate(resp))
 	}
 	return bulkResults(resp, len(ops))
 }
@@ -98,7 +98,7 @@ func bulkBody(ops []projection.IndexOp) ([]byte, error) {
 			kind = "delete"
 		}
 		if err := enc.Encode(map[string]action{kind: {Index: op.Index, ID: op.ID, Version: op.Version, VersionType: "external"}}); err != nil {
-			return nil, fmt.Errorf("indexer: encode bulk: %w", err)
+			return nil, fmt.Errorf("search: encode bulk: %w", err)
 		}
 		if op.Doc != nil {
 			buf.Write(op.Doc)
@@ -121,10 +121,10 @@ func bulkResults(body []byte, n int) ([]projection.ItemResult, error) {
 		} `json:"items"`
 	}
 	if err := json.Unmarshal(body, &res); err != nil {
-		return nil, fmt.Errorf("indexer: bulk: decode response: %w", err)
+		return nil, fmt.Errorf("search: bulk: decode response: %w", err)
 	}
 	if len(res.Items) != n {
-		return nil, fmt.Errorf("indexer: bulk: %d items answered for %d sent", len(res.Items), n)
+		return nil, fmt.Errorf("search: bulk: %d items answered for %d sent", len(res.Items), n)
 	}
 	out := make([]projection.ItemResult, n)
 	for i, item := range res.Items {
@@ -173,7 +173,7 @@ func (w *Writer) Refresh(ctx context.Context, aliases []string) error {
 func (w *Writer) PublishState(ctx context.Context, st projection.StateDoc) error {
 	body, err := json.Marshal(st)
 	if err != nil {
-		return fmt.Errorf("indexer: encode state: %w", err)
+		return fmt.Errorf("search: encode state: %w", err)
 	}
 	path := fmt.Sprintf("/%s/_doc/%s?version=%d&version_type=external", projection.StateIndex(w.Prefix), projection.StateDocID, st.AppliedLSN)
 	status, resp, err := w.perform(ctx, http.MethodPut, path, "application/json", body)
@@ -183,7 +183,7 @@ func (w *Writer) PublishState(ctx context.Context, st projection.StateDoc) error
 	if status == http.StatusOK || status == http.StatusCreated || status == http.StatusConflict {
 		return nil
 	}
-	return fmt.Errorf("indexer: publish state: HTTP %d: %s", status, truncate(resp))
+	return fmt.Errorf("search: publish state: HTTP %d: %s", status, truncate(resp))
 }
 
 // State returns the published state, or ok=false when there is none.
@@ -196,13 +196,13 @@ func (w *Writer) State(ctx context.Context) (st projection.StateDoc, ok bool, er
 		return st, false, nil
 	}
 	if status != http.StatusOK {
-		return st, false, fmt.Errorf("indexer: get state: HTTP %d: %s", status, truncate(body))
+		return st, false, fmt.Errorf("search: get state: HTTP %d: %s", status, truncate(body))
 	}
 	var doc struct {
 		Source projection.StateDoc `json:"_source"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return st, false, fmt.Errorf("indexer: get state: %w", err)
+		return st, false, fmt.Errorf("search: get state: %w", err)
 	}
 	return doc.Source, true, nil
 }
@@ -235,11 +235,11 @@ func (w *Writer) behind(ctx context.Context, name string) (string, bool, error) 
 		return "", false, nil
 	}
 	if status != http.StatusOK {
-		return "", false, fmt.Errorf("indexer: get alias %s: HTTP %d: %s", name, status, truncate(body))
+		return "", false, fmt.Errorf("search: get alias %s: HTTP %d: %s", name, status, truncate(body))
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
-		return "", false, fmt.Errorf("indexer: get alias %s: %w", name, err)
+		return "", false, fmt.Errorf("search: get alias %s: %w", name, err)
 	}
 	if _, concrete := m[name]; concrete {
 		return "", true, nil
@@ -297,13 +297,13 @@ func (w *Writer) deleteLeftovers(ctx context.Context) error {
 		return nil
 	}
 	if status != http.StatusOK {
-		return fmt.Errorf("indexer: list indices: HTTP %d: %s", status, truncate(body))
+		return fmt.Errorf("search: list indices: HTTP %d: %s", status, truncate(body))
 	}
 	var rows []struct {
 		Index string `json:"index"`
 	}
 	if err := json.Unmarshal(body, &rows); err != nil {
-		return fmt.Errorf("indexer: list indices: %w", err)
+		return fmt.Errorf("search: list indices: %w", err)
 	}
 	var stale []string
 	for _, r := range rows {
@@ -323,7 +323,7 @@ func (w *Writer) deleteIndices(ctx context.Context, names []string) error {
 		return err
 	}
 	if status != http.StatusOK && status != http.StatusNotFound {
-		return fmt.Errorf("indexer: delete %v: HTTP %d: %s", names, status, truncate(body))
+		return fmt.Errorf("search: delete %v: HTTP %d: %s", names, status, truncate(body))
 	}
 	return nil
 }
@@ -338,7 +338,7 @@ func (w *Writer) Segments(ctx context.Context, index string) (projection.Segment
 		return projection.SegmentStats{}, err
 	}
 	if status != http.StatusOK {
-		return projection.SegmentStats{}, fmt.Errorf("indexer: segments of %s: HTTP %d: %s", index, status, truncate(body))
+		return projection.SegmentStats{}, fmt.Errorf("search: segments of %s: HTTP %d: %s", index, status, truncate(body))
 	}
 	var rows []struct {
 		Docs       string `json:"docs.count"`
@@ -346,7 +346,7 @@ func (w *Writer) Segments(ctx context.Context, index string) (projection.Segment
 		Searchable string `json:"searchable"`
 	}
 	if err := json.Unmarshal(body, &rows); err != nil {
-		return projection.SegmentStats{}, fmt.Errorf("indexer: segments of %s: %w", index, err)
+		return projection.SegmentStats{}, fmt.Errorf("search: segments of %s: %w", index, err)
 	}
 	var st projection.SegmentStats
 	for _, r := range rows {
@@ -355,7 +355,7 @@ func (w *Writer) Segments(ctx context.Context, index string) (projection.Segment
 		}
 		size, err := strconv.ParseInt(r.Size, 10, 64)
 		if err != nil {
-			return projection.SegmentStats{}, fmt.Errorf("indexer: segments of %s: size %q: %w", index, r.Size, err)
+			return projection.SegmentStats{}, fmt.Errorf("search: segments of %s: size %q: %w", index, r.Size, err)
 		}
 		st.Live++
 		st.Bytes += size
@@ -380,7 +380,7 @@ func (w *Writer) Activate(ctx context.Context, g projection.Generation) error {
 		} `json:"settings"`
 	}
 	if err := json.Unmarshal([]byte(projection.PaymentsMapping), &settings); err != nil {
-		return fmt.Errorf("indexer: mapping: %w", err)
+		return fmt.Errorf("search: mapping: %w", err)
 	}
 	// Back to the contract's settings; the flush makes the async translog
 	// durable before the backfill is recorded as complete.
@@ -441,7 +441,7 @@ func (w *Writer) DeleteAll(ctx context.Context) error {
 func withSettings(mapping string, set map[string]any) ([]byte, error) {
 	var m map[string]any
 	if err := json.Unmarshal([]byte(mapping), &m); err != nil {
-		return nil, fmt.Errorf("indexer: mapping: %w", err)
+		return nil, fmt.Errorf("search: mapping: %w", err)
 	}
 	settings, _ := m["settings"].(map[string]any)
 	if settings == nil {
@@ -465,7 +465,7 @@ func (w *Writer) createIndex(ctx context.Context, name string, body []byte) erro
 	if status == http.StatusBadRequest && bytes.Contains(resp, []byte("resource_already_exists_exception")) {
 		return nil
 	}
-	return fmt.Errorf("indexer: create index %s: HTTP %d: %s", name, status, truncate(resp))
+	return fmt.Errorf("search: create index %s: HTTP %d: %s", name, status, truncate(resp))
 }
 
 func (w *Writer) expect(ctx context.Context, method, path string, body any, want int) error {
@@ -473,7 +473,7 @@ func (w *Writer) expect(ctx context.Context, method, path string, body any, want
 	if body != nil {
 		var err error
 		if raw, err = json.Marshal(body); err != nil {
-			return fmt.Errorf("indexer: encode %s %s: %w", method, path, err)
+			return fmt.Errorf("search: encode %s %s: %w", method, path, err)
 		}
 	}
 	status, resp, err := w.perform(ctx, method, path, "application/json", raw)
@@ -481,7 +481,7 @@ func (w *Writer) expect(ctx context.Context, method, path string, body any, want
 		return err
 	}
 	if status != want {
-		return fmt.Errorf("indexer: %s %s: HTTP %d: %s", method, path, status, truncate(resp))
+		return fmt.Errorf("search: %s %s: HTTP %d: %s", method, path, status, truncate(resp))
 	}
 	return nil
 }

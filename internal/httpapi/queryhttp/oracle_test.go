@@ -27,7 +27,6 @@ type combo struct {
 	params url.Values
 	filter query.Filter // without scope
 	sort   query.Sort
-	limit  int
 	tz     *time.Location
 }
 
