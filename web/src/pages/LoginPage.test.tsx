@@ -77,11 +77,13 @@ describe('LoginPage', () => {
   });
 
   it('signs out when the token expires', async () => {
-    signIn(300);
+    // Long enough for the page to render first on a loaded machine (with
+    // 300 ms the heading could appear and be gone before the assertion).
+    signIn(1500);
     const { fetch } = fakeFetch([...appRoutes]);
     renderApp('/payments', fetch);
-    expect(await screen.findByRole('heading', { name: 'Payments' })).toBeInTheDocument();
-    expect(await screen.findByText('Your session has expired. Please sign in again.', {}, { timeout: 2000 })).toBeInTheDocument();
+    await screen.findByRole('heading', { name: 'Payments' });
+    expect(await screen.findByText('Your session has expired. Please sign in again.', {}, { timeout: 4000 })).toBeInTheDocument();
   });
 
   it('warns a minute before the session ends', async () => {
