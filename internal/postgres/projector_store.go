@@ -39,12 +39,20 @@ func (s *ProjectorStore) Ping(ctx context.Context) error {
 
 // OpenSnapshot implements projection.StateStore.
 func (s *ProjectorStore) OpenSnapshot(ctx context.Context, name string) (projection.Snapshot, error) {
-	return OpenSnapshot(ctx, s.URL, name)
+	snap, err := OpenSnapshot(ctx, s.URL, name)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return snap, nil
 }
 
 // Leader implements projection.StateStore.
 func (s *ProjectorStore) Leader(ctx context.Context, slot string) (projection.Leader, error) {
-	return NewLeader(ctx, s.URL, slot)
+	l, err := NewLeader(ctx, s.URL, slot)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return l, nil
 }
 
 // AddDeadLetters implements projection.DeadLetters.

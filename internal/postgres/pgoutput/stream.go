@@ -46,7 +46,11 @@ var _ projection.Replication = Dialer{}
 
 // Connect implements projection.Replication.
 func (d Dialer) Connect(ctx context.Context) (projection.ReplicationConn, error) {
-	return Connect(ctx, d.URL)
+	c, err := Connect(ctx, d.URL)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return c, nil
 }
 
 var _ projection.ReplicationConn = (*Conn)(nil)
