@@ -74,7 +74,7 @@ func (w *Writer) bulk(ctx context.Context, ops []projection.IndexOp, query strin
 		path += "&" + query
 	}
 	start := time.Now()
-	status, resp, err := w.perform(ctx, http.MethodPost, path, "application/x-ndjson", body)
+	status, resp, err := w.Client.DoRaw(ctx, http.MethodPost, path, "application/x-ndjson", body)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,7 @@ func (w *Writer) PublishState(ctx context.Context, st projection.StateDoc) error
 		return fmt.Errorf("search: encode state: %w", err)
 	}
 	path := fmt.Sprintf("/%s/_doc/%s?version=%d&version_type=external", projection.StateIndex(w.Prefix), projection.StateDocID, st.AppliedLSN)
-	status, resp, err := w.perform(ctx, http.MethodPut, path, "application/json", body)
+	status, resp, err := w.Client.DoRaw(ctx, http.MethodPut, path, "application/json", body)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (w *Writer) PublishState(ctx context.Context, st projection.StateDoc) error
 
 // State returns the published state, or ok=false when there is none.
 func (w *Writer) State(ctx context.Context) (st projection.StateDoc, ok bool, err error) {
-	status, body, err := w.perform(ctx, http.MethodGet, "/"+projection.StateIndex(w.Prefix)+"/_doc/"+projection.StateDocID, "", nil)
+	status, body, err := w.Client.DoRaw(ctx, http.MethodGet, "/"+projection.StateIndex(w.Prefix)+"/_doc/"+projection.StateDocID, "", nil)
 	if err != nil {
 		return st, false, err
 	}
@@ -227,7 +227,7 @@ func (w *Writer) Current(ctx context.Context) (payments, customers string, err e
 // behind returns the index an alias points to (the first, sorted), and
 // whether name is a concrete index rather than an alias.
 func (w *Writer) behind(ctx context.Context, name string) (string, bool, error) {
-	status, body, err := w.perform(ctx, http.MethodGet, "/"+name+"/_alias", "", nil)
+	status, body, err := w.Client.DoRaw(ctx, http.MethodGet, "/"+name+"/_alias", "", nil)
 	if err != nil {
 		return "", false, err
 	}
@@ -289,7 +289,7 @@ func (w *Writer) deleteLeftovers(ctx context.Context) error {
 	}
 	pattern := fmt.Sprintf("%s_%s_*,%s_%s_*", projection.PaymentsAlias(w.Prefix), projection.MappingVersion,
 		projection.CustomersAlias(w.Prefix), projection.MappingVersion)
-	status, body, err := w.perform(ctx, http.MethodGet, "/_cat/indices/"+pattern+"?format=json&h=index&expand_wildcards=all", "", nil)
+	status, body, err := w.Client.DoRaw(ctx, http.MethodGet, "/_cat/indices/"+pattern+"?format=json&h=index&expand_wildcards=all", "", nil)
 	if err != nil {
 		return err
 	}
@@ -318,7 +318,7 @@ func (w *Writer) deleteIndices(ctx context.Context, names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	status, body, err := w.perform(ctx, http.MethodDelete, "/"+strings.Join(names, ","), "", nil)
+	status, body, err := w.Client.DoRaw(ctx, http.MethodDelete, "/"+strings.Join(names, ","), "", nil)
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func (w *Writer) deleteIndices(ctx context.Context, names []string) error {
 // concrete index) that hold live documents. Segments a merge has replaced
 // but the reader still lists, and emptied ones, are not counted.
 func (w *Writer) Segments(ctx context.Context, index string) (projection.SegmentStats, error) {
-	status, body, err := w.perform(ctx, http.MethodGet,
+	status, body, err := w.Client.DoRaw(ctx, http.MethodGet,
 		"/_cat/segments/"+index+"?format=json&bytes=b&h=docs.count,size,searchable", "", nil)
 	if err != nil {
 		return projection.SegmentStats{}, err
@@ -455,7 +455,7 @@ func withSettings(mapping string, set map[string]any) ([]byte, error) {
 }
 
 func (w *Writer) createIndex(ctx context.Context, name string, body []byte) error {
-	status, resp, err := w.perform(ctx, http.MethodPut, "/"+name, "application/json", body)
+	status, resp, err := w.Client.DoRaw(ctx, http.MethodPut, "/"+name, "application/json", body)
 	if err != nil {
 		return err
 	}
@@ -476,7 +476,7 @@ func (w *Writer) expect(ctx context.Context, method, path string, body any, want
 			return fmt.Errorf("search: encode %s %s: %w", method, path, err)
 		}
 	}
-	status, resp, err := w.perform(ctx, method, path, "application/json", raw)
+	status, resp, err := w.Client.DoRaw(ctx, method, path, "application/json", raw)
 	if err != nil {
 		return err
 	}
@@ -484,10 +484,6 @@ func (w *Writer) expect(ctx context.Context, method, path string, body any, want
 		return fmt.Errorf("search: %s %s: HTTP %d: %s", method, path, status, truncate(resp))
 	}
 	return nil
-}
-
-func (w *Writer) perform(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, error) {
-	return w.Client.DoRaw(ctx, method, path, contentType, body)
 }
 
 func truncate(b []byte) string {
