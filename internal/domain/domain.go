@@ -21,31 +21,6 @@ const (
 	MaxBatchSize      = 1000
 )
 
-// Status is the processing state of a payment.
-type Status string
-
-// Payment statuses.
-const (
-	StatusPending   Status = "pending"
-	StatusSucceeded Status = "succeeded"
-	StatusFailed    Status = "failed"
-)
-
-// Valid reports whether s is a known status.
-func (s Status) Valid() bool {
-	switch s {
-	case StatusPending, StatusSucceeded, StatusFailed:
-		return true
-	}
-	return false
-}
-
-// CanTransition reports whether a payment may move from s to next: pending
-// may settle either way; settled payments are final.
-func (s Status) CanTransition(next Status) bool {
-	return s == StatusPending && (next == StatusSucceeded || next == StatusFailed)
-}
-
 // User is a person or client that logs in. The password hash never leaves
 // the command side.
 type User struct {
@@ -92,6 +67,14 @@ type Payment struct {
 	Date         time.Time `json:"date"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// The processing state (SPEC §9): the provider's or our code and message
+	// when failed, provider attempts made, when it settled, and how much of
+	// it has been refunded.
+	FailureCode    *string    `json:"failure_code"`
+	FailureMessage *string    `json:"failure_message"`
+	Attempts       int        `json:"attempts"`
+	ProcessedAt    *time.Time `json:"processed_at"`
+	AmountRefunded int64      `json:"amount_refunded"`
 }
 
 // PaymentView is a payment as the read side shows it: the payment plus the

@@ -104,20 +104,34 @@ func TestValidation(t *testing.T) {
 }
 
 func TestStatusTransitions(t *testing.T) {
-	for _, tc := range []struct {
-		from, to domain.Status
-		want     bool
-	}{
-		{domain.StatusPending, domain.StatusSucceeded, true},
-		{domain.StatusPending, domain.StatusFailed, true},
-		{domain.StatusSucceeded, domain.StatusFailed, false},
-		{domain.StatusFailed, domain.StatusPending, false},
-		{domain.StatusPending, domain.StatusPending, false},
-	} {
-		if got := tc.from.CanTransition(tc.to); got != tc.want {
-			t.Errorf("%s→%s = %v, want %v", tc.from, tc.to, got, tc.want)
+	allowed := map[[2]domain.Status]string{ // → the failure code the move needs ("*": any)
+		{domain.StatusPending, domain.StatusProcessing}:  "*",
+		{domain.StatusPending, domain.StatusCanceled}:    "*",
+		{domain.StatusProcessing, domain.StatusSucceeded}: "*",
+		{domain.StatusProcessing, domain.StatusFailed}:    "*",
+		{domain.StatusFailed, domain.StatusPending}:       domain.FailureRetriesExhausted,
+	}
+	for _, from := range domain.Statuses {
+		for _, to := range domain.Statuses {
+			for _, code := range []string{"", domain.FailureRetriesExhausted, "insufficient_funds"} {
+				need, ok := allowed[[2]domain.Status{from, to}]
+				want := ok && (need == "*" || need == code)
+				t.Run(fmt.Sprintf("%s→%s(%s)", from, to, code), func(t *testing.T) {
+					if got := from.CanTransition(code, to); got != want {
+						t.Errorf("got %v, want %v", got, want)
+					}
+				})
+			}
 		}
 	}
+	t.Run("FinalStates", func(t *testing.T) {
+		for _, s := range domain.Statuses {
+			want := s == domain.StatusSucceeded || s == domain.StatusFailed || s == domain.StatusCanceled
+			if got := s.Final(); got != want {
+				t.Errorf("%s.Final() = %v, want %v", s, got, want)
+			}
+		}
+	})
 }
 
 func TestErrorCode(t *testing.T) {
