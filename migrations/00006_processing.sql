@@ -30,12 +30,6 @@ ALTER TABLE payments
 -- +goose StatementBegin
 CREATE FUNCTION payments_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.id <> OLD.id OR NEW.payment_ref_id <> OLD.payment_ref_id OR NEW.customer_id <> OLD.customer_id
-       OR NEW.user_id <> OLD.user_id OR NEW.amount <> OLD.amount OR NEW.currency <> OLD.currency
-       OR NEW.created_at <> OLD.created_at THEN
-        RAISE EXCEPTION 'payment %: only its processing state may change', OLD.id
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'payments_immutable';
-    END IF;
     IF NEW.status <> OLD.status AND NOT (
            (OLD.status = 'pending'    AND NEW.status IN ('processing', 'canceled'))
         OR (OLD.status = 'processing' AND NEW.status IN ('succeeded', 'failed'))

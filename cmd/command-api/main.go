@@ -23,7 +23,6 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/auth"
 	"github.com/wildcat-payments/wildcat/internal/command"
 	"github.com/wildcat-payments/wildcat/internal/config"
-	"github.com/wildcat-payments/wildcat/internal/domain"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
 	"github.com/wildcat-payments/wildcat/internal/httpapi/commandhttp"
 	"github.com/wildcat-payments/wildcat/internal/postgres"
@@ -112,7 +111,6 @@ func newService(cfg Config, pool *pgxpool.Pool, reg *prometheus.Registry) (*comm
 		GroupWriters: cfg.GroupWriters, GroupMaxSize: cfg.GroupMaxSize, Registerer: reg})
 	svc := command.New(store, hasher, issuer, command.Options{
 		IdempotencyTTL: cfg.IdempotencyTTL,
-		InitialStatus:  domain.StatusSucceeded,
 		Limits: command.Limits{
 			LoginPerEmail: auth.NewKeyedLimiter(cfg.LoginEmailLimit, cfg.LoginEmailWindow),
 			LoginPerAddr:  auth.NewKeyedLimiter(cfg.LoginAddrLimit, cfg.LoginAddrWindow),

@@ -311,7 +311,7 @@ func (e *env) load(ctx context.Context, w world, seed uint64, renames bool) int 
 			_, err = e.pool.Exec(ctx, `INSERT INTO payments (customer_id, user_id, amount, currency, third_party)
 				VALUES ($1, $2, $3, 'EUR', 'load')`, w.customers[r.IntN(len(w.customers))], w.users[r.IntN(len(w.users))], 1+r.Int64N(1e9))
 		case k < 15:
-			_, err = e.pool.Exec(ctx, `UPDATE payments SET status = (ARRAY['pending','succeeded','failed'])[1 + floor(random()*3)::int],
+			_, err = e.pool.Exec(ctx, `UPDATE payments SET attempts = attempts + 1 + floor(random()*3)::int,
 				updated_at = now() WHERE id = (SELECT id FROM payments ORDER BY random() LIMIT 1)`)
 		case k < 19:
 			err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {

@@ -115,7 +115,6 @@ type IdempotencyClaim struct {
 // PaymentWrite is one atomic insert of payments by a user.
 type PaymentWrite struct {
 	UserID      string
-	Status      domain.Status
 	Payments    []NewPayment
 	Idempotency *IdempotencyClaim // nil without an Idempotency-Key
 }
@@ -239,9 +238,7 @@ type Options struct {
 	// IdempotencyTTL is how long an Idempotency-Key is remembered (≥ 24 h in
 	// production).
 	IdempotencyTTL time.Duration
-	// InitialStatus is the status of new payments.
-	InitialStatus domain.Status
-	Limits        Limits
+	Limits         Limits
 }
 
 // Service runs the write use cases. It is safe for concurrent use.
@@ -252,14 +249,10 @@ type Service struct {
 	opts   Options
 }
 
-// New returns a Service. Zero options get defaults: a 24 h idempotency TTL
-// and StatusSucceeded for new payments.
+// New returns a Service. Zero options get defaults: a 24 h idempotency TTL.
 func New(store Store, hasher PasswordHasher, tokens TokenIssuer, opts Options) *Service {
 	if opts.IdempotencyTTL <= 0 {
 		opts.IdempotencyTTL = 24 * time.Hour
-	}
-	if opts.InitialStatus == "" {
-		opts.InitialStatus = domain.StatusSucceeded
 	}
 	return &Service{store: store, hasher: hasher, tokens: tokens, opts: opts}
 }

@@ -137,7 +137,7 @@ func itemPrefix(i int) string { return fmt.Sprintf("payments[%d].", i) }
 // createPayments writes items with the optional idempotency key and
 // resolves key collisions into a replay, a mismatch or a retry answer.
 func (s *Service) createPayments(ctx context.Context, userID, key, endpoint string, items []NewPayment, prefix func(int) string) (PaymentResult, error) {
-	w := PaymentWrite{UserID: userID, Status: s.opts.InitialStatus, Payments: items}
+	w := PaymentWrite{UserID: userID, Payments: items}
 	var hash []byte
 	if key != "" {
 		hash = requestHash(endpoint, items)

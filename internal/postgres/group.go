@@ -174,26 +174,28 @@ func (g *grouper) alone(it *groupItem) groupResult {
 	return groupResult{p: ps[0], c: c}
 }
 
-// sqlInsertGroup inserts one payment per member (each with its own user,
-// status and Idempotency-Key claim) where the member's user is linked to
+// sqlInsertGroup inserts one payment per member (each with its own user
+// and Idempotency-Key claim) where the member's user is linked to
 // its customer, and returns the inserted payments with their member's
 // ordinal. The key records are those sqlInsertPayment writes.
 const sqlInsertGroup = `WITH input AS MATERIALIZED (
     SELECT t.ord, t.user_id, t.customer_id, coalesce(t.payment_ref_id, uuid_v7()) AS payment_ref_id, t.amount,
-           t.currency, t.third_party, t.description, t.status, coalesce(t.date, now()) AS date, t.key, t.hash, t.ttl
-    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
-                $9::timestamptz[], $10::text[], $11::bytea[], $12::bigint[])
-         WITH ORDINALITY AS t(user_id, customer_id, payment_ref_id, amount, currency, third_party, description, status,
+           t.currency, t.third_party, t.description, coalesce(t.date, now()) AS date, t.key, t.hash, t.ttl
+    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+                $8::timestamptz[], $9::text[], $10::bytea[], $11::bigint[])
+         WITH ORDINALITY AS t(user_id, customer_id, payment_ref_id, amount, currency, third_party, description,
                               date, key, hash, ttl, ord)
 ), ins AS (
-    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date)
-    SELECT payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date
+    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date)
+    SELECT payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date
     FROM input i
     WHERE EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = i.customer_id AND cu.user_id = i.user_id)
     ORDER BY ord
     RETURNING ` + paymentColumns + `
 ), out AS MATERIALIZED (
     SELECT input.ord, input.key, input.hash, input.ttl, ins.* FROM ins JOIN input USING (payment_ref_id)
+), ev AS (
+    INSERT INTO payment_events (payment_id, type) SELECT id, 'payment.created' FROM out ORDER BY ord
 ), idem AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
     SELECT user_id, key, hash, 201, ARRAY[id], now() + ttl * interval '1 millisecond'
@@ -207,10 +209,10 @@ SELECT ord, ` + paymentColumns + ` FROM out ORDER BY ord`
 // linked to its customer. Any error means nothing was written.
 func (s *Store) createGroup(ctx context.Context, items []*groupItem) ([]groupResult, error) {
 	n := len(items)
-	payments, users, statuses := make([]command.NewPayment, n), make([]string, n), make([]string, n)
+	payments, users := make([]command.NewPayment, n), make([]string, n)
 	keys, hashes, ttls := make([]*string, n), make([][]byte, n), make([]*int64, n)
 	for i, it := range items {
-		payments[i], users[i], statuses[i] = it.w.Payments[0], it.w.UserID, string(it.w.Status)
+		payments[i], users[i] = it.w.Payments[0], it.w.UserID
 		if c := it.w.Idempotency; c != nil {
 			ttl := c.TTL.Milliseconds()
 			keys[i], hashes[i], ttls[i] = &c.Key, c.RequestHash, &ttl
@@ -219,9 +221,10 @@ func (s *Store) createGroup(ctx context.Context, items []*groupItem) ([]groupRes
 	cols := paymentArrays(payments)
 	results := make([]groupResult, n)
 	inserted := make([]bool, n)
-	c, err := s.write(ctx, "create payments", func(b *pgx.Batch) {
+	var ids []string
+	c, err := s.writeEnqueue(ctx, "create payments", func(b *pgx.Batch) {
 		b.Queue(sqlInsertGroup, users, cols.customerIDs, cols.refIDs, cols.amounts, cols.currencies, cols.thirdParties,
-			cols.descriptions, statuses, cols.dates, keys, hashes, ttls)
+			cols.descriptions, cols.dates, keys, hashes, ttls)
 	}, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {
@@ -235,8 +238,11 @@ func (s *Store) createGroup(ctx context.Context, items []*groupItem) ([]groupRes
 				return err
 			}
 			results[ord-1].p, inserted[ord-1] = p, true
+			ids = append(ids, p.ID)
 		}
 		return rows.Err()
+	}, func(ctx context.Context, tx pgx.Tx) error {
+		return s.jobs.Payments(ctx, tx, ids)
 	})
 	if err != nil {
 		return nil, err

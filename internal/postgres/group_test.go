@@ -61,8 +61,8 @@ func newGroupFixture(t *testing.T) *groupFixture {
 	return f
 }
 
-func (f *groupFixture) write(ctx context.Context, user domain.User, status domain.Status, p command.NewPayment, key string) groupOutcome {
-	w := command.PaymentWrite{UserID: user.ID, Status: status, Payments: []command.NewPayment{p}}
+func (f *groupFixture) write(ctx context.Context, user domain.User, p command.NewPayment, key string) groupOutcome {
+	w := command.PaymentWrite{UserID: user.ID, Payments: []command.NewPayment{p}}
 	if key != "" {
 		w.Idempotency = &command.IdempotencyClaim{Key: key, RequestHash: []byte(key + "-hash"), TTL: time.Hour}
 	}
@@ -75,7 +75,7 @@ func (f *groupFixture) hold(t *testing.T) {
 	t.Helper()
 	f.held = make(chan groupOutcome, 1)
 	go func() {
-		f.held <- f.write(context.Background(), f.ann, domain.StatusSucceeded, pay(f.annShop, 1), "")
+		f.held <- f.write(context.Background(), f.ann, pay(f.annShop, 1), "")
 	}()
 	if n := <-f.sizes; n != 1 {
 		t.Fatalf("holding group has %d members", n)
@@ -141,15 +141,15 @@ func TestGroupCommit(t *testing.T) {
 	withRef := command.NewPayment{CustomerID: f.annShop.ID, Amount: 42_00, Currency: "EUR", ThirdParty: "Nordic Freight",
 		Description: "invoice 7", PaymentRefID: ref, Date: &date}
 	writes := []func() groupOutcome{
-		func() groupOutcome { return f.write(ctx, f.ann, domain.StatusSucceeded, pay(f.annShop, 100), "k0") },
-		func() groupOutcome { return f.write(ctx, f.ann, domain.StatusPending, pay(f.annShop, 101), "") },
-		func() groupOutcome { return f.write(ctx, f.ann, domain.StatusSucceeded, pay(f.bobShop, 102), "k2") }, // not linked
-		func() groupOutcome { return f.write(ctx, f.bob, domain.StatusFailed, pay(f.bobShop, 103), "k0") },    // same key, other user
-		func() groupOutcome { return f.write(ctx, f.ann, domain.StatusSucceeded, withRef, "k4") },
+		func() groupOutcome { return f.write(ctx, f.ann, pay(f.annShop, 100), "k0") },
+		func() groupOutcome { return f.write(ctx, f.ann, pay(f.annShop, 101), "") },
+		func() groupOutcome { return f.write(ctx, f.ann, pay(f.bobShop, 102), "k2") }, // not linked
+		func() groupOutcome { return f.write(ctx, f.bob, pay(f.bobShop, 103), "k0") },    // same key, other user
+		func() groupOutcome { return f.write(ctx, f.ann, withRef, "k4") },
 	}
 	for i := 5; i < 12; i++ {
 		writes = append(writes, func() groupOutcome {
-			return f.write(ctx, f.ann, domain.StatusSucceeded, pay(f.annShop, int64(100+i)), fmt.Sprintf("k%d", i))
+			return f.write(ctx, f.ann, pay(f.annShop, int64(100+i)), fmt.Sprintf("k%d", i))
 		})
 	}
 	f.hold(t)
@@ -187,7 +187,7 @@ func TestGroupCommit(t *testing.T) {
 				t.Errorf("write 1: %+v", p)
 			}
 		case 3:
-			if p.Status != domain.StatusFailed || p.UserID != f.bob.ID || p.CustomerID != f.bobShop.ID || p.Amount != 103 {
+			if p.Status != domain.StatusPending || p.UserID != f.bob.ID || p.CustomerID != f.bobShop.ID || p.Amount != 103 {
 				t.Errorf("write 3: %+v", p)
 			}
 		case 4:
@@ -195,7 +195,7 @@ func TestGroupCommit(t *testing.T) {
 				t.Errorf("write 4: %+v", p)
 			}
 		default:
-			if p.Amount != int64(100+i) || p.UserID != f.ann.ID || p.Status != domain.StatusSucceeded {
+			if p.Amount != int64(100+i) || p.UserID != f.ann.ID || p.Status != domain.StatusPending {
 				t.Errorf("write %d: %+v", i, p)
 			}
 		}
@@ -226,7 +226,7 @@ func TestGroupCommit(t *testing.T) {
 func TestGroupFallback(t *testing.T) {
 	ctx := context.Background()
 	f := newGroupFixture(t)
-	used := command.PaymentWrite{UserID: f.ann.ID, Status: domain.StatusSucceeded, Payments: []command.NewPayment{pay(f.annShop, 1)},
+	used := command.PaymentWrite{UserID: f.ann.ID, Payments: []command.NewPayment{pay(f.annShop, 1)},
 		Idempotency: &command.IdempotencyClaim{Key: "used", RequestHash: []byte("used-hash"), TTL: time.Hour}}
 	if _, _, err := postgres.NewStore(f.pool, postgres.StoreOptions{}).CreatePayments(ctx, used); err != nil {
 		t.Fatal(err)
@@ -236,11 +236,11 @@ func TestGroupFallback(t *testing.T) {
 	dup := pay(f.annShop, 7)
 	dup.PaymentRefID = ref
 	writes := []func() groupOutcome{
-		func() groupOutcome { return f.write(ctx, f.ann, domain.StatusSucceeded, dup, "") },
-		func() groupOutcome { return f.write(ctx, f.ann, domain.StatusSucceeded, dup, "") },
-		func() groupOutcome { return f.write(ctx, f.ann, domain.StatusSucceeded, pay(f.annShop, 8), "used") },
-		func() groupOutcome { return f.write(ctx, f.ann, domain.StatusSucceeded, pay(f.annShop, 9), "fresh") },
-		func() groupOutcome { return f.write(ctx, f.ann, domain.StatusSucceeded, pay(f.bobShop, 10), "") },
+		func() groupOutcome { return f.write(ctx, f.ann, dup, "") },
+		func() groupOutcome { return f.write(ctx, f.ann, dup, "") },
+		func() groupOutcome { return f.write(ctx, f.ann, pay(f.annShop, 8), "used") },
+		func() groupOutcome { return f.write(ctx, f.ann, pay(f.annShop, 9), "fresh") },
+		func() groupOutcome { return f.write(ctx, f.ann, pay(f.bobShop, 10), "") },
 	}
 	f.hold(t)
 	results := f.queue(t, writes)
@@ -291,7 +291,7 @@ func TestGroupCancelledWhileQueued(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.hold(t)
 	results := f.queue(t, []func() groupOutcome{
-		func() groupOutcome { return f.write(ctx, f.ann, domain.StatusSucceeded, pay(f.annShop, 5), "gone") },
+		func() groupOutcome { return f.write(ctx, f.ann, pay(f.annShop, 5), "gone") },
 	})
 	cancel()
 	if o := <-results[0]; o.err == nil {
@@ -329,7 +329,7 @@ func TestGroupConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range writers {
 		wg.Go(func() {
-			w := command.PaymentWrite{UserID: u.ID, Status: domain.StatusSucceeded, Payments: []command.NewPayment{pay(shop, int64(1+i))}}
+			w := command.PaymentWrite{UserID: u.ID, Payments: []command.NewPayment{pay(shop, int64(1+i))}}
 			key := ""
 			if i < keyed {
 				key = fmt.Sprintf("retry-%d", i%keys)

@@ -23,18 +23,21 @@ import (
 // a unique violation: its whole statement, payment included, rolls back.
 // The session's lock_timeout bounds that wait.
 const (
-	paymentColumns = `id, payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date, created_at, updated_at`
+	paymentColumns = `id, payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date, created_at, updated_at, ` +
+		`failure_code, failure_message, attempts, processed_at, amount_refunded`
 
 	sqlInsertPayment = `WITH ins AS (
-    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date)
-    SELECT coalesce($3::uuid, uuid_v7()), $2::uuid, $1::uuid, $4::bigint, $5::text, $6::text, $7::text, $8::text,
-           coalesce($9::timestamptz, now())
+    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date)
+    SELECT coalesce($3::uuid, uuid_v7()), $2::uuid, $1::uuid, $4::bigint, $5::text, $6::text, $7::text,
+           coalesce($8::timestamptz, now())
     WHERE EXISTS (SELECT 1 FROM customer_users WHERE customer_id = $2::uuid AND user_id = $1::uuid)
     RETURNING ` + paymentColumns + `
+), ev AS (
+    INSERT INTO payment_events (payment_id, type) SELECT id, 'payment.created' FROM ins
 ), idem AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
-    SELECT $1::uuid, $10::text, $11::bytea, 201, ARRAY[ins.id], now() + $12::bigint * interval '1 millisecond'
-    FROM ins WHERE $10::text IS NOT NULL
+    SELECT $1::uuid, $9::text, $10::bytea, 201, ARRAY[ins.id], now() + $11::bigint * interval '1 millisecond'
+    FROM ins WHERE $9::text IS NOT NULL
 )
 SELECT ` + paymentColumns + ` FROM ins`
 
@@ -44,8 +47,8 @@ SELECT ` + paymentColumns + ` FROM ins`
     FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
          WITH ORDINALITY AS t(customer_id, payment_ref_id, amount, currency, third_party, description, date, ord)
 ), ins AS (
-    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date)
-    SELECT payment_ref_id, customer_id, $1::uuid, amount, currency, third_party, description, $9::text, date
+    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date)
+    SELECT payment_ref_id, customer_id, $1::uuid, amount, currency, third_party, description, date
     FROM input
     WHERE NOT EXISTS (
         SELECT 1 FROM (SELECT DISTINCT customer_id FROM input) c
@@ -54,10 +57,12 @@ SELECT ` + paymentColumns + ` FROM ins`
     RETURNING ` + paymentColumns + `
 ), out AS MATERIALIZED (
     SELECT input.ord, ins.* FROM ins JOIN input USING (payment_ref_id)
+), ev AS (
+    INSERT INTO payment_events (payment_id, type) SELECT id, 'payment.created' FROM out ORDER BY ord
 ), idem AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
-    SELECT $1::uuid, $10::text, $11::bytea, 201, array_agg(out.id ORDER BY out.ord), now() + $12::bigint * interval '1 millisecond'
-    FROM out WHERE $10::text IS NOT NULL
+    SELECT $1::uuid, $9::text, $10::bytea, 201, array_agg(out.id ORDER BY out.ord), now() + $11::bigint * interval '1 millisecond'
+    FROM out WHERE $9::text IS NOT NULL
     HAVING count(*) > 0
 )
 SELECT ` + paymentColumns + ` FROM out ORDER BY ord`
@@ -66,14 +71,21 @@ SELECT ` + paymentColumns + ` FROM out ORDER BY ord`
 WHERE NOT EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = c AND cu.user_id = $1::uuid)`
 
 	// The record's payments, as JSON in the order the request listed them:
-	// rendered from the rows (payment_ids), or the snapshot of a record
-	// written before migration 00005.
+	// rendered from the rows (payment_ids) as they were created (every
+	// payment starts pending, unprocessed: a replay answers exactly what the
+	// first request answered, whatever processing did since), or the
+	// snapshot of a record written before migration 00005.
 	sqlIdempotencyRecord = `SELECT k.request_hash, k.status_code,
        coalesce(k.response_body, convert_to(coalesce((
-           SELECT jsonb_agg(to_jsonb(p) ORDER BY u.ord)
+           SELECT jsonb_agg(to_jsonb(p) || ` + asCreated + ` ORDER BY u.ord)
            FROM unnest(k.payment_ids) WITH ORDINALITY AS u(id, ord) JOIN payments p ON p.id = u.id), '[]')::text, 'UTF8')),
        k.expires_at <= now(), pg_current_wal_flush_lsn()::text
 FROM idempotency_keys k WHERE k.user_id = $1 AND k.key = $2`
+
+	// asCreated overrides a payment row's processing state (of row p) with
+	// the state every payment is created in.
+	asCreated = `jsonb_build_object('status', 'pending', 'failure_code', NULL, 'failure_message', NULL, 'attempts', 0,
+           'processed_at', NULL, 'amount_refunded', 0, 'updated_at', p.created_at)`
 
 	sqlDeleteExpiredKey = `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at <= now()`
 
@@ -84,7 +96,8 @@ FROM idempotency_keys k WHERE k.user_id = $1 AND k.key = $2`
 // paymentDest returns the scan destinations of paymentColumns in p.
 func paymentDest(p *domain.Payment) []any {
 	return []any{&p.ID, &p.PaymentRefID, &p.CustomerID, &p.UserID, &p.Amount, &p.Currency, &p.ThirdParty,
-		&p.Description, &p.Status, &p.Date, &p.CreatedAt, &p.UpdatedAt}
+		&p.Description, &p.Status, &p.Date, &p.CreatedAt, &p.UpdatedAt,
+		&p.FailureCode, &p.FailureMessage, &p.Attempts, &p.ProcessedAt, &p.AmountRefunded}
 }
 
 func scanPayment(row pgx.Row, p *domain.Payment) error { return row.Scan(paymentDest(p)...) }
@@ -109,16 +122,16 @@ func (s *Store) createPayments(ctx context.Context, w command.PaymentWrite) ([]d
 		key, hash, ttl = w.Idempotency.Key, w.Idempotency.RequestHash, w.Idempotency.TTL.Milliseconds()
 	}
 	out := make([]domain.Payment, 0, n)
-	c, err := s.write(ctx, "create payments", func(b *pgx.Batch) {
+	c, err := s.writeEnqueue(ctx, "create payments", func(b *pgx.Batch) {
 		if n == 1 {
 			p := w.Payments[0]
 			b.Queue(sqlInsertPayment, w.UserID, p.CustomerID, nullString(p.PaymentRefID), p.Amount, p.Currency,
-				p.ThirdParty, p.Description, string(w.Status), p.Date, key, hash, ttl)
+				p.ThirdParty, p.Description, p.Date, key, hash, ttl)
 			return
 		}
 		cols := paymentArrays(w.Payments)
 		b.Queue(sqlInsertPayments, w.UserID, cols.customerIDs, cols.refIDs, cols.amounts, cols.currencies,
-			cols.thirdParties, cols.descriptions, cols.dates, string(w.Status), key, hash, ttl)
+			cols.thirdParties, cols.descriptions, cols.dates, key, hash, ttl)
 	}, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {
@@ -133,6 +146,8 @@ func (s *Store) createPayments(ctx context.Context, w command.PaymentWrite) ([]d
 			out = append(out, p)
 		}
 		return rows.Err()
+	}, func(ctx context.Context, tx pgx.Tx) error {
+		return s.jobs.Payments(ctx, tx, paymentIDs(out))
 	})
 	if err != nil {
 		return nil, command.Commit{}, s.paymentWriteError(err, w)
@@ -144,6 +159,14 @@ func (s *Store) createPayments(ctx context.Context, w command.PaymentWrite) ([]d
 		return nil, command.Commit{}, fmt.Errorf("postgres: create payments: inserted %d of %d", len(out), n)
 	}
 	return out, c, nil
+}
+
+func paymentIDs(ps []domain.Payment) []string {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return ids
 }
 
 func nullString(s string) any {

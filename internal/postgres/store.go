@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wildcat-payments/wildcat/internal/command"
+	"github.com/wildcat-payments/wildcat/internal/queue"
 )
 
 // Store implements command.Store on a pgx pool. Every write is one pipelined
@@ -23,6 +24,7 @@ import (
 // per connection. It is safe for concurrent use.
 type Store struct {
 	pool  *pgxpool.Pool
+	jobs  *queue.Inserter
 	group *grouper // nil: no group commit
 }
 
@@ -40,7 +42,11 @@ type StoreOptions struct {
 
 // NewStore returns a Store on pool.
 func NewStore(pool *pgxpool.Pool, o StoreOptions) *Store {
-	s := &Store{pool: pool}
+	jobs, err := queue.NewInserter(pool)
+	if err != nil { // only a programming error: the configuration is static
+		panic(err)
+	}
+	s := &Store{pool: pool, jobs: jobs}
 	if o.GroupWriters > 0 {
 		s.group = newGrouper(s, o)
 	}
@@ -90,6 +96,59 @@ func (s *Store) write(ctx context.Context, what string, queue func(b *pgx.Batch)
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
+	}
+	if err != nil {
+		rollback(conn)
+		return command.Commit{}, err
+	}
+	lsn, err := domain.ParseLSN(lsnText)
+	if err != nil {
+		return command.Commit{}, fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	return command.Commit{LSN: lsn}, nil
+}
+
+// writeEnqueue is write for payment writes, which must enqueue their
+// processing jobs in the same transaction (SPEC §9): after the queued
+// statements and read, enqueue runs in the transaction (River's inserts take
+// a pgx.Tx and need the ids the statements returned), then COMMIT and the
+// read of the flush position go together. Four round trips instead of one;
+// under load the group commit shares them among a group's members.
+func (s *Store) writeEnqueue(ctx context.Context, what string, queue func(b *pgx.Batch), read func(br pgx.BatchResults) error,
+	enqueue func(ctx context.Context, tx pgx.Tx) error) (command.Commit, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return command.Commit{}, translate(err, what)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return command.Commit{}, translate(err, what)
+	}
+	b := &pgx.Batch{}
+	queue(b)
+	br := tx.SendBatch(ctx, b)
+	err = read(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = enqueue(ctx, tx)
+	}
+	var lsnText string
+	if err == nil {
+		// COMMIT on the connection rather than tx.Commit, so that the
+		// position is read in the same round trip; tx is not used again.
+		end := &pgx.Batch{}
+		end.Queue(sqlCommit)
+		end.Queue(sqlLSN)
+		ebr := conn.SendBatch(ctx, end)
+		if _, err = ebr.Exec(); err == nil {
+			err = ebr.QueryRow().Scan(&lsnText)
+		}
+		if cerr := ebr.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		rollback(conn)

@@ -76,7 +76,7 @@ func TestPaymentIDsAreTimeOrdered(t *testing.T) {
 		if i > 0 {
 			time.Sleep(2 * time.Millisecond) // the time part counts milliseconds
 		}
-		ps, _, err := s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Status: domain.StatusSucceeded,
+		ps, _, err := s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID,
 			Payments: []command.NewPayment{{CustomerID: c.ID, Amount: 1, Currency: "DKK", ThirdParty: "A"}}})
 		if err != nil {
 			t.Fatal(err)

@@ -140,11 +140,11 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) command.Store) {
 			{CustomerID: c.ID, Amount: 2, Currency: "EUR", ThirdParty: "B", Description: "d", PaymentRefID: ref, Date: &date},
 		}
 		key := &command.IdempotencyClaim{Key: "k", RequestHash: []byte{1, 2, 3}, TTL: time.Hour}
-		ps, commit, err := s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Status: domain.StatusSucceeded, Payments: items, Idempotency: key})
+		ps, commit, err := s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Payments: items, Idempotency: key})
 		if err != nil || len(ps) != 2 || commit.LSN == 0 {
 			t.Fatalf("CreatePayments = %+v, %v", ps, err)
 		}
-		if p := ps[1]; p.Amount != 2 || p.PaymentRefID != ref || !p.Date.Equal(date) || p.UserID != u.ID || p.Status != domain.StatusSucceeded || p.Description != "d" {
+		if p := ps[1]; p.Amount != 2 || p.PaymentRefID != ref || !p.Date.Equal(date) || p.UserID != u.ID || p.Status != domain.StatusPending || p.Description != "d" {
 			t.Errorf("second payment %+v", p)
 		}
 		if p := ps[0]; p.Amount != 1 || !domain.IsUUID(p.PaymentRefID) || !p.Date.Equal(p.CreatedAt) {
@@ -170,23 +170,23 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) command.Store) {
 		}
 
 		one := []command.NewPayment{{CustomerID: c.ID, Amount: 3, Currency: "DKK", ThirdParty: "C"}}
-		_, _, err = s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Status: domain.StatusSucceeded, Payments: one, Idempotency: key})
+		_, _, err = s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Payments: one, Idempotency: key})
 		if !errors.Is(err, command.ErrIdempotencyKeyExists) {
 			t.Errorf("reused key: err = %v, want ErrIdempotencyKeyExists", err)
 		}
 		dupItems := []command.NewPayment{one[0], {CustomerID: c.ID, Amount: 4, Currency: "DKK", ThirdParty: "D", PaymentRefID: ref}}
 		var dup *command.DuplicateRefError
-		if _, _, err = s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Status: domain.StatusSucceeded, Payments: dupItems}); !errors.As(err, &dup) || !slices.Equal(dup.Indexes, []int{1}) {
+		if _, _, err = s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Payments: dupItems}); !errors.As(err, &dup) || !slices.Equal(dup.Indexes, []int{1}) {
 			t.Errorf("duplicate ref: err = %v, want DuplicateRefError{[1]}", err)
 		}
 		mixed := []command.NewPayment{one[0], {CustomerID: foreign.ID, Amount: 5, Currency: "DKK", ThirdParty: "E"},
 			{CustomerID: "00000000-0000-4000-8000-000000000000", Amount: 6, Currency: "DKK", ThirdParty: "F"}}
 		var nl *command.NotLinkedError
-		if _, _, err = s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Status: domain.StatusSucceeded, Payments: mixed}); !errors.As(err, &nl) || !slices.Equal(nl.Indexes, []int{1, 2}) {
+		if _, _, err = s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Payments: mixed}); !errors.As(err, &nl) || !slices.Equal(nl.Indexes, []int{1, 2}) {
 			t.Errorf("foreign customers: err = %v, want NotLinkedError{[1 2]}", err)
 		}
 		for i, single := range [][]command.NewPayment{mixed[1:2], dupItems[1:2]} {
-			if _, _, err := s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Status: domain.StatusSucceeded, Payments: single}); err == nil {
+			if _, _, err := s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Payments: single}); err == nil {
 				t.Errorf("single bad payment %d was accepted", i)
 			}
 		}
@@ -198,7 +198,7 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) command.Store) {
 		}
 
 		short := &command.IdempotencyClaim{Key: "short", RequestHash: []byte{9}, TTL: time.Millisecond}
-		if _, _, err := s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Status: domain.StatusSucceeded, Payments: one, Idempotency: short}); err != nil {
+		if _, _, err := s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Payments: one, Idempotency: short}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -247,7 +247,7 @@ func (m *MemStore) CreatePayments(_ context.Context, w command.PaymentWrite) ([]
 			date = *p.Date
 		}
 		out[i] = domain.Payment{ID: newUUID(), PaymentRefID: ref, CustomerID: p.CustomerID, UserID: w.UserID, Amount: p.Amount,
-			Currency: p.Currency, ThirdParty: p.ThirdParty, Description: p.Description, Status: w.Status, Date: date,
+			Currency: p.Currency, ThirdParty: p.ThirdParty, Description: p.Description, Status: domain.StatusPending, Date: date,
 			CreatedAt: now, UpdatedAt: now}
 	}
 	for _, p := range out {
