@@ -144,7 +144,7 @@ func TestGroupCommit(t *testing.T) {
 		func() groupOutcome { return f.write(ctx, f.ann, pay(f.annShop, 100), "k0") },
 		func() groupOutcome { return f.write(ctx, f.ann, pay(f.annShop, 101), "") },
 		func() groupOutcome { return f.write(ctx, f.ann, pay(f.bobShop, 102), "k2") }, // not linked
-		func() groupOutcome { return f.write(ctx, f.bob, pay(f.bobShop, 103), "k0") },    // same key, other user
+		func() groupOutcome { return f.write(ctx, f.bob, pay(f.bobShop, 103), "k0") }, // same key, other user
 		func() groupOutcome { return f.write(ctx, f.ann, withRef, "k4") },
 	}
 	for i := 5; i < 12; i++ {
