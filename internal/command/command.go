@@ -30,6 +30,7 @@ type Store interface {
 	UserStore
 	CustomerStore
 	PaymentStore
+	LifecycleStore
 }
 
 // NewUser is a user to insert; PasswordHash is already hashed.

@@ -105,8 +105,8 @@ func TestValidation(t *testing.T) {
 
 func TestStatusTransitions(t *testing.T) {
 	allowed := map[[2]domain.Status]string{ // → the failure code the move needs ("*": any)
-		{domain.StatusPending, domain.StatusProcessing}:  "*",
-		{domain.StatusPending, domain.StatusCanceled}:    "*",
+		{domain.StatusPending, domain.StatusProcessing}:   "*",
+		{domain.StatusPending, domain.StatusCanceled}:     "*",
 		{domain.StatusProcessing, domain.StatusSucceeded}: "*",
 		{domain.StatusProcessing, domain.StatusFailed}:    "*",
 		{domain.StatusFailed, domain.StatusPending}:       domain.FailureRetriesExhausted,

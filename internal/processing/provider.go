@@ -37,6 +37,11 @@ type Charge struct {
 	Currency   string
 	ThirdParty string
 	Reference  string // our payment_ref_id
+	// Redrive marks a dead letter re-driven by hand: the provider confirmed
+	// (Lookup) that nothing moved under Key, which may have closed the key;
+	// the re-drive reopens it. Still at most one charge per key: the lookup
+	// proved none happened before.
+	Redrive bool
 }
 
 // Refund is one refund request.
@@ -107,3 +112,10 @@ func AsTransient(err error) *Transient {
 	}
 	return &Transient{Code: "error", Unknown: true, Err: err}
 }
+
+// ChargeKey is the provider idempotency key of a payment: the same on every
+// attempt, in every processor, across crashes and re-drives.
+func ChargeKey(paymentID string) string { return "pay_" + paymentID }
+
+// RefundKey is the provider idempotency key of a refund.
+func RefundKey(refundID string) string { return "ref_" + refundID }

@@ -27,6 +27,8 @@ type MemStore struct {
 	payments  map[string]domain.Payment
 	refs      map[string]bool
 	keys      map[[2]string]memKey
+	refunds   map[string][]domain.Refund // payment id → its refunds
+	responses map[[2]string]command.StoredResponse
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -48,7 +50,8 @@ var _ command.Store = (*MemStore)(nil)
 func NewMemStore() *MemStore {
 	return &MemStore{users: map[string]memUser{}, customers: map[string]domain.Customer{},
 		links: map[string]map[string]time.Time{}, payments: map[string]domain.Payment{}, refs: map[string]bool{},
-		keys: map[[2]string]memKey{}, Now: time.Now}
+		keys: map[[2]string]memKey{}, refunds: map[string][]domain.Refund{}, responses: map[[2]string]command.StoredResponse{},
+		Now: time.Now}
 }
 
 func newUUID() string {

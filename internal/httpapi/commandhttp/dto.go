@@ -40,9 +40,28 @@ type customerJSON struct {
 // (internal/shapetest).
 type PaymentJSON struct {
 	domain.Payment
-	Date      string `json:"date"`
+	Date        string  `json:"date"`
+	CreatedAt   string  `json:"created_at"`
+	UpdatedAt   string  `json:"updated_at"`
+	ProcessedAt *string `json:"processed_at"`
+}
+
+// RefundJSON is a refund as the command API returns it.
+type RefundJSON struct {
+	domain.Refund
 	CreatedAt string `json:"created_at"`
 	UpdatedAt string `json:"updated_at"`
+}
+
+func refundOf(r domain.Refund) RefundJSON {
+	return RefundJSON{Refund: r, CreatedAt: ts(r.CreatedAt), UpdatedAt: ts(r.UpdatedAt)}
+}
+
+// deadLettersJSON is a page of dead letters.
+type deadLettersJSON struct {
+	Data       []PaymentJSON `json:"data"`
+	NextCursor *string       `json:"next_cursor"`
+	HasMore    bool          `json:"has_more"`
 }
 
 type batchJSON struct {
@@ -60,7 +79,12 @@ func customerOf(c domain.Customer) customerJSON {
 }
 
 func paymentOf(p domain.Payment) PaymentJSON {
-	return PaymentJSON{Payment: p, Date: ts(p.Date), CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt)}
+	out := PaymentJSON{Payment: p, Date: ts(p.Date), CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt)}
+	if p.ProcessedAt != nil {
+		at := ts(*p.ProcessedAt)
+		out.ProcessedAt = &at
+	}
+	return out
 }
 
 func batchOf(ps []domain.Payment) batchJSON {

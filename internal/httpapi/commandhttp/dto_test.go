@@ -20,10 +20,14 @@ func TestPaymentBody(t *testing.T) {
 	p.Date = time.Date(2024, 2, 29, 23, 59, 59, 123456000, cph)
 	p.CreatedAt = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	p.UpdatedAt = time.Date(2024, 3, 1, 0, 0, 0, 120000000, time.UTC)
+	processed := time.Date(2024, 3, 1, 1, 0, 0, 5000, cph)
+	p.Attempts, p.ProcessedAt = 2, &processed
 	want := `{"id":"0193a5b2-7c1d-7e4f-8a6b-000000000001","payment_ref_id":"3f1c2b7a-9d84-4e5f-a6b7-c8d9e0f1a2b3",` +
 		`"customer_id":"6d1f0a8e-2b3c-4d5e-8f9a-0b1c2d3e4f5a","user_id":"01a2145f-20a9-768a-b32a-158c0c04b3ce",` +
 		`"amount":1250,"currency":"DKK","third_party":"Shop <&> Co","description":"Invoice \"11\"\n","status":"succeeded",` +
-		`"date":"2024-02-29T22:59:59.123456Z","created_at":"2024-03-01T00:00:00.000000Z","updated_at":"2024-03-01T00:00:00.120000Z"}` + "\n"
+		`"failure_code":null,"failure_message":null,"attempts":2,"amount_refunded":0,` +
+		`"date":"2024-02-29T22:59:59.123456Z","created_at":"2024-03-01T00:00:00.000000Z","updated_at":"2024-03-01T00:00:00.120000Z",` +
+		`"processed_at":"2024-03-01T00:00:00.000005Z"}` + "\n"
 	got, err := encode(paymentOf(p))
 	if err != nil || string(got) != want {
 		t.Errorf("payment body (%v)\n%s\nwant\n%s", err, got, want)

@@ -84,6 +84,10 @@ func Register(r *gin.Engine, o Options) error {
 	a.DELETE("/customers/:id/users/:user_id", h.unlink)
 	a.POST("/payments", h.createPayment)
 	a.POST("/payments/batch", h.createPayments)
+	a.POST("/payments/:id/cancel", h.cancelPayment)
+	a.POST("/payments/:id/retry", h.retryPayment)
+	a.POST("/payments/:id/refunds", h.createRefund)
+	a.GET("/dead-letters", h.deadLetters)
 	return nil
 }
 

@@ -1,0 +1,112 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wildcat-payments/wildcat/internal/processing"
+)
+
+// Executor is what the workers run: processing.Service.
+type Executor interface {
+	ExecutePayment(ctx context.Context, paymentID string) error
+	ExecuteRefund(ctx context.Context, refundID string) error
+}
+
+// WorkerConfig configures the processor's River client.
+type WorkerConfig struct {
+	PaymentWorkers int           // concurrent payment attempts per processor
+	RefundWorkers  int           // concurrent refund attempts per processor
+	JobTimeout     time.Duration // one attempt, provider call included
+	// RescueAfter is how long a job may stay running before River
+	// considers its processor dead and runs it again (a SIGKILLed
+	// processor's jobs). It must exceed JobTimeout.
+	RescueAfter  time.Duration
+	PollInterval time.Duration // how often idle workers look for jobs besides LISTEN/NOTIFY
+	// ErrorDelay is the retry delay for errors that are not provider
+	// failures (the database unreachable, say): River's retry policy.
+	ErrorDelay processing.RetryPolicy
+}
+
+// NewWorkerClient returns a River client that works the payments and
+// refunds queues with exec. Start it with Start; stop it with Stop (waits
+// for running attempts) or StopAndCancel.
+func NewWorkerClient(pool *pgxpool.Pool, exec Executor, cfg WorkerConfig, logger *slog.Logger) (*river.Client[pgx.Tx], error) {
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &paymentWorker{exec: exec}); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &refundWorker{exec: exec}); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues: map[string]river.QueueConfig{
+			QueuePayments: {MaxWorkers: cfg.PaymentWorkers},
+			QueueRefunds:  {MaxWorkers: cfg.RefundWorkers},
+		},
+		Workers:              workers,
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(cfg.PollInterval, 10*time.Millisecond),
+		RetryPolicy:          retryPolicy(cfg.ErrorDelay),
+		Logger:               logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	return c, nil
+}
+
+type paymentWorker struct {
+	river.WorkerDefaults[ExecutePayment]
+	exec Executor
+}
+
+func (w *paymentWorker) Work(ctx context.Context, job *river.Job[ExecutePayment]) error {
+	return outcome(w.exec.ExecutePayment(ctx, job.Args.PaymentID))
+}
+
+type refundWorker struct {
+	river.WorkerDefaults[ExecuteRefund]
+	exec Executor
+}
+
+func (w *refundWorker) Work(ctx context.Context, job *river.Job[ExecuteRefund]) error {
+	return outcome(w.exec.ExecuteRefund(ctx, job.Args.RefundID))
+}
+
+// outcome maps an attempt's result onto River: a provider's transient
+// failure snoozes the job for the policy's delay (River does not count a
+// snooze against the job's attempts: the processing policy counts attempts
+// itself, in the payment row); a missing row cannot come back, so its job
+// is cancelled; anything else is an error River retries.
+func outcome(err error) error {
+	var later *processing.RetryLater
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &later):
+		return river.JobSnooze(later.Delay)
+	case errors.Is(err, processing.ErrNotFound):
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// retryPolicy adapts a processing.RetryPolicy to River, for errors that
+// are not the provider's.
+type retryPolicy processing.RetryPolicy
+
+func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(processing.RetryPolicy(p).Delay(job.Attempt))
+}
