@@ -89,8 +89,8 @@ func (r *RetryLater) Error() string {
 
 // Hooks observe the processor for metrics; every field is optional.
 type Hooks struct {
-	Attempt    func(kind string)                       // an attempt starts (kind: payment, refund)
-	Outcome    func(kind, outcome, code string)        // succeeded / failed / retry / dead_letter
+	Attempt    func(kind string)                      // an attempt starts (kind: payment, refund)
+	Outcome    func(kind, outcome, code string)       // succeeded / failed / retry / dead_letter
 	ProviderRT func(kind, op string, d time.Duration) // provider call latency (op: charge, refund, lookup)
 }
 
@@ -263,7 +263,9 @@ func (p paymentOp) call(ctx context.Context, w Work) (Receipt, error) {
 func (p paymentOp) succeeded(ctx context.Context, o Outcome) error {
 	return p.s.store.PaymentSucceeded(ctx, p.id, o)
 }
-func (p paymentOp) failed(ctx context.Context, o Outcome) error { return p.s.store.PaymentFailed(ctx, p.id, o) }
+func (p paymentOp) failed(ctx context.Context, o Outcome) error {
+	return p.s.store.PaymentFailed(ctx, p.id, o)
+}
 func (p paymentOp) attemptFailed(ctx context.Context, o Outcome) error {
 	return p.s.store.PaymentAttemptFailed(ctx, p.id, o)
 }
@@ -284,7 +286,9 @@ func (r refundOp) call(ctx context.Context, w Work) (Receipt, error) {
 func (r refundOp) succeeded(ctx context.Context, o Outcome) error {
 	return r.s.store.RefundSucceeded(ctx, r.id, o)
 }
-func (r refundOp) failed(ctx context.Context, o Outcome) error { return r.s.store.RefundFailed(ctx, r.id, o) }
+func (r refundOp) failed(ctx context.Context, o Outcome) error {
+	return r.s.store.RefundFailed(ctx, r.id, o)
+}
 func (r refundOp) attemptFailed(ctx context.Context, o Outcome) error {
 	return r.s.store.RefundAttemptFailed(ctx, r.id, o)
 }
