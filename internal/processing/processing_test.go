@@ -142,7 +142,9 @@ func TestExecutePayment(t *testing.T) {
 	t.Run("LookupFailureNeverFails", func(t *testing.T) {
 		store := &fakeStore{work: processing.Work{ID: "p", PaymentID: "p", CreatedAt: time.Now()}}
 		prov := &scriptedProvider{charges: []error{unknown},
-			lookup: func() (processing.Receipt, bool, error) { return processing.Receipt{}, false, errors.New("provider down") }}
+			lookup: func() (processing.Receipt, bool, error) {
+				return processing.Receipt{}, false, errors.New("provider down")
+			}}
 		policy := processing.RetryPolicy{Strategy: processing.StrategyImmediate, MaxAttempts: 2, Cap: time.Minute}
 		svc, _ := processing.New(store, prov, policy, processing.Hooks{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		for range 5 {
