@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every Wildcat Payments binary. docker-compose.yml picks the
-# binary per service with `command:` (command-api, query-api, projector, web).
+# binary per service with `command:` (command-api, query-api, projector,
+# processor, provider-sim, web).
 #
 #   docker build -t wildcat-payments:local .
 

@@ -25,6 +25,8 @@ COMMAND_API_ADDR=${COMMAND_API_ADDR:-$STACK_HOST:8081} # COMMAND_API_ADDR
 QUERY_API_ADDR=${QUERY_API_ADDR:-$STACK_HOST:8082}     # QUERY_API_ADDR
 PROJECTOR_ADDR=${PROJECTOR_ADDR:-$STACK_HOST:8083}     # PROJECTOR_ADDR (health, metrics)
 WEB_ADDR=${WEB_ADDR:-$STACK_HOST:8080}                 # WEB_ADDR (the UI, one origin for the browser)
+PROCESSOR_ADDR=${PROCESSOR_ADDR:-$STACK_HOST:8084}     # PROCESSOR_ADDR (health, metrics)
+SIM_ADDR=${SIM_ADDR:-$STACK_HOST:8090}                 # SIM_ADDR, the payment provider simulator
 
 _script_name="$(basename "$0" .sh)"
 

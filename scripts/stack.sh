@@ -28,11 +28,11 @@ STACK_ENV="$RUN_DIR/stack.env"
 READY_TIMEOUT="${READY_TIMEOUT:-90}"
 
 # Start order; down runs it backwards.
-SERVICES=(command-api query-api projector web)
+SERVICES=(provider-sim command-api query-api projector processor web)
 
 # Variables stack.sh sets per service; removed from what services inherit.
 MANAGED_VARS=(DATABASE_URL SEARCH_URL COMMAND_API_ADDR QUERY_API_ADDR PROJECTOR_ADDR WEB_ADDR
-	WEB_DIST COMMAND_API QUERY_API JWT_PRIVATE_KEY_FILE JWT_PUBLIC_KEY_FILE)
+	PROCESSOR_ADDR SIM_ADDR PROVIDER_URL SIM_LEDGER_FILE WEB_DIST COMMAND_API QUERY_API JWT_PRIVATE_KEY_FILE JWT_PUBLIC_KEY_FILE)
 
 usage() {
 	awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0" >&2
@@ -46,6 +46,8 @@ service_addr_var() {
 	command-api) echo COMMAND_API_ADDR ;;
 	query-api) echo QUERY_API_ADDR ;;
 	projector) echo PROJECTOR_ADDR ;;
+	processor) echo PROCESSOR_ADDR ;;
+	provider-sim) echo SIM_ADDR ;;
 	web) echo WEB_ADDR ;;
 	*) return 1 ;;
 	esac
@@ -77,6 +79,15 @@ service_env() {
 		echo "DATABASE_URL=$DATABASE_URL"
 		echo "SEARCH_URL=$SEARCH_URL"
 		echo "PROJECTOR_ADDR=$PROJECTOR_ADDR"
+		;;
+	processor)
+		echo "DATABASE_URL=$DATABASE_URL"
+		echo "PROCESSOR_ADDR=$PROCESSOR_ADDR"
+		echo "PROVIDER_URL=$(service_url provider-sim)"
+		;;
+	provider-sim)
+		echo "SIM_ADDR=$SIM_ADDR"
+		echo "SIM_LEDGER_FILE=$RUN_DIR/provider-sim/ledger.jsonl"
 		;;
 	web)
 		echo "WEB_ADDR=$WEB_ADDR"
@@ -243,6 +254,8 @@ export COMMAND_API=$(service_url command-api)
 export QUERY_API=$(service_url query-api)
 export WEB_URL=$(service_url web)
 export PROJECTOR_URL=$(service_url projector)
+export PROCESSOR_URL=$(service_url processor)
+export PROVIDER_URL=$(service_url provider-sim)
 export JWT_PUBLIC_KEY_FILE='$PUBLIC_KEY'
 EOF
 	mv "$STACK_ENV.tmp" "$STACK_ENV"
@@ -264,6 +277,7 @@ cmd_up() {
 	check_stack_ports up
 	start_infra
 	ensure_keys
+	mkdir -p "$RUN_DIR/provider-sim" # the simulator's ledger survives its restarts
 	build_go
 	build_web
 	local name started=() skipped=()

@@ -22,10 +22,12 @@ import (
 // appServices maps each compose service that runs one of our binaries to the
 // cmd/ directory of that binary.
 var appServices = map[string]string{
-	"command-api": "command-api",
-	"query-api":   "query-api",
-	"projector":   "projector",
-	"web":         "web",
+	"command-api":  "command-api",
+	"query-api":    "query-api",
+	"projector":    "projector",
+	"processor":    "processor",
+	"provider-sim": "provider-sim",
+	"web":          "web",
 }
 
 // infraPorts are the ports the third-party services listen on inside the
@@ -218,7 +220,7 @@ func hostIP(mapping string) string {
 
 func TestServicesExist(t *testing.T) {
 	cf := MustLoadCompose(t)
-	want := []string{"postgres", "elasticsearch", "keys", "command-api", "query-api", "projector", "web"}
+	want := []string{"postgres", "elasticsearch", "keys", "command-api", "query-api", "projector", "processor", "provider-sim", "web"}
 	for _, name := range want {
 		t.Run(name, func(t *testing.T) {
 			if _, ok := cf.Services[name]; !ok {
