@@ -295,7 +295,7 @@ func (s *server) count(table string) int {
 func (s *server) counts() map[string]int {
 	s.t.Helper()
 	out := map[string]int{}
-	for _, t := range []string{"users", "customers", "customer_users", "payments", "idempotency_keys"} {
+	for _, t := range []string{"users", "customers", "customer_users", "payments", "idempotency_keys", "refunds", "payment_events", "river_job"} {
 		out[t] = s.count(t)
 	}
 	return out

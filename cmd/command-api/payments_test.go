@@ -24,7 +24,7 @@ func TestCreatePayment(t *testing.T) {
 		var p payment
 		res.json(t, &p)
 		if p.CustomerID != c.ID || p.UserID != u.ID || p.Amount != 1250 || p.Currency != "DKK" || p.ThirdParty != "ACME A/S" ||
-			p.Status != "succeeded" || p.Description != "" || p.ID == "" || p.PaymentRefID == "" || p.ID == p.PaymentRefID {
+			p.Status != "pending" || p.Attempts != 0 || p.ProcessedAt != nil || p.Description != "" || p.ID == "" || p.PaymentRefID == "" || p.ID == p.PaymentRefID {
 			t.Errorf("unexpected payment %+v", p)
 		}
 		if p.Date != p.CreatedAt {
