@@ -145,7 +145,7 @@ func TestFinalStateWinsAndReplaysChangeNothing(t *testing.T) {
 	sc, err := search.Open(ctx, e.searchURL, search.Options{})
 	e.must(err)
 	wr := &search.Writer{Client: sc, Prefix: e.prefix}
-	stale, _ := json.Marshal(projection.PaymentDoc{Payment: domain.Payment{ID: id, Amount: 1, Status: "pending"}, CustomerName: "stale"})
+	stale, _ := json.Marshal(projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: id, Amount: 1, Status: "pending"}, CustomerName: "stale"}})
 	res, err := wr.Bulk(ctx, []projection.IndexOp{
 		{Index: projection.PaymentsAlias(e.prefix), ID: id, Version: first, Doc: stale},
 		{Index: projection.PaymentsAlias(e.prefix), ID: id, Version: first},

@@ -115,9 +115,19 @@ type view struct{ tx pgx.Tx }
 
 const docPaymentColumns = `p.id::text, p.payment_ref_id::text, p.customer_id::text, p.user_id::text, p.amount,
 	p.currency, p.third_party, p.description, p.status, p.date, p.created_at, p.updated_at,
+	p.failure_code, p.failure_message, p.attempts, p.processed_at, p.amount_refunded,
 	coalesce(c.name, ''), coalesce(u.name, ''), coalesce(u.email, '')`
 
-const docPaymentFrom = ` FROM payments p
+// docPaymentEvents is the payment's timeline, in id order, read in the same
+// statement (and so the same snapshot) as the payment: one index range scan
+// of payment_events (payment_id, id) per payment, no extra round trip.
+// Timestamps are rendered as UTC RFC 3339 text so that the document does not
+// depend on the session's TimeZone.
+const docPaymentEvents = `, coalesce((SELECT jsonb_agg(jsonb_build_object('id', e.id, 'type', e.type, 'data', e.data,
+	'created_at', to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) ORDER BY e.id)
+	FROM payment_events e WHERE e.payment_id = p.id), '[]'::jsonb)`
+
+const docPaymentFrom = docPaymentEvents + ` FROM payments p
 	LEFT JOIN customers c ON c.id = p.customer_id
 	LEFT JOIN users u ON u.id = p.user_id `
 
@@ -169,9 +179,11 @@ func queryPayments(ctx context.Context, q querier, sql string, args ...any) ([]p
 	for rows.Next() {
 		var d projection.PaymentDoc
 		var status string
-		var date, created, updated pgtype.Timestamptz
+		var date, created, updated, processed pgtype.Timestamptz
 		if err := rows.Scan(&d.ID, &d.PaymentRefID, &d.CustomerID, &d.UserID, &d.Amount, &d.Currency, &d.ThirdParty,
-			&d.Description, &status, &date, &created, &updated, &d.CustomerName, &d.UserName, &d.UserEmail); err != nil {
+			&d.Description, &status, &date, &created, &updated,
+			&d.FailureCode, &d.FailureMessage, &d.Attempts, &processed, &d.AmountRefunded,
+			&d.CustomerName, &d.UserName, &d.UserEmail, &d.Events); err != nil {
 			return nil, fmt.Errorf("replication: read payments: %w", err)
 		}
 		d.Status = domain.Status(status)
@@ -179,6 +191,11 @@ func queryPayments(ctx context.Context, q querier, sql string, args ...any) ([]p
 		d.Date, errs = finite("date", date, errs)
 		d.CreatedAt, errs = finite("created_at", created, errs)
 		d.UpdatedAt, errs = finite("updated_at", updated, errs)
+		if processed.Valid {
+			var at time.Time
+			at, errs = finite("processed_at", processed, errs)
+			d.ProcessedAt = &at
+		}
 		out = append(out, projection.Loaded[projection.PaymentDoc]{ID: d.ID, Doc: d, Err: errors.Join(errs...)})
 	}
 	if err := rows.Err(); err != nil {

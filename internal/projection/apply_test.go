@@ -152,9 +152,9 @@ func (f *fakeDL) AddDeadLetters(_ context.Context, dls []DeadLetter) error {
 // pay returns a payment document; its id is a UUID made from the short id
 // the tests use as the document key (indexed documents need UUID ids).
 func pay(id, customer, user, name string) PaymentDoc {
-	return PaymentDoc{Payment: domain.Payment{ID: fmt.Sprintf("00000000-0000-4000-8000-%012x", crc32.ChecksumIEEE([]byte(id))),
+	return PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: fmt.Sprintf("00000000-0000-4000-8000-%012x", crc32.ChecksumIEEE([]byte(id))),
 		CustomerID: customer, UserID: user, Amount: 100, Status: "pending", Date: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
-		CustomerName: name}
+		CustomerName: name}}
 }
 
 func TestApplierApply(t *testing.T) {

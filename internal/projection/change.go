@@ -12,7 +12,12 @@ const (
 	TableCustomers
 	TableLinks // customer_users
 	TablePayments
+	TablePaymentEvents // payment_events: a payment's timeline
+	TableRefunds
 )
+
+// Tables lists every table the projector follows.
+var Tables = []Table{TableUsers, TableCustomers, TableLinks, TablePayments, TablePaymentEvents, TableRefunds}
 
 // TableByName maps a published relation name to its Table.
 func TableByName(name string) Table {
@@ -25,6 +30,10 @@ func TableByName(name string) Table {
 		return TableLinks
 	case "payments":
 		return TablePayments
+	case "payment_events":
+		return TablePaymentEvents
+	case "refunds":
+		return TableRefunds
 	}
 	return TableUnknown
 }
@@ -40,6 +49,10 @@ func (t Table) String() string {
 		return "customer_users"
 	case TablePayments:
 		return "payments"
+	case TablePaymentEvents:
+		return "payment_events"
+	case TableRefunds:
+		return "refunds"
 	}
 	return "unknown"
 }
@@ -121,6 +134,9 @@ func PlannedColumns(t Table) []string {
 	switch t {
 	case TablePayments:
 		return []string{"id"}
+	case TablePaymentEvents, TableRefunds:
+		// A new event or a refund's change makes its payment dirty.
+		return []string{"payment_id"}
 	case TableCustomers:
 		return []string{"id", "name"}
 	case TableLinks:

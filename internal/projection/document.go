@@ -34,9 +34,11 @@ func StateIndex(prefix string) string     { return prefix + "projector_state" }
 
 // MappingVersion is the suffix of the concrete indices behind the aliases.
 // v2 added id_hi and id_lo (IDSortKey); v3 keeps them in the stored source
-// (no source filter). A projector finding indices of another version
+// (no source filter); v4 adds the processing state (failure_code,
+// failure_message, attempts, processed_at, amount_refunded) and the event
+// timeline (events). A projector finding indices of another version
 // rebuilds the read model.
-const MappingVersion = "v3"
+const MappingVersion = "v4"
 
 // StateDocID is the id of the document in StateIndex that holds the
 // projector's applied position.
@@ -44,25 +46,53 @@ const StateDocID = "applied"
 
 // PaymentDoc is the denormalized payment document: a domain.PaymentView
 // (the payment plus the customer's current name and the executing user's
-// name and email) as indexed. It is a type over the view, not a wrapper:
-// a conversion turns one into the other (the query API's results are views
-// of decoded documents), and the document adds only its encoding.
-type PaymentDoc domain.PaymentView
+// name and email) and the payment's event timeline, as indexed. The query
+// API's results are the view alone (searches leave the timeline out of the
+// source they fetch); GET /v1/payments/{id}/events reads only the timeline.
+type PaymentDoc struct {
+	domain.PaymentView
+	// Events is the payment's timeline in id order (never nil in a
+	// document read from the write model).
+	Events []EventDoc `json:"events"`
+}
 
-// MarshalJSON writes the document as indexed: its fields plus id_hi and
-// id_lo (IDSortKey), the searches' tie-breaker. Decoding a PaymentDoc
-// ignores those two.
+// EventDoc is one entry of a payment document's timeline: a
+// domain.PaymentEvent without the payment id, which is the document's.
+type EventDoc struct {
+	ID        int64            `json:"id"`
+	Type      domain.EventType `json:"type"`
+	Data      json.RawMessage  `json:"data"`
+	CreatedAt time.Time        `json:"created_at"`
+}
+
+// PaymentEvent returns e as an event of payment paymentID.
+func (e EventDoc) PaymentEvent(paymentID string) domain.PaymentEvent {
+	data := e.Data
+	if len(data) == 0 {
+		data = json.RawMessage("{}")
+	}
+	return domain.PaymentEvent{ID: e.ID, PaymentID: paymentID, Type: e.Type, Data: data, CreatedAt: e.CreatedAt}
+}
+
+// MarshalJSON writes the document as indexed: the view's fields, the
+// timeline, and id_hi and id_lo (IDSortKey), the searches' tie-breaker.
+// Decoding a PaymentDoc ignores those two.
 func (d PaymentDoc) MarshalJSON() ([]byte, error) {
 	hi, lo, err := IDSortKey(d.ID)
 	if err != nil {
 		return nil, err
 	}
-	// The view is the document without this method.
+	events := d.Events
+	if events == nil {
+		events = []EventDoc{}
+	}
+	// The anonymous struct has no MarshalJSON of its own.
 	return json.Marshal(struct {
 		domain.PaymentView
-		IDHi int64 `json:"id_hi"`
-		IDLo int64 `json:"id_lo"`
-	}{domain.PaymentView(d), hi, lo})
+		Events []EventDoc `json:"events"`
+		IDHi   int64      `json:"id_hi"`
+		IDLo   int64      `json:"id_lo"`
+	}{d.PaymentView, events, hi, lo})
 }
 
 // IDSortKey splits a UUID into two longs whose order, hi then lo, is the

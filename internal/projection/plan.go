@@ -141,6 +141,14 @@ func (pl *Planner) change(p *Plan, c Change, lsn uint64) {
 				mark(p.Payments, old, lsn)
 			}
 		}
+	case TablePaymentEvents, TableRefunds:
+		// The payment document carries the timeline (and the refunds'
+		// effect, amount_refunded, arrives with its own payments update).
+		// Events are append-only and refunds are never deleted; a delete
+		// would carry only the replica identity (id), and marks nothing.
+		if id, ok := row.Get("payment_id"); ok {
+			mark(p.Payments, id, lsn)
+		}
 	case TableCustomers:
 		id, _ := row.Get("id")
 		mark(p.Customers, id, lsn)

@@ -43,7 +43,7 @@ func newDecoder(confirmed uint64, chunk int, fingerprint map[string]string) *dec
 		chunk:       chunk,
 		received:    confirmed,
 	}
-	for _, t := range []projection.Table{projection.TableUsers, projection.TableCustomers, projection.TableLinks, projection.TablePayments} {
+	for _, t := range projection.Tables {
 		d.keep[t] = map[string]bool{}
 		for _, col := range projection.PlannedColumns(t) {
 			d.keep[t][col] = true
