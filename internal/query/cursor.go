@@ -158,6 +158,14 @@ func (f Filter) Hash() [sha256.Size]byte {
 	field(pAmountMin, num(f.AmountMin)...)
 	field(pAmountMax, num(f.AmountMax)...)
 	field(pText, str(f.Text)...)
+	// Filters added later are hashed only when set, so cursors issued
+	// before they existed stay valid.
+	if len(f.FailureCodes) > 0 {
+		field(pFailureCode, f.FailureCodes...)
+	}
+	if f.Refunded != nil {
+		field(pRefunded, strconv.FormatBool(*f.Refunded))
+	}
 	var out [sha256.Size]byte
 	h.Sum(out[:0])
 	return out

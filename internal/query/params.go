@@ -17,6 +17,8 @@ const (
 	MaxLimit      = 500
 	MaxIDs        = 500 // values of one repeatable id parameter
 	MaxTextLen    = 200 // code points of q
+	MaxCodes      = 50  // values of failure_code
+	MaxCodeLen    = 64  // code points of one failure code (as the write model)
 	MaxCursorLen  = 1024
 	maxZoneLength = 64
 )
@@ -66,6 +68,8 @@ const (
 	pPaymentRef  = "payment_ref_id"
 	pAmountMin   = "amount_min"
 	pAmountMax   = "amount_max"
+	pFailureCode = "failure_code"
+	pRefunded    = "refunded"
 	pText        = "q"
 	pSort        = "sort"
 	pLimit       = "limit"
@@ -76,7 +80,7 @@ const (
 )
 
 var (
-	filterParams  = []string{pFrom, pTo, pCustomerID, pUserID, pStatus, pCurrency, pPaymentRef, pAmountMin, pAmountMax, pText}
+	filterParams  = []string{pFrom, pTo, pCustomerID, pUserID, pStatus, pCurrency, pPaymentRef, pAmountMin, pAmountMax, pFailureCode, pRefunded, pText}
 	searchParams  = append(slices.Clone(filterParams), pSort, pLimit, pCursor, pExactTotal, pConsistency)
 	summaryParams = append(slices.Clone(filterParams), pTZ, pConsistency)
 	exportParams  = append(slices.Clone(filterParams), pSort, pConsistency)
@@ -234,7 +238,7 @@ func (p *parser) filter() Filter {
 		if st := domain.Status(s); st.Valid() {
 			f.Statuses = append(f.Statuses, st)
 		} else {
-			p.val.Add(pStatus, "must be one of pending, succeeded, failed (got %q)", printable(s))
+			p.val.Add(pStatus, "must be one of %s (got %q)", statusNames, printable(s))
 		}
 	}
 	for _, c := range p.many(pCurrency, 200) {
@@ -256,6 +260,8 @@ func (p *parser) filter() Filter {
 	if f.AmountMin != nil && f.AmountMax != nil && *f.AmountMin > *f.AmountMax {
 		p.val.Add(pAmountMax, "must be at least amount_min")
 	}
+	f.FailureCodes = p.codes(pFailureCode)
+	f.Refunded = p.optBoolean(pRefunded)
 	if s := p.one(pText); s != "" {
 		n := len(p.val.Fields())
 		domain.ValidateText(&p.val, pText, s, 0, MaxTextLen)
@@ -264,6 +270,32 @@ func (p *parser) filter() Filter {
 		}
 	}
 	return f
+}
+
+// statusNames lists the statuses for messages: "pending, processing, …".
+var statusNames = func() string {
+	names := make([]string, len(domain.Statuses))
+	for i, s := range domain.Statuses {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}()
+
+// codes reads a repeatable failure code: 1 to MaxCodeLen code points of
+// text without control characters, matched exactly.
+func (p *parser) codes(name string) []string {
+	vals := p.many(name, MaxCodes)
+	n := len(p.val.Fields())
+	for _, s := range vals {
+		domain.ValidateText(&p.val, name, s, 1, MaxCodeLen)
+		if len(p.val.Fields()) > n {
+			return nil
+		}
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	return vals
 }
 
 // offsetWithSpace matches an RFC 3339 time whose "+hh:mm" offset arrived
@@ -377,6 +409,23 @@ func (p *parser) boolean(name string) bool {
 		p.val.Add(name, "must be true or false")
 		return false
 	}
+}
+
+// optBoolean reads a filter flag that is exactly "true" or "false"
+// (absent: nil, no filter).
+func (p *parser) optBoolean(name string) *bool {
+	var b bool
+	switch s := p.one(name); s {
+	case "":
+		return nil
+	case "true":
+		b = true
+	case "false":
+	default:
+		p.val.Add(name, "must be true or false")
+		return nil
+	}
+	return &b
 }
 
 var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-/]*$`)

@@ -36,6 +36,10 @@ type Searcher interface {
 	// Summarize aggregates the payments matching f with exact integer sums;
 	// days are calendar days in loc.
 	Summarize(ctx context.Context, f Filter, loc *time.Location) (Summary, error)
+	// Events returns the timeline of the payment with id, in event id
+	// order, if its customer is one of customerIDs; found is false
+	// otherwise.
+	Events(ctx context.Context, id string, customerIDs []string) (events []domain.PaymentEvent, found bool, err error)
 	// AppliedLSN returns the projector's published position: every write
 	// committed at or before it is searchable. 0 when none is published.
 	AppliedLSN(ctx context.Context) (uint64, error)
@@ -91,6 +95,12 @@ type Filter struct {
 	PaymentRefID string
 	AmountMin    *int64
 	AmountMax    *int64
+	// FailureCodes matches payments whose failure_code is one of them
+	// (only failed payments have one).
+	FailureCodes []string
+	// Refunded, when set, matches payments with amount_refunded > 0 (true)
+	// or = 0 (false).
+	Refunded *bool
 	// Text is free text over third party, description and customer name:
 	// every word must occur in at least one of them. It is never query
 	// syntax.
@@ -175,11 +185,34 @@ type Page struct {
 
 // Summary aggregates the payments matching a filter. Sums are exact
 // integers in minor units, one per currency, never across currencies.
+// CountByStatus has every status (zero when none match);
+// CountByFailureCode only the codes that occur. SuccessRate is
+// succeeded / (succeeded + failed), a number from 0 to 1, or nil (JSON null)
+// when no matching payment is decided yet: pending, processing and canceled
+// payments do not count.
 type Summary struct {
-	Count         int64            `json:"count"`
-	SumByCurrency map[string]int64 `json:"sum_by_currency"`
-	CountByStatus map[string]int64 `json:"count_by_status"`
-	Histogram     []Day            `json:"histogram"`
+	Count              int64            `json:"count"`
+	SumByCurrency      map[string]int64 `json:"sum_by_currency"`
+	CountByStatus      map[string]int64 `json:"count_by_status"`
+	CountByFailureCode map[string]int64 `json:"count_by_failure_code"`
+	SuccessRate        *float64         `json:"success_rate"`
+	Histogram          []Day            `json:"histogram"`
+}
+
+// SuccessRate returns succeeded / (succeeded + failed) of countByStatus, or
+// nil when both are zero.
+func SuccessRate(countByStatus map[string]int64) *float64 {
+	ok, failed := countByStatus[string(domain.StatusSucceeded)], countByStatus[string(domain.StatusFailed)]
+	if ok+failed == 0 {
+		return nil
+	}
+	r := float64(ok) / float64(ok+failed)
+	return &r
+}
+
+// Events is the answer of GET /v1/payments/{id}/events.
+type Events struct {
+	Data []domain.PaymentEvent `json:"data"`
 }
 
 // Day is one calendar day of a summary histogram (days without payments

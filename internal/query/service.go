@@ -187,6 +187,39 @@ func (s *Service) Payment(ctx context.Context, userID, id string, req ReadReques
 	return p, nil
 }
 
+// Events returns the timeline of the payment with id, oldest first, if the
+// caller may see the payment; otherwise ENOTFOUND, as Payment.
+func (s *Service) Events(ctx context.Context, userID, id string, req ReadRequest) (Events, error) {
+	if !domain.IsUUID(id) {
+		var v domain.Validation
+		domain.ValidateUUID(&v, "id", id)
+		return Events{}, v.Err()
+	}
+	if err := s.WaitFor(ctx, req.MinLSN); err != nil {
+		return Events{}, err
+	}
+	scope, err := s.scope(ctx, userID, req.MinLSN > 0)
+	if err != nil {
+		return Events{}, err
+	}
+	id = strings.ToLower(id)
+	notFound := domain.Errorf(domain.ENOTFOUND, "No payment %s is visible to you.", id)
+	if len(scope) == 0 {
+		return Events{}, notFound
+	}
+	evs, found, err := s.searcher.Events(ctx, id, scope)
+	if err != nil {
+		return Events{}, err
+	}
+	if !found {
+		return Events{}, notFound
+	}
+	if evs == nil {
+		evs = []domain.PaymentEvent{}
+	}
+	return Events{Data: evs}, nil
+}
+
 // Customers returns the caller's linked customers, each with its linked
 // users, sorted by name (case-insensitively) and then id.
 func (s *Service) Customers(ctx context.Context, userID string, req ReadRequest) ([]Customer, error) {
@@ -238,9 +271,13 @@ func (s *Service) Summary(ctx context.Context, userID string, req SummaryRequest
 	if sum.CountByStatus == nil {
 		sum.CountByStatus = map[string]int64{}
 	}
-	for _, st := range []domain.Status{domain.StatusPending, domain.StatusSucceeded, domain.StatusFailed} {
+	for _, st := range domain.Statuses {
 		sum.CountByStatus[string(st)] += 0
 	}
+	if sum.CountByFailureCode == nil {
+		sum.CountByFailureCode = map[string]int64{}
+	}
+	sum.SuccessRate = SuccessRate(sum.CountByStatus)
 	if sum.Histogram == nil {
 		sum.Histogram = []Day{}
 	}

@@ -15,12 +15,14 @@ import (
 // and OpenSearch 2 share: bool/term/terms/range/multi_match, sort,
 // search_after, track_total_hits and aggregations.
 
-// sourceWhole asks the engine for each document's stored source as it is:
-// the payment documents hold exactly the fields a query.Payment needs plus
-// the two sort longs id_hi and id_lo (internal/shapetest), and an includes
-// list would make the engine parse and filter every source it returns
-// (~15 % of a 50-row page).
-const sourceWhole = true
+// sourcePayment asks the engine for each document's stored source without
+// the event timeline: the payment documents hold the fields a query.Payment
+// needs, the two sort longs id_hi and id_lo (internal/shapetest) and the
+// timeline, which only GET /v1/payments/{id}/events returns. Leaving it out
+// keeps responses lean (a settled payment has several events); the engine
+// then parses and filters every source it returns, which an includes list
+// would cost as well.
+var sourcePayment = map[string]any{"excludes": []string{"events"}}
 
 // textFields are searched by the free-text filter q.
 var textFields = []string{"third_party", "description", "customer_name"}
@@ -54,7 +56,7 @@ func SearchBody(q query.SearchQuery) ([]byte, error) {
 	body := map[string]any{
 		"size":             q.Size,
 		"track_total_hits": trackTotal,
-		"_source":          sourceWhole,
+		"_source":          sourcePayment,
 		"query":            boolQuery(q.Filter),
 		// The id breaks ties, so every sort key is unique and search_after
 		// neither repeats nor skips. It is compared as two longs
@@ -100,6 +102,7 @@ func boolQuery(f query.Filter) map[string]any {
 	}
 	terms("status", statuses)
 	terms("currency", f.Currencies)
+	terms("failure_code", f.FailureCodes)
 	if f.PaymentRefID != "" {
 		filters = append(filters, map[string]any{"term": map[string]any{"payment_ref_id": f.PaymentRefID}})
 	}
@@ -125,6 +128,13 @@ func boolQuery(f query.Filter) map[string]any {
 		}
 		filters = append(filters, map[string]any{"range": map[string]any{"amount": r}})
 	}
+	if f.Refunded != nil {
+		if *f.Refunded {
+			filters = append(filters, map[string]any{"range": map[string]any{"amount_refunded": map[string]any{"gt": 0}}})
+		} else {
+			filters = append(filters, map[string]any{"term": map[string]any{"amount_refunded": 0}})
+		}
+	}
 	b := map[string]any{"filter": filters}
 	if f.Text != "" {
 		b["must"] = []any{map[string]any{"multi_match": map[string]any{
@@ -137,7 +147,7 @@ func boolQuery(f query.Filter) map[string]any {
 	return map[string]any{"bool": b}
 }
 
-// summaryBody aggregates count per status, sum per currency and a per-day
+// summaryBody aggregates count per status and per failure code, sum per currency and a per-day
 // histogram in loc. Sums come back as doubles; Summarize checks each is
 // exact (see exact) and recomputes the others.
 func summaryBody(f query.Filter, zone string) ([]byte, error) {
@@ -152,6 +162,8 @@ func summaryBody(f query.Filter, zone string) ([]byte, error) {
 		"aggs": map[string]any{
 			"by_currency": byCurrency,
 			"by_status":   map[string]any{"terms": map[string]any{"field": "status", "size": maxStatuses}},
+			// Payments without a failure code are not in any bucket.
+			"by_failure_code": map[string]any{"terms": map[string]any{"field": "failure_code", "size": maxFailureCodes}},
 			"by_day": map[string]any{
 				"date_histogram": map[string]any{
 					"field":             "date",

@@ -23,11 +23,12 @@ import (
 )
 
 const (
-	maxCurrencies  = 500   // > the number of ISO 4217 codes
-	maxStatuses    = 20    // > the number of statuses
-	customerPage   = 10000 // the engines' default max_result_window
-	exactSumPage   = 5000
-	maxErrorDetail = 512
+	maxCurrencies   = 500   // > the number of ISO 4217 codes
+	maxStatuses     = 20    // > the number of statuses
+	maxFailureCodes = 1000  // distinct failure codes in one summary
+	customerPage    = 10000 // the engines' default max_result_window
+	exactSumPage    = 5000
+	maxErrorDetail  = 512
 )
 
 // Transport returns the HTTP transport for the query API's engine client:
@@ -188,7 +189,7 @@ func decodeSearch(out []byte, size int) (query.SearchResult, error) {
 	ps := make([]query.Payment, len(res.Hits.Hits))
 	for i, h := range res.Hits.Hits {
 		var err error
-		ps[i].PaymentView = domain.PaymentView(h.Source)
+		ps[i].PaymentView = h.Source.PaymentView
 		if ps[i].Key, err = decodeSortKey(h.Sort, h.Source.ID); err != nil {
 			return query.SearchResult{}, err
 		}
@@ -218,11 +219,8 @@ func (s *Searcher) Payment(ctx context.Context, id string, customerIDs []string)
 	body, err := json.Marshal(map[string]any{
 		"size":             1,
 		"track_total_hits": false,
-		"_source":          sourceWhole,
-		"query": map[string]any{"bool": map[string]any{"filter": []any{
-			map[string]any{"term": map[string]any{"id": id}},
-			map[string]any{"terms": map[string]any{"customer_id": customerIDs}},
-		}}},
+		"_source":          sourcePayment,
+		"query":            byIDInScope(id, customerIDs),
 	})
 	if err != nil {
 		return query.Payment{}, false, fmt.Errorf("search: encode payment: %w", err)
@@ -238,7 +236,55 @@ func (s *Searcher) Payment(ctx context.Context, id string, customerIDs []string)
 	if len(res.Hits.Hits) == 0 {
 		return query.Payment{}, false, nil
 	}
-	return query.Payment{PaymentView: domain.PaymentView(res.Hits.Hits[0].Source)}, true, nil
+	return query.Payment{PaymentView: res.Hits.Hits[0].Source.PaymentView}, true, nil
+}
+
+// byIDInScope matches the payment with id if its customer is one of
+// customerIDs.
+func byIDInScope(id string, customerIDs []string) map[string]any {
+	return map[string]any{"bool": map[string]any{"filter": []any{
+		map[string]any{"term": map[string]any{"id": id}},
+		map[string]any{"terms": map[string]any{"customer_id": customerIDs}},
+	}}}
+}
+
+// Events implements query.Searcher: the same scoped search as Payment,
+// fetching only the document's timeline.
+func (s *Searcher) Events(ctx context.Context, id string, customerIDs []string) ([]domain.PaymentEvent, bool, error) {
+	body, err := json.Marshal(map[string]any{
+		"size":             1,
+		"track_total_hits": false,
+		"_source":          []string{"events"},
+		"query":            byIDInScope(id, customerIDs),
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("search: encode events: %w", err)
+	}
+	_, out, err := s.do(ctx, "events", http.MethodPost, "/"+projection.PaymentsAlias(s.prefix)+"/_search?filter_path=hits.hits._source", body)
+	if err != nil {
+		return nil, false, err
+	}
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				Source struct {
+					Events []projection.EventDoc `json:"events"`
+				} `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := unmarshal(out, &res); err != nil {
+		return nil, false, fmt.Errorf("search: decode events: %w", err)
+	}
+	if len(res.Hits.Hits) == 0 {
+		return nil, false, nil
+	}
+	docs := res.Hits.Hits[0].Source.Events
+	evs := make([]domain.PaymentEvent, len(docs))
+	for i, e := range docs {
+		evs[i] = e.PaymentEvent(id)
+	}
+	return evs, true, nil
 }
 
 // LinkedCustomerIDs implements query.Searcher with one small search on

@@ -34,6 +34,7 @@ func TestSearchBody(t *testing.T) {
 	from := time.Date(2024, 5, 1, 0, 0, 0, 999_999, time.UTC)
 	to := time.Date(2024, 6, 1, 0, 0, 0, 0, time.FixedZone("", 7200))
 	lo, hi := int64(100), int64(5000)
+	refunded, notRefunded := true, false
 	for _, tc := range []struct {
 		name string
 		q    query.SearchQuery
@@ -44,9 +45,11 @@ func TestSearchBody(t *testing.T) {
 				From: &from, To: &to, CustomerIDs: []string{"c1"}, UserIDs: []string{"u1", "u2"},
 				Statuses: []domain.Status{domain.StatusFailed}, Currencies: []string{"DKK", "EUR"}, PaymentRefID: "r1",
 				AmountMin: &lo, AmountMax: &hi, Text: `acme "AND" (x`,
+				FailureCodes: []string{"do_not_honor", "insufficient_funds"}, Refunded: &refunded,
 			},
 			Sort: query.SortAmount, Size: 11, After: &query.SortKey{Value: 4200, ID: "80000000-0000-4000-8000-000000000009"}, TotalLimit: 10000,
 		}},
+		{"not_refunded", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{"c1"}, Refunded: &notRefunded}, Sort: query.SortDateDesc, Size: 51, TotalLimit: 10000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body, err := search.SearchBody(tc.q)
@@ -129,7 +132,7 @@ func (e *engine) put(docs ...any) {
 		switch d := d.(type) {
 		case projection.PaymentDoc:
 			fmt.Fprintf(&buf, `{"index":{"_index":%q,"_id":%q}}`+"\n", projection.PaymentsAlias(e.prefix), d.ID)
-			e.memory.PutPayment(query.Payment{PaymentView: domain.PaymentView(d)})
+			e.memory.PutPayment(query.Payment{PaymentView: d.PaymentView})
 		case projection.CustomerDoc:
 			fmt.Fprintf(&buf, `{"index":{"_index":%q,"_id":%q}}`+"\n", projection.CustomersAlias(e.prefix), d.ID)
 			c := query.Customer{ID: d.ID, Name: d.Name, Email: d.Email}
@@ -166,12 +169,12 @@ func TestContract(t *testing.T) {
 	var docs []any
 	for i := range 60 {
 		d := base.Add(time.Duration(i*47) * time.Minute).Add(time.Duration(i) * time.Microsecond)
-		docs = append(docs, projection.PaymentDoc{Payment: domain.Payment{
+		docs = append(docs, projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{
 			ID: id(100 + i), PaymentRefID: id(500 + i), CustomerID: id(1 + i%3), UserID: []string{user, other}[i%2],
 			Amount: int64(1 + (i*7919)%500), Currency: []string{"DKK", "EUR", "JPY"}[i%3], ThirdParty: "Shop " + strconv.Itoa(i%4),
 			Description: []string{"coffee beans", "rent", ""}[i%3], Status: []domain.Status{"pending", "succeeded", "failed"}[i%3],
 			Date: d, CreatedAt: d, UpdatedAt: d,
-		}, CustomerName: []string{"Acme", "Beta", "Gamma"}[i%3]})
+		}, CustomerName: []string{"Acme", "Beta", "Gamma"}[i%3]}})
 	}
 	e.put(docs...)
 	e.do(http.MethodPut, "/"+projection.StateIndex(e.prefix)+"/_doc/"+projection.StateDocID, map[string]any{"applied_lsn": 12345})
@@ -286,16 +289,16 @@ func TestExactSums(t *testing.T) {
 		amount := domain.MaxAmount - int64(2*i+1)
 		exact += amount
 		d := day.Add(time.Duration(i) * time.Second)
-		docs = append(docs, projection.PaymentDoc{Payment: domain.Payment{ID: id(i), PaymentRefID: id(1000 + i), CustomerID: id(7), UserID: id(8),
-			Amount: amount, Currency: "IDR", ThirdParty: "x", Status: domain.StatusSucceeded, Date: d, CreatedAt: d, UpdatedAt: d}})
+		docs = append(docs, projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: id(i), PaymentRefID: id(1000 + i), CustomerID: id(7), UserID: id(8),
+			Amount: amount, Currency: "IDR", ThirdParty: "x", Status: domain.StatusSucceeded, Date: d, CreatedAt: d, UpdatedAt: d}}})
 	}
 	if exact%2 == 0 { // an odd sum above 2^53 is no float64 at all
-		docs = append(docs, projection.PaymentDoc{Payment: domain.Payment{ID: id(98), PaymentRefID: id(1098), CustomerID: id(7), UserID: id(8),
-			Amount: 1, Currency: "IDR", ThirdParty: "x", Status: domain.StatusSucceeded, Date: day, CreatedAt: day, UpdatedAt: day}})
+		docs = append(docs, projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: id(98), PaymentRefID: id(1098), CustomerID: id(7), UserID: id(8),
+			Amount: 1, Currency: "IDR", ThirdParty: "x", Status: domain.StatusSucceeded, Date: day, CreatedAt: day, UpdatedAt: day}}})
 		exact++
 	}
-	docs = append(docs, projection.PaymentDoc{Payment: domain.Payment{ID: id(99), PaymentRefID: id(1099), CustomerID: id(7), UserID: id(8),
-		Amount: 12345, Currency: "DKK", ThirdParty: "x", Status: domain.StatusPending, Date: day, CreatedAt: day, UpdatedAt: day}})
+	docs = append(docs, projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: id(99), PaymentRefID: id(1099), CustomerID: id(7), UserID: id(8),
+		Amount: 12345, Currency: "DKK", ThirdParty: "x", Status: domain.StatusPending, Date: day, CreatedAt: day, UpdatedAt: day}}})
 	e.put(docs...)
 	if exact < 1<<53 || exact%2 == 0 {
 		t.Fatalf("the data does not defeat float64 (%d)", exact)
@@ -330,8 +333,8 @@ func TestExactSums(t *testing.T) {
 		var more []any
 		for i := range 9300 { // 9300 × 10^15 > MaxInt64
 			d := day.Add(time.Duration(i) * time.Millisecond)
-			more = append(more, projection.PaymentDoc{Payment: domain.Payment{ID: id(100_000 + i), PaymentRefID: id(200_000 + i), CustomerID: id(5), UserID: id(8),
-				Amount: domain.MaxAmount, Currency: "VND", ThirdParty: "x", Status: domain.StatusSucceeded, Date: d, CreatedAt: d, UpdatedAt: d}})
+			more = append(more, projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: id(100_000 + i), PaymentRefID: id(200_000 + i), CustomerID: id(5), UserID: id(8),
+				Amount: domain.MaxAmount, Currency: "VND", ThirdParty: "x", Status: domain.StatusSucceeded, Date: d, CreatedAt: d, UpdatedAt: d}}})
 		}
 		e.put(more...)
 		_, err := e.real.Summarize(ctx, query.Filter{CustomerIDs: []string{id(5)}}, time.UTC)

@@ -63,6 +63,7 @@ type summaryResponse struct {
 	Aggregations struct {
 		ByCurrency termsAgg `json:"by_currency"`
 		ByStatus   termsAgg `json:"by_status"`
+		ByCode     termsAgg `json:"by_failure_code"`
 		ByDay      struct {
 			Buckets []struct {
 				Key        string   `json:"key_as_string"`
@@ -123,6 +124,8 @@ func summaryOf(res summaryResponse) (query.Summary, []string, error) {
 		SumByCurrency: map[string]int64{},
 		CountByStatus: map[string]int64{},
 		Histogram:     make([]query.Day, 0, len(res.Aggregations.ByDay.Buckets)),
+
+		CountByFailureCode: map[string]int64{},
 	}
 	var inexact []string
 	sums := func(agg termsAgg, into map[string]int64) error {
@@ -147,6 +150,14 @@ func summaryOf(res summaryResponse) (query.Summary, []string, error) {
 	for _, b := range res.Aggregations.ByStatus.Buckets {
 		sum.CountByStatus[b.Key] = b.DocCount
 	}
+	if res.Aggregations.ByCode.SumOtherDocCount != 0 {
+		return query.Summary{}, nil, &domain.Error{Code: domain.EUNPROCESSABLE, Reason: "too_many_failure_codes",
+			Message: fmt.Sprintf("The payments have more than %d distinct failure codes; narrow the filters.", maxFailureCodes)}
+	}
+	for _, b := range res.Aggregations.ByCode.Buckets {
+		sum.CountByFailureCode[b.Key] = b.DocCount
+	}
+	sum.SuccessRate = query.SuccessRate(sum.CountByStatus)
 	for _, b := range res.Aggregations.ByDay.Buckets {
 		d := query.Day{Date: b.Key, Count: b.DocCount, SumByCurrency: map[string]int64{}}
 		if err := sums(b.ByCurrency, d.SumByCurrency); err != nil {

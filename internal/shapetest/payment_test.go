@@ -27,12 +27,18 @@ var (
 	// sortKeys are written by PaymentDoc.MarshalJSON and mapped for sorting
 	// only (projection.IDSortKey); nothing decodes them.
 	sortKeys = []string{"id_hi", "id_lo"}
-	// serverSet are set by the command side, never by the client, so a new
-	// payment's input does not have them.
-	serverSet = []string{"id", "user_id", "status", "created_at", "updated_at"}
+	// timeline is the payment's event timeline, which the projector puts on
+	// the payment document; the query API serves it on its own
+	// (GET /v1/payments/{id}/events) and leaves it out of payments.
+	timeline = []string{"events"}
+	// serverSet are set by the command side or the processor, never by the
+	// client, so a new payment's input does not have them.
+	serverSet = []string{"id", "user_id", "status", "created_at", "updated_at",
+		"failure_code", "failure_message", "attempts", "processed_at", "amount_refunded"}
 	// notExported are not columns of the CSV export (docs/query-api.md lists
-	// them).
-	notExported = []string{"created_at", "updated_at"}
+	// them); failure_message is free text of the provider's, shown in the
+	// API and the UI (the export has the code).
+	notExported = []string{"created_at", "updated_at", "failure_message"}
 	// csvOnly: the CSV writes the amount twice, as amount_minor (the
 	// integer the JSON calls amount) and as amount (a decimal in the
 	// currency's units).
@@ -54,9 +60,9 @@ func TestPaymentShape(t *testing.T) {
 		extra, left []string // besides base, and of base not in it
 	}{
 		{"domain.PaymentView", goFields[domain.PaymentView](t), denormalized, nil},
-		{"projection.PaymentDoc (decoded)", goFields[projection.PaymentDoc](t), denormalized, nil},
-		{"projection.PaymentDoc (written)", written(t, docWithID()), cat(denormalized, sortKeys), nil},
-		{"projection.PaymentsMapping", mappingFields(t, projection.PaymentsMapping), cat(denormalized, sortKeys), nil},
+		{"projection.PaymentDoc (decoded)", goFields[projection.PaymentDoc](t), cat(denormalized, timeline), nil},
+		{"projection.PaymentDoc (written)", written(t, docWithID()), cat(denormalized, timeline, sortKeys), nil},
+		{"projection.PaymentsMapping", mappingFields(t, projection.PaymentsMapping), cat(denormalized, timeline, sortKeys), nil},
 		{"query.Payment", goFields[query.Payment](t), denormalized, nil},
 		{"query API OpenAPI Payment", queryAPI.properties(t, "Payment"), denormalized, nil},
 		{"query API OpenAPI Payment (required)", queryAPI.required(t, "Payment"), denormalized, nil},

@@ -17,6 +17,7 @@ import (
 var CSVColumns = []string{
 	"id", "payment_ref_id", "date", "customer_id", "customer_name", "user_id", "user_name", "user_email",
 	"third_party", "description", "amount_minor", "amount", "currency", "status",
+	"failure_code", "attempts", "processed_at", "amount_refunded",
 }
 
 // CSVRecord returns the cells of one payment's CSV row, protected against
@@ -26,6 +27,13 @@ func CSVRecord(p query.Payment) []string {
 		p.ID, p.PaymentRefID, p.Date.UTC().Format(time.RFC3339Nano), p.CustomerID, p.CustomerName,
 		p.UserID, p.UserName, p.UserEmail, p.ThirdParty, p.Description,
 		strconv.FormatInt(p.Amount, 10), domain.FormatAmount(p.Amount, p.Currency), p.Currency, string(p.Status),
+		"", strconv.Itoa(p.Attempts), "", strconv.FormatInt(p.AmountRefunded, 10),
+	}
+	if p.FailureCode != nil {
+		rec[14] = *p.FailureCode // a provider's code: text we do not control
+	}
+	if p.ProcessedAt != nil {
+		rec[16] = p.ProcessedAt.UTC().Format(time.RFC3339Nano)
 	}
 	for i, s := range rec {
 		rec[i] = SafeCell(s)
@@ -36,8 +44,9 @@ func CSVRecord(p query.Payment) []string {
 // SafeCell defuses CSV formula injection (OWASP): a cell starting with
 // = + - @ tab or carriage return would be evaluated by spreadsheet
 // programs, so it is prefixed with a single quote, which they display as
-// text. Ids, dates, amounts and codes never start with those characters;
-// only free text (names, third party, description) is ever changed.
+// text. Ids, dates and amounts never start with those characters; only
+// free text (names, third party, description, a provider's failure code)
+// is ever changed.
 func SafeCell(s string) string {
 	if s == "" {
 		return s

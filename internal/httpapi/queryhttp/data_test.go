@@ -66,7 +66,7 @@ func (d *dataset) scope(userID string) []string {
 func asPayments(docs []projection.PaymentDoc) []query.Payment {
 	out := make([]query.Payment, len(docs))
 	for i, d := range docs {
-		out[i] = query.Payment{PaymentView: domain.PaymentView(d)}
+		out[i] = query.Payment{PaymentView: d.PaymentView}
 	}
 	return out
 }
@@ -127,23 +127,23 @@ func newDataset(r *rand.Rand, n int) *dataset {
 		if r.IntN(15) == 0 {
 			desc = awkward[r.IntN(len(awkward))]
 		}
-		d.payments = append(d.payments, projection.PaymentDoc{Payment: domain.Payment{
+		d.payments = append(d.payments, projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{
 			ID: uuidFrom(r), PaymentRefID: uuidFrom(r), CustomerID: c.ID, UserID: u.ID,
 			Amount: amount, Currency: currencies[r.IntN(len(currencies))],
 			ThirdParty: textWith(r, 1+r.IntN(3)), Description: desc,
 			Status: statuses[r.IntN(len(statuses))], Date: date,
 			CreatedAt: date.Add(time.Second), UpdatedAt: date.Add(time.Duration(i) * time.Millisecond),
-		}, CustomerName: c.Name, UserName: u.Name, UserEmail: u.Email})
+		}, CustomerName: c.Name, UserName: u.Name, UserEmail: u.Email}})
 	}
 	// Whales: sums far above 2^53 in CHF on two days of customer 0, so the
 	// engine's double sums are inexact and the exact path must be taken.
 	for i := range 30 {
 		date := time.Date(2024, 4, 10+i%2, 12, 0, i, 0, time.UTC)
-		d.payments = append(d.payments, projection.PaymentDoc{Payment: domain.Payment{
+		d.payments = append(d.payments, projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{
 			ID: uuidFrom(r), PaymentRefID: uuidFrom(r), CustomerID: d.customers[0].ID, UserID: d.users[0].ID,
 			Amount: domain.MaxAmount - int64(2*i+1), Currency: "CHF", ThirdParty: "Whale Capital", Description: "big",
 			Status: domain.StatusSucceeded, Date: date, CreatedAt: date, UpdatedAt: date,
-		}, CustomerName: d.customers[0].Name, UserName: d.users[0].Name, UserEmail: d.users[0].Email})
+		}, CustomerName: d.customers[0].Name, UserName: d.users[0].Name, UserEmail: d.users[0].Email}})
 	}
 	return d
 }

@@ -64,12 +64,16 @@ func TestPageBytes(t *testing.T) {
 	p.CreatedAt = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	p.UpdatedAt = time.Date(2024, 3, 1, 0, 0, 0, 120000000, time.UTC)
 	p.CustomerName, p.UserName, p.UserEmail = "Shop <&> Co", "Ann", "ann@example.com"
+	code, msg, processed := "do_not_honor", "Declined <by> the issuer", time.Date(2024, 3, 1, 0, 0, 1, 500000000, time.UTC)
+	p.Status, p.FailureCode, p.FailureMessage, p.Attempts, p.ProcessedAt = domain.StatusFailed, &code, &msg, 2, &processed
 	p.Key = query.SortKey{Value: 7, ID: p.ID}
 	want := `{"data":[{"id":"80000000-0000-0000-0000-000000000001","payment_ref_id":"3f1c2b7a-9d84-4e5f-a6b7-c8d9e0f1a2b3",` +
 		`"customer_id":"6d1f0a8e-2b3c-4d5e-8f9a-0b1c2d3e4f5a","user_id":"01a2145f-20a9-768a-b32a-158c0c04b3ce",` +
 		`"amount":1250,"currency":"DKK","third_party":"Shop \u003c\u0026\u003e Co","description":"Invoice \"11\"\n",` +
-		`"status":"succeeded","date":"2024-02-29T22:59:59.123456Z","created_at":"2024-03-01T00:00:00Z",` +
-		`"updated_at":"2024-03-01T00:00:00.12Z","customer_name":"Shop \u003c\u0026\u003e Co","user_name":"Ann",` +
+		`"status":"failed","date":"2024-02-29T22:59:59.123456Z","created_at":"2024-03-01T00:00:00Z",` +
+		`"updated_at":"2024-03-01T00:00:00.12Z","failure_code":"do_not_honor","failure_message":"Declined \u003cby\u003e the issuer",` +
+		`"attempts":2,"processed_at":"2024-03-01T00:00:01.5Z","amount_refunded":0,` +
+		`"customer_name":"Shop \u003c\u0026\u003e Co","user_name":"Ann",` +
 		`"user_email":"ann@example.com"}],"next_cursor":"c1.abc","has_more":true,"total":10000,"total_relation":"gte"}` + "\n"
 	got, err := encodeJSON(page)
 	if err != nil || string(got) != want {

@@ -22,6 +22,7 @@ import (
 type Memory struct {
 	mu        sync.RWMutex
 	payments  map[string]query.Payment
+	events    map[string][]domain.PaymentEvent
 	customers map[string]memCustomer
 	applied   uint64
 	err       error
@@ -37,7 +38,8 @@ var _ query.Searcher = (*Memory)(nil)
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
-	return &Memory{payments: map[string]query.Payment{}, customers: map[string]memCustomer{}, calls: map[string]int{}}
+	return &Memory{payments: map[string]query.Payment{}, events: map[string][]domain.PaymentEvent{},
+		customers: map[string]memCustomer{}, calls: map[string]int{}}
 }
 
 // PutPayment stores p (replacing one with the same id).
@@ -45,6 +47,14 @@ func (m *Memory) PutPayment(p query.Payment) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.payments[p.ID] = p
+}
+
+// PutEvents stores the timeline of payment paymentID (replacing it), in
+// the order given.
+func (m *Memory) PutEvents(paymentID string, events []domain.PaymentEvent) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events[paymentID] = slices.Clone(events)
 }
 
 // PutCustomer stores c with the given users linked (replacing c.ID's links).
@@ -161,6 +171,24 @@ func (m *Memory) Payment(ctx context.Context, id string, customerIDs []string) (
 	return p, true, nil
 }
 
+// Events implements query.Searcher.
+func (m *Memory) Events(ctx context.Context, id string, customerIDs []string) ([]domain.PaymentEvent, bool, error) {
+	if err := m.enter("Events"); err != nil {
+		return nil, false, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p, ok := m.payments[id]
+	if !ok || !slices.Contains(customerIDs, p.CustomerID) {
+		return nil, false, nil
+	}
+	evs := slices.Clone(m.events[id])
+	if evs == nil {
+		evs = []domain.PaymentEvent{}
+	}
+	return evs, true, nil
+}
+
 // Summarize implements query.Searcher.
 func (m *Memory) Summarize(ctx context.Context, f query.Filter, loc *time.Location) (query.Summary, error) {
 	if err := m.enter("Summarize"); err != nil {
@@ -215,7 +243,9 @@ func Match(f query.Filter, p query.Payment) bool {
 		!in(f.Currencies, p.Currency),
 		f.PaymentRefID != "" && f.PaymentRefID != p.PaymentRefID,
 		f.AmountMin != nil && p.Amount < *f.AmountMin,
-		f.AmountMax != nil && p.Amount > *f.AmountMax:
+		f.AmountMax != nil && p.Amount > *f.AmountMax,
+		len(f.FailureCodes) > 0 && (p.FailureCode == nil || !slices.Contains(f.FailureCodes, *p.FailureCode)),
+		f.Refunded != nil && *f.Refunded != (p.AmountRefunded > 0):
 		return false
 	}
 	if f.Text != "" {
@@ -271,12 +301,16 @@ func SortPayments(ps []query.Payment, sort query.Sort) {
 
 // Summarize aggregates ps exactly, with calendar days in loc.
 func Summarize(ps []query.Payment, loc *time.Location) query.Summary {
-	s := query.Summary{SumByCurrency: map[string]int64{}, CountByStatus: map[string]int64{}, Histogram: []query.Day{}}
+	s := query.Summary{SumByCurrency: map[string]int64{}, CountByStatus: map[string]int64{},
+		CountByFailureCode: map[string]int64{}, Histogram: []query.Day{}}
 	days := map[string]*query.Day{}
 	for _, p := range ps {
 		s.Count++
 		s.SumByCurrency[p.Currency] = addExact(s.SumByCurrency[p.Currency], p.Amount)
 		s.CountByStatus[string(p.Status)]++
+		if p.FailureCode != nil {
+			s.CountByFailureCode[*p.FailureCode]++
+		}
 		key := time.UnixMilli(p.Date.UnixMilli()).In(loc).Format(time.DateOnly)
 		d := days[key]
 		if d == nil {
@@ -286,9 +320,10 @@ func Summarize(ps []query.Payment, loc *time.Location) query.Summary {
 		d.Count++
 		d.SumByCurrency[p.Currency] = addExact(d.SumByCurrency[p.Currency], p.Amount)
 	}
-	for _, st := range []domain.Status{domain.StatusPending, domain.StatusSucceeded, domain.StatusFailed} {
+	for _, st := range domain.Statuses {
 		s.CountByStatus[string(st)] += 0
 	}
+	s.SuccessRate = query.SuccessRate(s.CountByStatus)
 	for _, d := range days {
 		s.Histogram = append(s.Histogram, *d)
 	}
