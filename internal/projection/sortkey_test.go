@@ -132,12 +132,21 @@ func TestPaymentDocBytes(t *testing.T) {
 	d.CreatedAt = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	d.UpdatedAt = time.Date(2024, 3, 1, 0, 0, 0, 120000000, time.UTC)
 	d.CustomerName, d.UserName, d.UserEmail = "Shop <&> Co", "Ann", "ann@example.com"
+	processed := time.Date(2024, 3, 1, 0, 0, 1, 0, time.UTC)
+	d.Attempts, d.ProcessedAt, d.AmountRefunded = 1, &processed, 250
+	d.Events = []EventDoc{
+		{ID: 7, Type: domain.EventPaymentCreated, Data: json.RawMessage(`{}`), CreatedAt: d.CreatedAt},
+		{ID: 9, Type: domain.EventPaymentSucceeded, Data: json.RawMessage(`{"attempt": 1, "provider_reference": "<r>"}`), CreatedAt: processed},
+	}
 	want := `{"id":"80000000-0000-0000-0000-000000000001","payment_ref_id":"3f1c2b7a-9d84-4e5f-a6b7-c8d9e0f1a2b3",` +
 		`"customer_id":"6d1f0a8e-2b3c-4d5e-8f9a-0b1c2d3e4f5a","user_id":"01a2145f-20a9-768a-b32a-158c0c04b3ce",` +
 		`"amount":1250,"currency":"DKK","third_party":"Shop \u003c\u0026\u003e Co","description":"Invoice \"11\"\n",` +
 		`"status":"succeeded","date":"2024-02-29T22:59:59.123456Z","created_at":"2024-03-01T00:00:00Z",` +
-		`"updated_at":"2024-03-01T00:00:00.12Z","customer_name":"Shop \u003c\u0026\u003e Co","user_name":"Ann",` +
-		`"user_email":"ann@example.com","id_hi":0,"id_lo":-9223372036854775807}`
+		`"updated_at":"2024-03-01T00:00:00.12Z","failure_code":null,"failure_message":null,"attempts":1,` +
+		`"processed_at":"2024-03-01T00:00:01Z","amount_refunded":250,"customer_name":"Shop \u003c\u0026\u003e Co","user_name":"Ann",` +
+		`"user_email":"ann@example.com","events":[{"id":7,"type":"payment.created","data":{},"created_at":"2024-03-01T00:00:00Z"},` +
+		`{"id":9,"type":"payment.succeeded","data":{"attempt":1,"provider_reference":"\u003cr\u003e"},"created_at":"2024-03-01T00:00:01Z"}],` +
+		`"id_hi":0,"id_lo":-9223372036854775807}`
 	ops, dead := BuildOps("payments", []string{d.ID}, map[string]uint64{d.ID: 3}, []Loaded[PaymentDoc]{{ID: d.ID, Doc: d}})
 	if len(dead) != 0 || len(ops) != 1 || string(ops[0].Doc) != want {
 		t.Errorf("document %v\n%s\nwant\n%s", dead, ops[0].Doc, want)

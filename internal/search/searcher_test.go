@@ -133,6 +133,11 @@ func (e *engine) put(docs ...any) {
 		case projection.PaymentDoc:
 			fmt.Fprintf(&buf, `{"index":{"_index":%q,"_id":%q}}`+"\n", projection.PaymentsAlias(e.prefix), d.ID)
 			e.memory.PutPayment(query.Payment{PaymentView: d.PaymentView})
+			evs := make([]domain.PaymentEvent, len(d.Events))
+			for i, ev := range d.Events {
+				evs[i] = ev.PaymentEvent(d.ID)
+			}
+			e.memory.PutEvents(d.ID, evs)
 		case projection.CustomerDoc:
 			fmt.Fprintf(&buf, `{"index":{"_index":%q,"_id":%q}}`+"\n", projection.CustomersAlias(e.prefix), d.ID)
 			c := query.Customer{ID: d.ID, Name: d.Name, Email: d.Email}
@@ -153,6 +158,48 @@ func (e *engine) put(docs ...any) {
 
 func id(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
 
+// lifecycle gives the i-th contract payment, whose status is already set,
+// the processing fields and timeline that status implies: failed ones
+// alternate between two decline codes, every other succeeded one is
+// partly refunded.
+func lifecycle(d *projection.PaymentDoc, i int) {
+	at := d.Date.Add(time.Second)
+	ev := func(n int, typ domain.EventType, data string) projection.EventDoc {
+		return projection.EventDoc{ID: int64(1000*i + n), Type: typ, Data: json.RawMessage(data), CreatedAt: at.Add(time.Duration(n) * time.Millisecond)}
+	}
+	d.Events = []projection.EventDoc{ev(1, domain.EventPaymentCreated, `{}`)}
+	switch d.Status {
+	case domain.StatusProcessing:
+		d.Events = append(d.Events, ev(2, domain.EventPaymentProcessing, `{"attempt":1}`))
+		d.Attempts = 1
+	case domain.StatusSucceeded:
+		d.Attempts, d.ProcessedAt = 1, &at
+		d.Events = append(d.Events, ev(2, domain.EventPaymentProcessing, `{"attempt":1}`),
+			ev(3, domain.EventPaymentSucceeded, `{"attempt":1,"provider_reference":"ref <&>"}`))
+		if i%2 == 0 {
+			d.AmountRefunded = d.Amount / 2
+			d.Events = append(d.Events, ev(4, domain.EventRefundCreated, `{"amount":1}`))
+		}
+	case domain.StatusFailed:
+		code := []string{"do_not_honor", "insufficient_funds"}[i%2]
+		msg := "declined: " + code
+		d.Attempts, d.ProcessedAt, d.FailureCode, d.FailureMessage = 2, &at, &code, &msg
+		d.Events = append(d.Events, ev(2, domain.EventPaymentProcessing, `{"attempt":1}`),
+			ev(3, domain.EventPaymentFailed, `{"attempt":2,"code":"`+code+`"}`))
+	case domain.StatusCanceled:
+		d.Events = append(d.Events, ev(2, domain.EventPaymentCanceled, `{}`))
+	}
+}
+
+// utc normalizes p's times to UTC, as the engine's decoding gives them.
+func utc(p *query.Payment) {
+	p.Date, p.CreatedAt, p.UpdatedAt = p.Date.UTC(), p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	if p.ProcessedAt != nil {
+		at := p.ProcessedAt.UTC()
+		p.ProcessedAt = &at
+	}
+}
+
 // TestContract runs the same calls against the engine adapter and the
 // in-memory searcher over the same data; they must agree exactly.
 func TestContract(t *testing.T) {
@@ -169,12 +216,14 @@ func TestContract(t *testing.T) {
 	var docs []any
 	for i := range 60 {
 		d := base.Add(time.Duration(i*47) * time.Minute).Add(time.Duration(i) * time.Microsecond)
-		docs = append(docs, projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{
+		doc := projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{
 			ID: id(100 + i), PaymentRefID: id(500 + i), CustomerID: id(1 + i%3), UserID: []string{user, other}[i%2],
 			Amount: int64(1 + (i*7919)%500), Currency: []string{"DKK", "EUR", "JPY"}[i%3], ThirdParty: "Shop " + strconv.Itoa(i%4),
-			Description: []string{"coffee beans", "rent", ""}[i%3], Status: []domain.Status{"pending", "succeeded", "failed"}[i%3],
+			Description: []string{"coffee beans", "rent", ""}[i%3], Status: domain.Statuses[i%5],
 			Date: d, CreatedAt: d, UpdatedAt: d,
-		}, CustomerName: []string{"Acme", "Beta", "Gamma"}[i%3]}})
+		}, CustomerName: []string{"Acme", "Beta", "Gamma"}[i%3]}}
+		lifecycle(&doc, i)
+		docs = append(docs, doc)
 	}
 	e.put(docs...)
 	e.do(http.MethodPut, "/"+projection.StateIndex(e.prefix)+"/_doc/"+projection.StateDocID, map[string]any{"applied_lsn": 12345})
@@ -210,6 +259,7 @@ func TestContract(t *testing.T) {
 		})
 	})
 	from := base.Add(10 * time.Hour)
+	yes, no := true, false
 	for _, tc := range []struct {
 		name string
 		q    query.SearchQuery
@@ -217,13 +267,18 @@ func TestContract(t *testing.T) {
 		{"DateDesc", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2)}}, Sort: query.SortDateDesc, Size: 100, TotalLimit: 10000}},
 		{"AmountAfter", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2), id(3)}}, Sort: query.SortAmount, Size: 5, After: &query.SortKey{Value: 200, ID: id(150)}, TotalLimit: 10000}},
 		{"Filters", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(2), id(3)}, From: &from, Statuses: []domain.Status{"succeeded", "failed"}, Text: "shop 1"}, Sort: query.SortDate, Size: 100, TotalLimit: 10000}},
+		{"FailureCode", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2), id(3)}, FailureCodes: []string{"do_not_honor"}}, Sort: query.SortDate, Size: 100, TotalLimit: 10000}},
+		{"Refunded", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2), id(3)}, Refunded: &yes}, Sort: query.SortAmountDesc, Size: 100, TotalLimit: 10000}},
+		{"NotRefundedSucceeded", query.SearchQuery{Filter: query.Filter{CustomerIDs: []string{id(1), id(2)}, Refunded: &no, Statuses: []domain.Status{"succeeded"}}, Sort: query.SortDate, Size: 100, TotalLimit: 10000}},
 	} {
 		t.Run("Search"+tc.name, func(t *testing.T) {
 			both(t, func(s query.Searcher) (any, error) {
 				res, err := s.Search(ctx, tc.q)
+				if err == nil && len(res.Payments) == 0 {
+					t.Errorf("%T: no payments match; the case tests nothing", s)
+				}
 				for i := range res.Payments {
-					res.Payments[i].Date = res.Payments[i].Date.UTC()
-					res.Payments[i].CreatedAt, res.Payments[i].UpdatedAt = res.Payments[i].CreatedAt.UTC(), res.Payments[i].UpdatedAt.UTC()
+					utc(&res.Payments[i])
 				}
 				return res, err
 			})
@@ -251,8 +306,36 @@ func TestContract(t *testing.T) {
 		for _, scope := range [][]string{{id(1)}, {id(2)}} {
 			both(t, func(s query.Searcher) (any, error) {
 				p, found, err := s.Payment(ctx, id(103), scope)
-				p.Date, p.CreatedAt, p.UpdatedAt = p.Date.UTC(), p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+				utc(&p)
 				return []any{p, found}, err
+			})
+		}
+	})
+	t.Run("Events", func(t *testing.T) {
+		// id(102) succeeded (refunded), id(103) failed; id(103) is
+		// customer 1's, so customer 2's scope does not see it.
+		for _, tc := range []struct {
+			id     string
+			scope  []string
+			found  bool
+			events int
+		}{{id(102), []string{id(3)}, true, 4}, {id(103), []string{id(1)}, true, 3}, {id(103), []string{id(2)}, false, 0}, {id(100), []string{id(1)}, true, 1}} {
+			both(t, func(s query.Searcher) (any, error) {
+				evs, found, err := s.Events(ctx, tc.id, tc.scope)
+				if err == nil && (found != tc.found || len(evs) != tc.events) {
+					t.Errorf("%T: Events(%s, %v) = %d events, found %v; want %d, %v", s, tc.id, tc.scope, len(evs), found, tc.events, tc.found)
+				}
+				for i := range evs {
+					evs[i].CreatedAt = evs[i].CreatedAt.UTC()
+					// Key order is not kept (the engine's source filter
+					// re-serializes objects): compare the values.
+					var v map[string]any
+					if err := json.Unmarshal(evs[i].Data, &v); err != nil {
+						t.Fatalf("%T: event data %s: %v", s, evs[i].Data, err)
+					}
+					evs[i].Data, _ = json.Marshal(v)
+				}
+				return []any{evs, found}, err
 			})
 		}
 	})
@@ -260,9 +343,16 @@ func TestContract(t *testing.T) {
 		for _, zone := range []string{"UTC", "Europe/Copenhagen", "America/Los_Angeles"} {
 			loc, _ := time.LoadLocation(zone)
 			both(t, func(s query.Searcher) (any, error) {
-				return s.Summarize(ctx, query.Filter{CustomerIDs: []string{id(1), id(2), id(3)}}, loc)
+				sum, err := s.Summarize(ctx, query.Filter{CustomerIDs: []string{id(1), id(2), id(3)}}, loc)
+				if err == nil && (len(sum.CountByFailureCode) != 2 || sum.SuccessRate == nil || *sum.SuccessRate != 0.5) {
+					t.Errorf("%T: count_by_failure_code %v, success rate %v; want two codes and 0.5", s, sum.CountByFailureCode, sum.SuccessRate)
+				}
+				return sum, err
 			})
 		}
+		both(t, func(s query.Searcher) (any, error) {
+			return s.Summarize(ctx, query.Filter{CustomerIDs: []string{id(1)}, Statuses: []domain.Status{"pending", "canceled"}}, time.UTC)
+		})
 	})
 	t.Run("ZoneUnknownToTheEngine", func(t *testing.T) {
 		_, err := e.real.Summarize(ctx, query.Filter{CustomerIDs: []string{id(1)}}, time.FixedZone("Nowhere/Land", 0))

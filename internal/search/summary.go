@@ -147,6 +147,9 @@ func summaryOf(res summaryResponse) (query.Summary, []string, error) {
 	if res.Aggregations.ByStatus.SumOtherDocCount != 0 {
 		return query.Summary{}, nil, fmt.Errorf("search: summary: documents outside the status buckets")
 	}
+	for _, st := range domain.Statuses {
+		sum.CountByStatus[string(st)] = 0
+	}
 	for _, b := range res.Aggregations.ByStatus.Buckets {
 		sum.CountByStatus[b.Key] = b.DocCount
 	}
