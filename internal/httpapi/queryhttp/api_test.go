@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -54,6 +56,16 @@ func newWorld(rnd *mrand.Rand) *world {
 	for i := range 5 {
 		w.p1 = append(w.p1, mk(w.c1, w.l, i))
 	}
+	// p1[0] went through the lifecycle: its timeline, as the projector
+	// writes it.
+	at := w.p1[0].CreatedAt
+	processed := at.Add(1500 * time.Millisecond)
+	w.p1[0].Attempts, w.p1[0].ProcessedAt = 1, &processed
+	w.p1[0].Events = []projection.EventDoc{
+		{ID: 11, Type: domain.EventPaymentCreated, Data: json.RawMessage(`{}`), CreatedAt: at},
+		{ID: 12, Type: domain.EventPaymentProcessing, Data: json.RawMessage(`{"attempt":1}`), CreatedAt: at.Add(time.Second)},
+		{ID: 15, Type: domain.EventPaymentSucceeded, Data: json.RawMessage(`{"attempt":1,"provider_reference":"ref <&> \u2028"}`), CreatedAt: processed},
+	}
 	for i := range 3 {
 		w.p2 = append(w.p2, mk(w.c2, w.u, i))
 	}
@@ -89,6 +101,10 @@ func (s *stack) visibleOfC1(t *testing.T, w *world, user string) visible {
 	case http.StatusNotFound:
 	default:
 		t.Fatalf("read: status %d", res.status)
+	}
+	// The timeline is visible exactly when the payment is.
+	if ev := s.get(t, tok, "/v1/payments/"+w.p1[0].ID+"/events", nil); ev.status != res.status {
+		t.Fatalf("events: status %d, the payment's %d", ev.status, res.status)
 	}
 	var cs struct{ Data []query.Customer }
 	s.get(t, tok, "/v1/customers", nil).decode(t, &cs)
@@ -212,6 +228,57 @@ func TestCustomersAndPayment(t *testing.T) {
 			t.Fatalf("status %d %s, want 404", res.status, res.body)
 		}
 	})
+	t.Run("Events", func(t *testing.T) {
+		res := s.get(t, s.token(w.l), "/v1/payments/"+strings.ToUpper(w.p1[0].ID)+"/events", nil)
+		if res.status != http.StatusOK {
+			t.Fatalf("status %d: %s", res.status, res.body)
+		}
+		// Byte for byte: ids, types, data (HTML-unsafe characters escaped
+		// as everywhere in the API) and times, oldest first.
+		id := w.p1[0].ID
+		want := `{"data":[{"id":11,"payment_id":"` + id + `","type":"payment.created","data":{},"created_at":"2024-05-01T12:00:00Z"},` +
+			`{"id":12,"payment_id":"` + id + `","type":"payment.processing","data":{"attempt":1},"created_at":"2024-05-01T12:00:01Z"},` +
+			`{"id":15,"payment_id":"` + id + `","type":"payment.succeeded","data":{"attempt":1,"provider_reference":"ref \u003c\u0026\u003e \u2028"},` +
+			`"created_at":"2024-05-01T12:00:01.5Z"}]}` + "\n"
+		if string(res.body) != want {
+			// The engine may re-order an object's keys; compare values then.
+			var got, exp any
+			_ = json.Unmarshal(res.body, &got)
+			_ = json.Unmarshal([]byte(want), &exp)
+			if !reflect.DeepEqual(got, exp) || !strings.Contains(string(res.body), `\u003c\u0026\u003e \u2028`) {
+				t.Fatalf("events\n got %s\nwant %s", res.body, want)
+			}
+		}
+	})
+	t.Run("EventsOfPaymentWithoutTimeline", func(t *testing.T) {
+		var evs query.Events
+		res := s.get(t, s.token(w.l), "/v1/payments/"+w.p1[1].ID+"/events", nil)
+		res.decode(t, &evs)
+		if res.status != http.StatusOK || evs.Data == nil || len(evs.Data) != 0 {
+			t.Fatalf("status %d %s, want 200 and an empty list", res.status, res.body)
+		}
+	})
+	t.Run("EventsNotVisible", func(t *testing.T) {
+		for _, path := range []string{w.p2[0].ID, uuidFrom(mrand.New(mrand.NewPCG(7, 7)))} {
+			res := s.get(t, s.token(w.l), "/v1/payments/"+path+"/events", nil)
+			if res.status != http.StatusNotFound || res.problem(t).Code != domain.ENOTFOUND {
+				t.Fatalf("status %d %s, want 404", res.status, res.body)
+			}
+		}
+	})
+	t.Run("PaymentsLeaveTheTimelineOut", func(t *testing.T) {
+		for _, path := range []string{"/v1/payments/" + w.p1[0].ID, "/v1/payments"} {
+			res := s.get(t, s.token(w.l), path, nil)
+			if res.status != http.StatusOK || strings.Contains(string(res.body), `"events"`) || strings.Contains(string(res.body), "payment.created") {
+				t.Fatalf("GET %s: status %d %s, want 200 without the timeline", path, res.status, res.body)
+			}
+		}
+		var p query.Payment
+		s.get(t, s.token(w.l), "/v1/payments/"+w.p1[0].ID, nil).decode(t, &p)
+		if p.Attempts != 1 || p.ProcessedAt == nil || !p.ProcessedAt.Equal(*w.p1[0].ProcessedAt) {
+			t.Fatalf("payment %+v, want attempts 1 and processed_at %v", p, w.p1[0].ProcessedAt)
+		}
+	})
 }
 
 func TestValidation(t *testing.T) {
@@ -247,6 +314,12 @@ func TestValidation(t *testing.T) {
 		{name: "LimitOutOfRange", path: "/v1/payments", params: url.Values{"limit": {"1000"}}, want: "limit"},
 		{name: "UnknownSort", path: "/v1/payments", params: url.Values{"sort": {"-name"}}, want: "sort"},
 		{name: "BadStatusAndCurrency", path: "/v1/payments", params: url.Values{"status": {"done"}, "currency": {"EURO"}}, want: "currency,status"},
+		{name: "BadFailureCodeAndRefunded", path: "/v1/payments", params: url.Values{"failure_code": {"ok", strings.Repeat("x", 65)}, "refunded": {"yes"}}, want: "failure_code,refunded"},
+		{name: "FailureCodeControlCharacter", path: "/v1/payments/summary", params: url.Values{"failure_code": {"a\x00b"}}, want: "failure_code"},
+		{name: "RefundedTwice", path: "/v1/payments/export.csv", params: url.Values{"refunded": {"true", "false"}}, want: "refunded"},
+		{name: "CursorOfAnotherLifecycleFilter", path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"amount"}, "refunded": {"false"}}, want: "cursor"},
+		{name: "EventsBadID", path: "/v1/payments/not-a-uuid/events", want: "id"},
+		{name: "EventsUnknownParameter", path: "/v1/payments/" + w.p1[0].ID + "/events", params: url.Values{"limit": {"5"}}, want: "limit"},
 		{name: "CorruptCursor", path: "/v1/payments", params: url.Values{"cursor": {string(corrupt)}, "sort": {"amount"}, "limit": {"2"}}, want: "cursor"},
 		{name: "CursorOfAnotherUser", user: w.r, path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"amount"}, "limit": {"2"}}, want: "cursor"},
 		{name: "CursorOfAnotherSort", path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"-amount"}}, want: "cursor"},
@@ -590,7 +663,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	params := sp.doc["components"].(map[string]any)["parameters"].(map[string]any)
 	for path, op := range map[string]string{
 		"/v1/payments": "search", "/v1/payments/summary": "summary", "/v1/payments/export.csv": "export",
-		"/v1/payments/{id}": "read", "/v1/customers": "read",
+		"/v1/payments/{id}": "read", "/v1/payments/{id}/events": "read", "/v1/customers": "read",
 	} {
 		t.Run(op+strings.ReplaceAll(path, "/", "_"), func(t *testing.T) {
 			get := sp.doc["paths"].(map[string]any)[path].(map[string]any)["get"].(map[string]any)

@@ -79,7 +79,31 @@ var awkward = []string{"=SUM(A1) invoice", "-refund 2024", "+45 fee", "@home off
 // whose sums exceed 2^53.
 var currencies = []string{"DKK", "EUR", "USD", "JPY", "KWD", "CHF"}
 
-var statuses = []domain.Status{domain.StatusPending, domain.StatusSucceeded, domain.StatusFailed}
+var statuses = domain.Statuses
+
+// failureCodes of the random failed payments: decline codes, a dead
+// letter's, and one a spreadsheet would evaluate.
+var failureCodes = []string{"do_not_honor", "insufficient_funds", "invalid_account", domain.FailureRetriesExhausted, "=1+1"}
+
+// settle gives p, whose status is set, the processing fields its status
+// implies: attempts, processed_at, a failure code and message when failed,
+// and for some succeeded payments a refunded part.
+func settle(r *rand.Rand, p *domain.Payment) {
+	at := p.CreatedAt.Add(time.Duration(1+r.IntN(5000)) * time.Millisecond)
+	switch p.Status {
+	case domain.StatusProcessing:
+		p.Attempts = 1 + r.IntN(3)
+	case domain.StatusSucceeded:
+		p.Attempts, p.ProcessedAt = 1+r.IntN(3), &at
+		if r.IntN(3) == 0 {
+			p.AmountRefunded = 1 + r.Int64N(p.Amount)
+		}
+	case domain.StatusFailed:
+		code := failureCodes[r.IntN(len(failureCodes))]
+		msg := "failed: " + code
+		p.Attempts, p.ProcessedAt, p.FailureCode, p.FailureMessage = 1+r.IntN(5), &at, &code, &msg
+	}
+}
 
 // newDataset makes n random payments over 6 customers and 5 users.
 // Caller 0 is linked to customers 0-3, caller 1 to 2 and 4; nobody
@@ -134,6 +158,7 @@ func newDataset(r *rand.Rand, n int) *dataset {
 			Status: statuses[r.IntN(len(statuses))], Date: date,
 			CreatedAt: date.Add(time.Second), UpdatedAt: date.Add(time.Duration(i) * time.Millisecond),
 		}, CustomerName: c.Name, UserName: u.Name, UserEmail: u.Email}})
+		settle(r, &d.payments[len(d.payments)-1].Payment)
 	}
 	// Whales: sums far above 2^53 in CHF on two days of customer 0, so the
 	// engine's double sums are inexact and the exact path must be taken.

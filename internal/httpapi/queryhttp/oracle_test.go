@@ -87,7 +87,11 @@ func randomCombo(r *rand.Rand, d *dataset, payments []query.Payment) combo {
 		c.params["user_id"] = c.filter.UserIDs
 	}
 	if r.IntN(10) < 3 {
-		for _, s := range pick(1+r.IntN(2), []string{"pending", "succeeded", "failed"}) {
+		var names []string
+		for _, st := range domain.Statuses {
+			names = append(names, string(st))
+		}
+		for _, s := range pick(1+r.IntN(2), names) {
 			c.filter.Statuses = append(c.filter.Statuses, domain.Status(s))
 			c.params.Add("status", s)
 		}
@@ -95,6 +99,15 @@ func randomCombo(r *rand.Rand, d *dataset, payments []query.Payment) combo {
 	if r.IntN(10) < 3 {
 		c.filter.Currencies = pick(1+r.IntN(3), currencies)
 		c.params["currency"] = c.filter.Currencies
+	}
+	if r.IntN(10) < 2 {
+		c.filter.FailureCodes = pick(1+r.IntN(2), failureCodes)
+		c.params["failure_code"] = c.filter.FailureCodes
+	}
+	if r.IntN(10) < 2 {
+		refunded := r.IntN(2) == 0
+		c.filter.Refunded = &refunded
+		c.params.Set("refunded", strconv.FormatBool(refunded))
 	}
 	if r.IntN(20) == 0 {
 		c.filter.PaymentRefID = payments[r.IntN(len(payments))].PaymentRefID
@@ -205,7 +218,7 @@ func TestOracle(t *testing.T) {
 		chf,
 	}
 	const combos = 220
-	nonEmpty, whaleSummaries, beyondLimit := 0, 0, 0
+	nonEmpty, whaleSummaries, beyondLimit, lifecycleFilters := 0, 0, 0, 0
 	for i := range combos {
 		var c combo
 		if i < len(fixed) {
@@ -216,6 +229,9 @@ func TestOracle(t *testing.T) {
 		want := c.expected(d, all)
 		if len(want) > 0 {
 			nonEmpty++
+			if len(c.filter.FailureCodes) > 0 || c.filter.Refunded != nil {
+				lifecycleFilters++
+			}
 		}
 		if len(want) > totalLimit {
 			beyondLimit++
@@ -329,8 +345,9 @@ func TestOracle(t *testing.T) {
 		}
 	}
 	// The random draw must have exercised the interesting cases.
-	if nonEmpty < combos/3 || whaleSummaries == 0 || beyondLimit == 0 {
-		t.Fatalf("%d non-empty combinations, %d summaries above 2^53, %d beyond the total limit: the generator is too narrow", nonEmpty, whaleSummaries, beyondLimit)
+	if nonEmpty < combos/3 || whaleSummaries == 0 || beyondLimit == 0 || lifecycleFilters < 10 {
+		t.Fatalf("%d non-empty combinations, %d summaries above 2^53, %d beyond the total limit, %d non-empty with failure_code or refunded: the generator is too narrow",
+			nonEmpty, whaleSummaries, beyondLimit, lifecycleFilters)
 	}
 }
 
@@ -338,6 +355,10 @@ func TestOracle(t *testing.T) {
 func normalize(p query.Payment) query.Payment {
 	p.Key = query.SortKey{}
 	p.Date, p.CreatedAt, p.UpdatedAt = p.Date.UTC(), p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	if p.ProcessedAt != nil {
+		at := p.ProcessedAt.UTC()
+		p.ProcessedAt = &at
+	}
 	return p
 }
 
