@@ -100,6 +100,29 @@ func TestPlannerAdd(t *testing.T) {
 			want: &Plan{Payments: map[string]uint64{"p9": 130}, Customers: map[string]uint64{"c9": 130}, Xids: []uint32{13}, Txs: 1, LastEnd: 131},
 		},
 		{
+			name: "EventsAndRefundsMarkTheirPayment",
+			txs: []Tx{
+				{Xid: 14, CommitLSN: 140, EndLSN: 141, Changes: []Change{
+					{Table: TablePayments, Op: OpUpdate, New: row("id", "p1")},
+					{Table: TablePaymentEvents, Op: OpInsert, New: row("payment_id", "p1")},
+				}},
+				{Xid: 15, CommitLSN: 150, EndLSN: 151, Changes: []Change{
+					{Table: TableRefunds, Op: OpInsert, New: row("payment_id", "p2")},
+					{Table: TablePaymentEvents, Op: OpInsert, New: row("payment_id", "p2")},
+				}},
+				{Xid: 16, CommitLSN: 160, EndLSN: 161, Changes: []Change{{Table: TableRefunds, Op: OpUpdate, New: row("payment_id", "p3")}}},
+			},
+			want: &Plan{Payments: map[string]uint64{"p1": 140, "p2": 150, "p3": 160}, Xids: []uint32{14, 15, 16}, Txs: 3, LastEnd: 161},
+		},
+		{
+			// A delete carries only the replica identity (id): there is no
+			// payment to mark (events are append-only, refunds never
+			// deleted).
+			name: "EventDeleteWithoutPaymentIDMarksNothing",
+			txs:  []Tx{{Xid: 17, CommitLSN: 170, EndLSN: 171, Changes: []Change{{Table: TableRefunds, Op: OpDelete, Old: Row{}}}}},
+			want: &Plan{Xids: []uint32{17}, Txs: 1, LastEnd: 171},
+		},
+		{
 			name: "KeepaliveOnlyMovesThePosition",
 			txs:  []Tx{{Keepalive: true, EndLSN: 500}},
 			want: &Plan{LastEnd: 500},
@@ -127,6 +150,27 @@ func TestPlannerAdd(t *testing.T) {
 				t.Errorf("plan:\n got %+v\nwant %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestPlannedColumns: the decoder keeps what the planner reads, for every
+// table the projector follows, and names every table as the publication
+// does.
+func TestPlannedColumns(t *testing.T) {
+	want := map[Table][]string{
+		TableUsers: {"id", "name", "email"}, TableCustomers: {"id", "name"}, TableLinks: {"customer_id", "user_id"},
+		TablePayments: {"id"}, TablePaymentEvents: {"payment_id"}, TableRefunds: {"payment_id"},
+	}
+	for _, tab := range Tables {
+		if got := PlannedColumns(tab); !reflect.DeepEqual(got, want[tab]) {
+			t.Errorf("PlannedColumns(%s) = %v, want %v", tab, got, want[tab])
+		}
+		if TableByName(tab.String()) != tab {
+			t.Errorf("TableByName(%q) = %v, want %v", tab.String(), TableByName(tab.String()), tab)
+		}
+	}
+	if len(Tables) != len(want) {
+		t.Errorf("Tables %v, want %d tables", Tables, len(want))
 	}
 }
 
