@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -337,11 +338,15 @@ func (e *env) load(ctx context.Context, w world, seed uint64, renames bool) int 
 
 // --- comparing the index with PostgreSQL ---
 
-// pgPayments returns "id|amount|status|customer name" per payment, sorted.
+// pgPayments returns "id|amount|status|customer name|attempts|failure
+// code|amount refunded|event ids" per payment, sorted.
 func (e *env) pgPayments(ctx context.Context) []string {
 	e.t.Helper()
 	rows, err := e.pool.Query(ctx, `SELECT p.id::text || '|' || p.amount || '|' || p.status || '|' || c.name
-		FROM payments p JOIN customers c ON c.id = p.customer_id ORDER BY 1`)
+		|| '|' || p.attempts || '|' || coalesce(p.failure_code, '') || '|' || p.amount_refunded || '|' || ev.ids
+		FROM payments p JOIN customers c ON c.id = p.customer_id
+		CROSS JOIN LATERAL (SELECT coalesce(string_agg(e.id::text, ',' ORDER BY e.id), '') AS ids
+			FROM payment_events e WHERE e.payment_id = p.id) ev ORDER BY 1`)
 	e.must(err)
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	e.must(err)
@@ -356,7 +361,16 @@ func (e *env) indexPayments(ctx context.Context) ([]string, error) {
 		if err := json.Unmarshal(src, &d); err != nil {
 			return err
 		}
-		lines = append(lines, fmt.Sprintf("%s|%d|%s|%s", d.ID, d.Amount, d.Status, d.CustomerName))
+		ids := make([]string, len(d.Events))
+		for i, ev := range d.Events {
+			ids[i] = strconv.FormatInt(ev.ID, 10)
+		}
+		code := ""
+		if d.FailureCode != nil {
+			code = *d.FailureCode
+		}
+		lines = append(lines, fmt.Sprintf("%s|%d|%s|%s|%d|%s|%d|%s", d.ID, d.Amount, d.Status, d.CustomerName,
+			d.Attempts, code, d.AmountRefunded, strings.Join(ids, ",")))
 		return nil
 	}); err != nil {
 		return nil, err
