@@ -25,7 +25,7 @@ describe('ApiClient', () => {
   });
 
   it('sends the Idempotency-Key and returns the consistency token', async () => {
-    const payment = { id: 'p1', amount: 1250 };
+    const payment = { id: 'p1', amount: 1250, status: 'pending', failure_code: null, failure_message: null, attempts: 0, processed_at: null, amount_refunded: 0 };
     const { api, calls } = client([
       ['POST', '/api/command/v1/payments', { status: 201, body: payment, headers: { 'X-Consistency-Token': 'ct-1' } }],
     ]);
@@ -104,6 +104,36 @@ describe('ApiClient', () => {
     expect(filename).toBe('payments.csv');
     expect(calls[0]!.headers.get('Authorization')).toBe('Bearer tok');
     expect(calls[0]!.url.search).toBe('?currency=DKK');
+  });
+
+  it('cancels, retries and refunds through the command API with the consistency token', async () => {
+    const paid = { id: 'p1', amount: 100, status: 'pending' };
+    const { api, calls } = client([
+      ['POST', '/api/command/v1/payments/p1/cancel', { body: { ...paid, status: 'canceled' }, headers: { 'X-Consistency-Token': 'ct-c' } }],
+      ['POST', '/api/command/v1/payments/p1/retry', { body: paid, headers: { 'X-Consistency-Token': 'ct-r' } }],
+      ['POST', '/api/command/v1/payments/p1/refunds', { status: 201, body: { id: 'r1', amount: 40 }, headers: { 'X-Consistency-Token': 'ct-f' } }],
+    ]);
+    const canceled = await api.cancelPayment('p1');
+    expect([canceled.value.status, canceled.consistencyToken]).toEqual(['canceled', 'ct-c']);
+    expect((await api.retryPayment('p1')).consistencyToken).toBe('ct-r');
+    const refund = await api.refundPayment('p1', { amount: 40, reason: 'broken' }, 'key-r');
+    expect(refund).toEqual({ value: { id: 'r1', amount: 40 }, consistencyToken: 'ct-f' });
+    expect(calls[2]!.headers.get('Idempotency-Key')).toBe('key-r');
+    expect(calls[2]!.body).toEqual({ amount: 40, reason: 'broken' });
+  });
+
+  it('reads events and a payment with the consistency token, and dead letters from the command API', async () => {
+    const { api, calls } = client([
+      ['GET', '/api/query/v1/payments/p1/events', { body: { data: [{ id: 1, payment_id: 'p1', type: 'payment.created', data: {}, created_at: 'x' }] } }],
+      ['GET', '/api/query/v1/payments/p1', { body: { id: 'p1' } }],
+      ['GET', '/api/command/v1/dead-letters', { body: { data: [{ id: 'p2', status: 'failed', failure_code: 'retries_exhausted', attempts: 8 }], next_cursor: null, has_more: false } }],
+    ]);
+    expect(await api.paymentEvents('p1', 'ct-1')).toHaveLength(1);
+    await api.getPayment('p1', 'ct-2');
+    const page = await api.deadLetters(new URLSearchParams('customer_id=c1&customer_id=c2'));
+    expect(page.data[0]).toMatchObject({ id: 'p2', failure_code: 'retries_exhausted', attempts: 8 });
+    expect(calls.map((c) => c.url.searchParams.get('consistency_token'))).toEqual(['ct-1', 'ct-2', null]);
+    expect(calls[2]!.url.searchParams.getAll('customer_id')).toEqual(['c1', 'c2']);
   });
 
   it('passes the consistency token to the customers list', async () => {

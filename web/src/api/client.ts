@@ -5,13 +5,18 @@ import type {
   CustomerList,
   CustomerPatch,
   CustomerWithUsers,
+  DeadLetterPage,
   LinkByEmail,
   Login,
   NewCustomer,
   NewPayment,
+  NewRefund,
   Payment,
+  PaymentEvent,
+  PaymentEventList,
   PaymentPage,
   PaymentSummary,
+  Refund,
   SignUp,
   TokenResponse,
   User,
@@ -169,6 +174,30 @@ export class ApiClient {
     });
   }
 
+  /** cancelPayment cancels a pending payment (409 not_cancelable once processing has started). */
+  cancelPayment(id: string): Promise<Written<CreatedPayment>> {
+    return this.written('command', `/v1/payments/${encodeURIComponent(id)}/cancel`, { method: 'POST' });
+  }
+
+  /** retryPayment re-drives a dead letter (409 not_retryable for anything else); it is pending again. */
+  retryPayment(id: string): Promise<Written<CreatedPayment>> {
+    return this.written('command', `/v1/payments/${encodeURIComponent(id)}/retry`, { method: 'POST' });
+  }
+
+  /** refundPayment refunds a succeeded payment; the key makes retries of one submission safe. */
+  refundPayment(id: string, body: NewRefund, idempotencyKey: string): Promise<Written<Refund>> {
+    return this.written('command', `/v1/payments/${encodeURIComponent(id)}/refunds`, {
+      method: 'POST',
+      body,
+      headers: { 'Idempotency-Key': idempotencyKey },
+    });
+  }
+
+  /** deadLetters returns one page of the caller's failed payments whose retries ran out. */
+  deadLetters(query: URLSearchParams, signal?: AbortSignal): Promise<DeadLetterPage> {
+    return this.json('command', '/v1/dead-letters', { query, signal });
+  }
+
   // Query API.
 
   /** searchPayments returns one page of payments matching the query. */
@@ -181,9 +210,18 @@ export class ApiClient {
     return this.json('query', '/v1/payments/summary', { query, signal });
   }
 
-  /** getPayment returns one payment by id. */
-  getPayment(id: string, signal?: AbortSignal): Promise<Payment> {
-    return this.json('query', `/v1/payments/${encodeURIComponent(id)}`, { signal });
+  /** getPayment returns one payment by id; a consistency token makes a write just made visible. */
+  getPayment(id: string, consistencyToken?: string | null, signal?: AbortSignal): Promise<Payment> {
+    return this.json('query', `/v1/payments/${encodeURIComponent(id)}`, { query: tokenQuery(consistencyToken), signal });
+  }
+
+  /** paymentEvents returns the timeline of one payment, oldest first. */
+  async paymentEvents(id: string, consistencyToken?: string | null, signal?: AbortSignal): Promise<PaymentEvent[]> {
+    const res = await this.json<PaymentEventList>('query', `/v1/payments/${encodeURIComponent(id)}/events`, {
+      query: tokenQuery(consistencyToken),
+      signal,
+    });
+    return res.data;
   }
 
   /** listCustomers returns the caller's customers with their linked users. */
@@ -204,6 +242,12 @@ export class ApiClient {
     const blob = await res.blob();
     return { blob, filename: filenameFrom(res.headers.get('Content-Disposition')) };
   }
+}
+
+function tokenQuery(consistencyToken?: string | null): URLSearchParams {
+  const query = new URLSearchParams();
+  if (consistencyToken) query.set('consistency_token', consistencyToken);
+  return query;
 }
 
 async function readBody(res: Response): Promise<unknown> {

@@ -26,7 +26,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Count, exact sums per currency, counts per status and a per-day histogram of the matching payments. */
+        /** Count, exact sums per currency, counts per status and per failure code, the success rate and a per-day histogram of the matching payments. */
         get: operations["summarizePayments"];
         put?: never;
         post?: never;
@@ -45,7 +45,7 @@ export interface paths {
         };
         /**
          * Every matching payment as CSV, streamed in the requested order.
-         * @description Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+         * @description Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units). Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
          */
         get: operations["exportPayments"];
         put?: never;
@@ -65,6 +65,26 @@ export interface paths {
         };
         /** One payment by id. */
         get: operations["getPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The payment's timeline, oldest first.
+         * @description The same visibility as GET /v1/payments/{id}: 404 unless the payment is visible to the caller. Read from the search engine, so as fresh as searches (pass a consistency token to wait for a write).
+         */
+        get: operations["listPaymentEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -112,7 +132,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        Status: "pending" | "succeeded" | "failed";
+        Status: "pending" | "processing" | "succeeded" | "failed" | "canceled";
         UUID: string;
         Payment: {
             id: components["schemas"]["UUID"];
@@ -131,6 +151,19 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description The provider's decline code, or retries_exhausted (a dead letter); set exactly when failed. */
+            failure_code: string | null;
+            /** @description What the provider or the processor said about the failure. */
+            failure_message: string | null;
+            /** @description Provider attempts made. */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When it settled (succeeded or failed); null before.
+             */
+            processed_at: string | null;
+            /** @description Sum of succeeded refunds, in minor units. */
+            amount_refunded: number;
             /** @description The customer's current name. */
             customer_name: string;
             /** @description The executing user's current name. */
@@ -157,13 +190,20 @@ export interface components {
         Summary: {
             count: number;
             sum_by_currency: components["schemas"]["SumByCurrency"];
+            /** @description Every status, zero when no payment has it. */
             count_by_status: {
                 pending: number;
+                processing: number;
                 succeeded: number;
                 failed: number;
-            } & {
+                canceled: number;
+            };
+            /** @description Failed payments per failure code; only codes that occur. */
+            count_by_failure_code: {
                 [key: string]: number;
             };
+            /** @description succeeded / (succeeded + failed) of the matching payments, unrounded; null when none is decided yet (pending, processing and canceled payments do not count). */
+            success_rate: number | null;
             /** @description Calendar days in tz that have payments, oldest first. */
             histogram: {
                 /** Format: date */
@@ -171,6 +211,20 @@ export interface components {
                 count: number;
                 sum_by_currency: components["schemas"]["SumByCurrency"];
             }[];
+        };
+        PaymentEvent: {
+            /** @description Increases in the order events were written. */
+            id: number;
+            payment_id: components["schemas"]["UUID"];
+            /** @enum {string} */
+            type: "payment.created" | "payment.processing" | "payment.attempt_failed" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.retried" | "refund.created" | "refund.succeeded" | "refund.failed";
+            /** @description Details, each optional: attempt, code, message, provider_reference, refund_id, amount (minor units), user_id. */
+            data: Record<string, never>;
+            /** Format: date-time */
+            created_at: string;
+        };
+        PaymentEventList: {
+            data: components["schemas"]["PaymentEvent"][];
         };
         CustomerUser: {
             id: components["schemas"]["UUID"];
@@ -281,6 +335,15 @@ export interface components {
         amount_min: number;
         /** @description Largest amount in minor units (inclusive); at least amount_min. */
         amount_max: number;
+        /**
+         * @description Repeatable. Only failed payments with one of these failure codes (the provider's decline code, or retries_exhausted for a dead letter); matched exactly.
+         * @example [
+         *       "insufficient_funds"
+         *     ]
+         */
+        failure_code: string[];
+        /** @description true: only payments with something refunded (amount_refunded > 0); false: only payments with nothing refunded. */
+        refunded: boolean;
         /** @description Free text over third party, description and customer name: every word must occur in at least one of them (case-insensitive, whole words). Plain words only: no query syntax, operators or wildcards. */
         q: string;
         /** @description Order; ties are broken by payment id in the same direction. */
@@ -334,6 +397,15 @@ export interface operations {
                 amount_min?: components["parameters"]["amount_min"];
                 /** @description Largest amount in minor units (inclusive); at least amount_min. */
                 amount_max?: components["parameters"]["amount_max"];
+                /**
+                 * @description Repeatable. Only failed payments with one of these failure codes (the provider's decline code, or retries_exhausted for a dead letter); matched exactly.
+                 * @example [
+                 *       "insufficient_funds"
+                 *     ]
+                 */
+                failure_code?: components["parameters"]["failure_code"];
+                /** @description true: only payments with something refunded (amount_refunded > 0); false: only payments with nothing refunded. */
+                refunded?: components["parameters"]["refunded"];
                 /** @description Free text over third party, description and customer name: every word must occur in at least one of them (case-insensitive, whole words). Plain words only: no query syntax, operators or wildcards. */
                 q?: components["parameters"]["q"];
                 /** @description Order; ties are broken by payment id in the same direction. */
@@ -398,6 +470,15 @@ export interface operations {
                 amount_min?: components["parameters"]["amount_min"];
                 /** @description Largest amount in minor units (inclusive); at least amount_min. */
                 amount_max?: components["parameters"]["amount_max"];
+                /**
+                 * @description Repeatable. Only failed payments with one of these failure codes (the provider's decline code, or retries_exhausted for a dead letter); matched exactly.
+                 * @example [
+                 *       "insufficient_funds"
+                 *     ]
+                 */
+                failure_code?: components["parameters"]["failure_code"];
+                /** @description true: only payments with something refunded (amount_refunded > 0); false: only payments with nothing refunded. */
+                refunded?: components["parameters"]["refunded"];
                 /** @description Free text over third party, description and customer name: every word must occur in at least one of them (case-insensitive, whole words). Plain words only: no query syntax, operators or wildcards. */
                 q?: components["parameters"]["q"];
                 /**
@@ -460,6 +541,15 @@ export interface operations {
                 amount_min?: components["parameters"]["amount_min"];
                 /** @description Largest amount in minor units (inclusive); at least amount_min. */
                 amount_max?: components["parameters"]["amount_max"];
+                /**
+                 * @description Repeatable. Only failed payments with one of these failure codes (the provider's decline code, or retries_exhausted for a dead letter); matched exactly.
+                 * @example [
+                 *       "insufficient_funds"
+                 *     ]
+                 */
+                failure_code?: components["parameters"]["failure_code"];
+                /** @description true: only payments with something refunded (amount_refunded > 0); false: only payments with nothing refunded. */
+                refunded?: components["parameters"]["refunded"];
                 /** @description Free text over third party, description and customer name: every word must occur in at least one of them (case-insensitive, whole words). Plain words only: no query syntax, operators or wildcards. */
                 q?: components["parameters"]["q"];
                 /** @description Order; ties are broken by payment id in the same direction. */
@@ -517,6 +607,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Payment"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listPaymentEvents: {
+        parameters: {
+            query?: {
+                /** @description An X-Consistency-Token from a command API write: the request first waits (at most 5 s) until that write is searchable, then answers 503 with Retry-After. */
+                consistency_token?: components["parameters"]["consistency_token"];
+            };
+            header?: {
+                /** @description The same as the consistency_token parameter. */
+                "X-Consistency-Token"?: components["parameters"]["X-Consistency-Token"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payment's events in the order they were written. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentEventList"];
                 };
             };
             400: components["responses"]["Invalid"];

@@ -40,10 +40,17 @@ export type NewPayment = CommandSchemas['NewPayment'];
 /** CreatedPayment is what POST /v1/payments returns: the payment without the query API's names. */
 export type CreatedPayment = CommandSchemas['Payment'];
 
+/** NewRefund is the body of POST /v1/payments/{id}/refunds; no amount means all that remains. */
+export type NewRefund = CommandSchemas['NewRefund'];
+
+/** Refund is what POST /v1/payments/{id}/refunds returns. */
+export type Refund = CommandSchemas['Refund'];
+
+/** DeadLetterPage is one page of GET /v1/dead-letters: failed payments whose retries ran out. */
+export type DeadLetterPage = CommandSchemas['DeadLetters'];
+
 // Query API.
 
-/** PaymentStatus is the lifecycle state of a payment. */
-export type PaymentStatus = QuerySchemas['Status'];
 
 /** LinkedUser is a user linked to a customer, as listed by the query API. */
 export type LinkedUser = QuerySchemas['CustomerUser'];
@@ -79,10 +86,40 @@ export type PaymentQueryParam = keyof QueryOf<'searchPayments'> | keyof QueryOf<
 /** WireProblem is an RFC 9457 problem+json body as both APIs document it. */
 export type WireProblem = CommandSchemas['Problem'] | QuerySchemas['Problem'];
 
+// The payment lifecycle (issue 15, SPEC §9).
+
+/** PaymentStatus is the lifecycle state of a payment. */
+export type PaymentStatus = QuerySchemas['Status'];
+
+/** PaymentEventType is the kind of a payment timeline entry. */
+export type PaymentEventType = QuerySchemas['PaymentEvent']['type'];
+
+/**
+ * PaymentEventData is an event's details. The query API's document describes them in words only
+ * ("each optional: attempt, code, message, provider_reference, refund_id, amount (minor units),
+ * user_id"), so their types are written out here.
+ */
+export interface PaymentEventData {
+  attempt?: number;
+  code?: string;
+  message?: string;
+  provider_reference?: string;
+  refund_id?: string;
+  /** amount is a refund's amount in the payment's minor units. */
+  amount?: number;
+  user_id?: string;
+}
+
+/** PaymentEvent is one entry of GET /v1/payments/{id}/events (query API). */
+export type PaymentEvent = Omit<QuerySchemas['PaymentEvent'], 'data'> & { data: PaymentEventData };
+
+/** PaymentEventList is the body of GET /v1/payments/{id}/events. */
+export type PaymentEventList = Omit<QuerySchemas['PaymentEventList'], 'data'> & { data: PaymentEvent[] };
+
 // UI-side.
 
 // STATUS_SET has one entry per status of the contract: a status added there fails to compile here.
-const STATUS_SET: Record<PaymentStatus, true> = { pending: true, succeeded: true, failed: true };
+const STATUS_SET: Record<PaymentStatus, true> = { pending: true, processing: true, succeeded: true, failed: true, canceled: true };
 
 /** PAYMENT_STATUSES lists every status, in display order. */
 export const PAYMENT_STATUSES = Object.keys(STATUS_SET) as readonly PaymentStatus[];

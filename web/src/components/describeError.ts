@@ -20,6 +20,18 @@ export function describeError(err: unknown, t: TFunction): Described {
       case err.code === 'idempotency_key_reused':
         message = t('errors.idempotencyReused');
         break;
+      case err.code === 'not_cancelable':
+        message = t('errors.notCancelable');
+        break;
+      case err.code === 'not_retryable':
+        message = t('errors.notRetryable');
+        break;
+      case err.code === 'not_refundable':
+        message = t('errors.notRefundable');
+        break;
+      case err.code === 'refund_exceeds_amount':
+        message = t('errors.refundExceedsAmount');
+        break;
       case err.status === 429:
         message = message || t('errors.tooManyRequests');
         break;

@@ -6,7 +6,7 @@ import { fakeFetch, type Route } from '../test/http';
 import { currentLocation, renderApp, signIn, TEST_USER } from '../test/render';
 
 const emptyPage = { body: { data: [], next_cursor: null, has_more: false, total: 0, total_relation: 'eq' } };
-const emptySummary = { body: { count: 0, sum_by_currency: {}, count_by_status: {}, histogram: [] } };
+const emptySummary = { body: { count: 0, sum_by_currency: {}, count_by_status: { pending: 0, processing: 0, succeeded: 0, failed: 0, canceled: 0 }, count_by_failure_code: {}, success_rate: null, histogram: [] } };
 const appRoutes: Route[] = [
   ['GET', '/api/query/v1/customers', { body: { data: [] } }],
   ['GET', '/api/query/v1/payments/summary', emptySummary],

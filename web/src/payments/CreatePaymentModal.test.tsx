@@ -22,6 +22,11 @@ const created: CreatedPayment = {
   third_party: 'Roastery',
   description: '',
   status: 'pending',
+  failure_code: null,
+  failure_message: null,
+  attempts: 0,
+  processed_at: null,
+  amount_refunded: 0,
   date: '2026-11-25T10:00:00Z',
   created_at: '2026-11-25T10:00:00Z',
   updated_at: '2026-11-25T10:00:00Z',
@@ -32,7 +37,7 @@ function setup(postReplies: Reply[]) {
   const replies = [...postReplies];
   const { fetch, calls } = fakeFetch([
     ['GET', '/api/query/v1/customers', { body: { data: [SHOP] } }],
-    ['GET', '/api/query/v1/payments/summary', { body: { count: 0, sum_by_currency: {}, count_by_status: { pending: 0, succeeded: 0, failed: 0 }, histogram: [] } }],
+    ['GET', '/api/query/v1/payments/summary', { body: { count: 0, sum_by_currency: {}, count_by_status: { pending: 0, processing: 0, succeeded: 0, failed: 0, canceled: 0 }, count_by_failure_code: {}, success_rate: null, histogram: [] } }],
     [
       'GET',
       '/api/query/v1/payments',

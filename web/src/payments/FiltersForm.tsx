@@ -1,12 +1,13 @@
 import { useMemo, useState, type SyntheticEvent } from 'react';
-import { Button, Checkbox, Group, Menu, MultiSelect, SimpleGrid, Stack, TextInput } from '@mantine/core';
+import { Button, Checkbox, Group, Menu, MultiSelect, NativeSelect, SimpleGrid, Stack, TextInput } from '@mantine/core';
 import { DateInput } from '@mantine/dates';
 import { IconCalendarEvent, IconChevronDown, IconFilter, IconSearch } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
 import { PAYMENT_STATUSES, type CustomerWithUsers, type PaymentStatus } from '../api/types';
 import { useLocale } from '../i18n';
 import { allCurrencies, currencyName, formatMajorInput, minorDigits, parseAmount } from '../money/money';
-import { EMPTY_FILTERS, isUuid, type PaymentFilters } from './filters';
+import { EMPTY_FILTERS, isUuid, type PaymentFilters, type RefundedFilter } from './filters';
+import { FAILURE_CODES, failureLabel } from './lifecycle';
 import { isoDay, parseDayInput } from './format';
 
 /** FiltersFormProps configures FiltersForm. */
@@ -19,6 +20,8 @@ export interface FiltersFormProps {
   idPrefix: string;
   /** stickyActions keeps Apply/Reset in view at the bottom of a scrolling drawer. */
   stickyActions?: boolean;
+  /** failureCodes are codes seen in the data (the summary's count_by_failure_code), offered besides the known ones. */
+  failureCodes?: string[];
 }
 
 interface Draft {
@@ -28,6 +31,8 @@ interface Draft {
   userIds: string[];
   paymentRefId: string;
   statuses: PaymentStatus[];
+  failureCodes: string[];
+  refunded: RefundedFilter;
   currencies: string[];
   amountMin: string;
   amountMax: string;
@@ -49,6 +54,8 @@ function toDraft(f: PaymentFilters, locale: string): Draft {
     userIds: f.userIds,
     paymentRefId: f.paymentRefId,
     statuses: f.statuses,
+    failureCodes: f.failureCodes,
+    refunded: f.refunded,
     currencies: f.currencies,
     amountMin: f.amountMin ? formatMajorInput(BigInt(f.amountMin), cur, locale) : '',
     amountMax: f.amountMax ? formatMajorInput(BigInt(f.amountMax), cur, locale) : '',
@@ -98,7 +105,7 @@ function presetRange(kind: 'today' | 'last7' | 'last30' | 'thisMonth' | 'lastMon
 const PRESETS = ['today', 'last7', 'last30', 'thisMonth', 'lastMonth', 'thisYear'] as const;
 
 /** FiltersForm edits every filter of SPEC §5; changes apply on submit so a half-typed filter never fires a search. */
-export function FiltersForm({ value, customers, customersLoading, onApply, idPrefix, stickyActions }: FiltersFormProps) {
+export function FiltersForm({ value, customers, customersLoading, onApply, idPrefix, stickyActions, failureCodes = [] }: FiltersFormProps) {
   const { t } = useTranslation();
   const { locale, language } = useLocale();
   const [draft, setDraft] = useState<Draft>(() => toDraft(value, locale));
@@ -126,6 +133,11 @@ export function FiltersForm({ value, customers, customersLoading, onApply, idPre
     () => allCurrencies().map((c) => ({ value: c, label: `${c} – ${currencyName(c, locale)}` })),
     [locale],
   );
+  const failureOptions = useMemo(
+    () =>
+      [...new Set([...FAILURE_CODES, ...failureCodes, ...draft.failureCodes])].map((c) => ({ value: c, label: failureLabel(c, t) })),
+    [failureCodes, draft.failureCodes, t],
+  );
   const cur = boundCurrency(draft.currencies);
   const dateFormat = language === 'da' ? 'DD.MM.YYYY' : 'DD/MM/YYYY';
 
@@ -152,6 +164,8 @@ export function FiltersForm({ value, customers, customersLoading, onApply, idPre
       userIds: draft.userIds,
       paymentRefId: ref,
       statuses: draft.statuses,
+      failureCodes: draft.failureCodes,
+      refunded: draft.refunded,
       currencies: draft.currencies,
       amountMin: min.minor,
       amountMax: max.minor,
@@ -289,6 +303,31 @@ export function FiltersForm({ value, customers, customersLoading, onApply, idPre
               ))}
             </Group>
           </Checkbox.Group>
+          <MultiSelect
+            id={`${idPrefix}-failure-code`}
+            label={t('filters.failureCode')}
+            data={failureOptions}
+            value={draft.failureCodes}
+            onChange={(v) => set('failureCodes', v)}
+            searchable
+            clearable
+            nothingFoundMessage={t('filters.nothingFound')}
+            hidePickedOptions
+          />
+          <NativeSelect
+            id={`${idPrefix}-refunded`}
+            label={t('filters.refunded')}
+            value={draft.refunded ?? ''}
+            onChange={(e) => {
+              const v = e.currentTarget.value;
+              set('refunded', v === 'true' || v === 'false' ? v : null);
+            }}
+            data={[
+              { value: '', label: t('filters.refundedAny') },
+              { value: 'true', label: t('filters.refundedTrue') },
+              { value: 'false', label: t('filters.refundedFalse') },
+            ]}
+          />
         </SimpleGrid>
         <Group
           justify="space-between"

@@ -4,7 +4,7 @@ import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
 import { formatDateTime, shortRef } from './format';
 import type { PaymentListProps } from './PaymentsTable';
-import { StatusBadge } from './StatusBadge';
+import { FailureReason, RefundHint, StatusBadge } from './StatusBadge';
 
 /** PaymentCards is the phone list: one tappable card per payment, no sideways scrolling. */
 export function PaymentCards({ payments, onOpen, highlightId, busy }: PaymentListProps) {
@@ -36,15 +36,21 @@ export function PaymentCards({ payments, onOpen, highlightId, busy }: PaymentLis
                     {p.customer_name || p.customer_id}
                   </Text>
                 </Stack>
-                <Text fw={700} className="tabular" data-testid="payment-amount">
-                  {formatMoney(p.amount, p.currency, locale)}
-                </Text>
+                <Stack gap={0} align="flex-end" style={{ flexShrink: 0 }}>
+                  <Text fw={700} className="tabular" data-testid="payment-amount">
+                    {formatMoney(p.amount, p.currency, locale)}
+                  </Text>
+                  <RefundHint amount={p.amount} refunded={p.amount_refunded} />
+                </Stack>
               </Group>
               <Group justify="space-between" mt={6} gap="xs" wrap="nowrap">
                 <Text size="xs" c="dimmed" className="tabular">
                   {formatDateTime(p.date, locale)} · <span className="mono">{shortRef(p.payment_ref_id)}</span>
                 </Text>
-                <StatusBadge status={p.status} />
+                <Stack gap={0} align="flex-end">
+                  <StatusBadge status={p.status} />
+                  {p.status === 'failed' && <FailureReason code={p.failure_code} message={p.failure_message} />}
+                </Stack>
               </Group>
               <Text size="xs" c="dimmed" mt={4} truncate>
                 {t('payments.columns.executedBy')}: {p.user_name || p.user_id}

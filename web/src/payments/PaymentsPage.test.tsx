@@ -33,6 +33,11 @@ function payment(i: number, over: Partial<Payment> = {}): Payment {
     third_party: `Supplier ${i}`,
     description: '',
     status: 'succeeded',
+    failure_code: null,
+    failure_message: null,
+    attempts: 1,
+    processed_at: '2026-11-01T00:00:01Z',
+    amount_refunded: 0,
     date: `2026-11-${String(10 + i).padStart(2, '0')}T12:00:00Z`,
     created_at: '2026-11-01T00:00:00Z',
     updated_at: '2026-11-01T00:00:00Z',
@@ -53,7 +58,9 @@ const summary = {
   body: {
     count: 3,
     sum_by_currency: { DKK: 1050, JPY: 1500, EUR: 3050 },
-    count_by_status: { succeeded: 1, pending: 1, failed: 1 },
+    count_by_status: { pending: 1, processing: 0, succeeded: 1, failed: 1, canceled: 0 },
+    count_by_failure_code: { insufficient_funds: 1 },
+    success_rate: 0.5,
     histogram: [
       { date: '2026-11-11', count: 1, sum_by_currency: { DKK: 1050 } },
       { date: '2026-11-12', count: 2, sum_by_currency: { JPY: 1500, EUR: 3050 } },
@@ -91,6 +98,65 @@ describe('PaymentsPage', () => {
     expect(await screen.findByTestId('summary-count')).toHaveTextContent('3');
     expect(screen.getByTestId('summary-totals')).toHaveTextContent('€30.50');
     expect(screen.getByTestId('page-range')).toHaveTextContent('1–2 of 3 · Page 1 of 2');
+  });
+
+  it('shows the failure reason under a failed status and the refund state under the amount', async () => {
+    const lifecycle = [
+      payment(1, { status: 'failed', failure_code: 'insufficient_funds', failure_message: 'balance 3.00', attempts: 1 }),
+      payment(2, { amount_refunded: 500 }),
+      payment(3, { amount_refunded: 3050 }),
+      payment(4, { status: 'processing' }),
+      payment(5, { status: 'canceled' }),
+    ];
+    const { fetch } = fakeFetch(
+      routes([['GET', '/api/query/v1/payments', { body: { data: lifecycle, next_cursor: null, has_more: false, total: 5, total_relation: 'eq' } }]]),
+    );
+    renderApp('/payments', fetch);
+    const rows = await screen.findAllByTestId('payment-row');
+    expect(within(rows[0]!).getByText('Failed')).toBeInTheDocument();
+    expect(within(rows[0]!).getByTestId('failure-reason')).toHaveTextContent('Insufficient funds');
+    expect(within(rows[0]!).queryByTestId('refund-hint')).not.toBeInTheDocument();
+    expect(within(rows[1]!).getByTestId('refund-hint')).toHaveTextContent('Partially refunded');
+    expect(within(rows[2]!).getByTestId('refund-hint')).toHaveTextContent(/^Refunded$/);
+    expect(within(rows[3]!).getByText('Processing')).toBeInTheDocument();
+    expect(within(rows[4]!).getByText('Canceled')).toBeInTheDocument();
+    expect(within(rows[1]!).queryByTestId('failure-reason')).not.toBeInTheDocument();
+  });
+
+  it('filters by all five statuses, failure codes and refunds', async () => {
+    const { fetch, calls } = fakeFetch(
+      routes([
+        [
+          'GET',
+          '/api/query/v1/payments/summary',
+          { body: { ...summary.body, count_by_failure_code: { insufficient_funds: 2, card_velocity: 1 }, success_rate: 0.8 } },
+        ],
+      ]),
+    );
+    renderApp('/payments?failure_code=insufficient_funds&failure_code=card_velocity', fetch);
+    await screen.findAllByTestId('payment-row');
+    expect(await screen.findByTestId('summary-success-rate')).toHaveTextContent('80%');
+    for (const s of ['Pending', 'Processing', 'Succeeded', 'Failed', 'Canceled']) {
+      expect(screen.getByRole('checkbox', { name: s })).toBeInTheDocument();
+    }
+    // Known codes are named; a code the UI has no words for is shown as sent.
+    expect(screen.getByText('Insufficient funds', { selector: '.mantine-Pill-label' })).toBeInTheDocument();
+    expect(screen.getByText('card_velocity', { selector: '.mantine-Pill-label' })).toBeInTheDocument();
+    expect(searches(calls)[0]!.url.searchParams.getAll('failure_code')).toEqual(['insufficient_funds', 'card_velocity']);
+    await userEvent.click(screen.getByRole('checkbox', { name: 'Processing' }));
+    await userEvent.click(screen.getByRole('checkbox', { name: 'Canceled' }));
+    await userEvent.selectOptions(screen.getByLabelText('Refunds'), 'false');
+    await userEvent.click(screen.getByRole('button', { name: 'Apply filters' }));
+    await waitFor(() =>
+      expect(currentLocation()).toBe(
+        '/payments?status=processing&status=canceled&failure_code=insufficient_funds&failure_code=card_velocity&refunded=false',
+      ),
+    );
+    await waitFor(() => expect(searches(calls).at(-1)!.url.searchParams.get('refunded')).toBe('false'));
+    const q = searches(calls).at(-1)!.url.searchParams;
+    expect(q.getAll('status')).toEqual(['processing', 'canceled']);
+    expect(q.getAll('failure_code')).toEqual(['insufficient_funds', 'card_velocity']);
+    expect(screen.getByRole('button', { name: /^Filters/ })).toHaveTextContent('3');
   });
 
   it('shows a lower-bound total as "10,000+" without a page count, in English and Danish', async () => {

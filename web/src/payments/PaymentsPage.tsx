@@ -136,6 +136,7 @@ export function PaymentsPage() {
       value={filters}
       customers={customerList}
       customersLoading={customers.isPending}
+      failureCodes={Object.keys(summary.data?.count_by_failure_code ?? {})}
       onApply={(f) => {
         view.apply(f);
         filtersDrawer.close();

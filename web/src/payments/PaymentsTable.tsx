@@ -6,7 +6,7 @@ import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
 import type { SortKey } from './filters';
 import { formatDateTime, shortRef } from './format';
-import { StatusBadge } from './StatusBadge';
+import { FailureReason, RefundHint, StatusBadge } from './StatusBadge';
 
 /** PaymentListProps is shared by the table (desktop) and the cards (phone). */
 export interface PaymentListProps {
@@ -112,11 +112,13 @@ export function PaymentsTable({
                 </Stack>
               </Table.Td>
               <Table.Td className="wrap">{p.third_party}</Table.Td>
-              <Table.Td className="tabular" ta="right" fw={600} data-testid="payment-amount">
-                {formatMoney(p.amount, p.currency, locale)}
+              <Table.Td className="tabular" ta="right" fw={600}>
+                <span data-testid="payment-amount">{formatMoney(p.amount, p.currency, locale)}</span>
+                <RefundHint amount={p.amount} refunded={p.amount_refunded} />
               </Table.Td>
               <Table.Td>
                 <StatusBadge status={p.status} />
+                {p.status === 'failed' && <FailureReason code={p.failure_code} message={p.failure_message} />}
               </Table.Td>
             </Table.Tr>
           ))}

@@ -58,6 +58,16 @@ export function SummaryStrip({ summary, loading }: { summary: PaymentSummary | u
             ))}
           </Group>
         </Stack>
+        {summary.success_rate !== null && (
+          <Stack gap={2}>
+            <Text size="xs" c="dimmed" tt="uppercase" fw={600} title={t('payments.summary.successRateHint')}>
+              {t('payments.summary.successRate')}
+            </Text>
+            <Text size="xl" fw={700} className="tabular" data-testid="summary-success-rate">
+              {new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 1 }).format(summary.success_rate)}
+            </Text>
+          </Stack>
+        )}
         {histogram.length > 1 && (
           <Stack gap={4} style={{ flex: '1 1 160px', minWidth: 160 }}>
             <Text size="xs" c="dimmed" tt="uppercase" fw={600}>

@@ -11,7 +11,9 @@ const full: PaymentFilters = {
   customerIds: [C1, C2],
   userIds: [U1],
   paymentRefId: '44444444-4444-4444-8444-444444444444',
-  statuses: ['pending', 'failed'],
+  statuses: ['pending', 'processing', 'failed', 'canceled'],
+  failureCodes: ['insufficient_funds', 'retries_exhausted'],
+  refunded: 'false',
   currencies: ['DKK', 'JPY'],
   amountMin: '100',
   amountMax: '99999',
@@ -32,10 +34,11 @@ describe('URL round trip', () => {
   it('DropsMalformed', () => {
     const f = filtersFromSearch(
       new URLSearchParams(
-        'from=yesterday&to=2026-13&customer_id=nope&customer_id=' + C1 + '&status=lost&status=pending&currency=dk&currency=eur&amount_min=1.5&sort=name&limit=9999',
+        'from=yesterday&to=2026-13&customer_id=nope&customer_id=' + C1 + '&status=lost&status=pending&currency=dk&currency=eur&amount_min=1.5&sort=name&limit=9999' +
+          '&failure_code=Bad%20Code&failure_code=do_not_honor&refunded=maybe',
       ),
     );
-    expect(f).toEqual({ ...EMPTY_FILTERS, customerIds: [C1], statuses: ['pending'], currencies: ['EUR'] });
+    expect(f).toEqual({ ...EMPTY_FILTERS, customerIds: [C1], statuses: ['pending'], failureCodes: ['do_not_honor'], currencies: ['EUR'] });
   });
   it('KeepsInstants', () => {
     const f = filtersFromSearch(new URLSearchParams('from=2026-11-01T10:00:00Z&to=2026-11-02T00:00:00%2B01:00'));
@@ -52,7 +55,9 @@ describe('apiQuery', () => {
     expect(q.get('to')).toBe(startOfDay('2026-12-01'));
     expect(new Date(q.get('to')!).getTime() - new Date(q.get('from')!).getTime()).toBeGreaterThanOrEqual(29 * 86_400_000);
     expect(q.getAll('customer_id')).toEqual([C1, C2]);
-    expect(q.getAll('status')).toEqual(['pending', 'failed']);
+    expect(q.getAll('status')).toEqual(['pending', 'processing', 'failed', 'canceled']);
+    expect(q.getAll('failure_code')).toEqual(['insufficient_funds', 'retries_exhausted']);
+    expect(q.get('refunded')).toBe('false');
     expect(q.getAll('currency')).toEqual(['DKK', 'JPY']);
     expect(q.get('amount_min')).toBe('100');
     expect(q.get('amount_max')).toBe('99999');
@@ -97,7 +102,8 @@ describe('startOfDay', () => {
 describe('activeFilterCount', () => {
   it('counts set filters only', () => {
     expect(activeFilterCount(EMPTY_FILTERS)).toBe(0);
-    expect(activeFilterCount(full)).toBe(10);
+    expect(activeFilterCount(full)).toBe(12);
+    expect(activeFilterCount({ ...EMPTY_FILTERS, refunded: 'true' })).toBe(1);
     expect(activeFilterCount({ ...EMPTY_FILTERS, sort: 'amount', limit: 10, cursor: 'x' })).toBe(0);
   });
 });

@@ -25,6 +25,10 @@ export interface PaymentFilters {
   userIds: string[];
   paymentRefId: string;
   statuses: PaymentStatus[];
+  /** failureCodes are provider decline codes or retries_exhausted (`failure_code`). */
+  failureCodes: string[];
+  /** refunded is 'true' (partly or fully refunded), 'false' (not at all) or null (either). */
+  refunded: RefundedFilter;
   currencies: string[];
   /** amountMin and amountMax are integer minor units as decimal strings; '' means no bound. */
   amountMin: string;
@@ -35,6 +39,9 @@ export interface PaymentFilters {
   cursor: string | null;
 }
 
+/** RefundedFilter is the `refunded` parameter: 'true', 'false' or absent. */
+export type RefundedFilter = 'true' | 'false' | null;
+
 /** EMPTY_FILTERS is the unfiltered first page. */
 export const EMPTY_FILTERS: PaymentFilters = {
   from: null,
@@ -43,6 +50,8 @@ export const EMPTY_FILTERS: PaymentFilters = {
   userIds: [],
   paymentRefId: '',
   statuses: [],
+  failureCodes: [],
+  refunded: null,
   currencies: [],
   amountMin: '',
   amountMax: '',
@@ -55,6 +64,7 @@ export const EMPTY_FILTERS: PaymentFilters = {
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 const INTEGER = /^\d{1,16}$/;
+const FAILURE_CODE = /^[a-z0-9_]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** isUuid reports whether s is a UUID in canonical textual form. */
@@ -65,6 +75,10 @@ export function isUuid(s: string): boolean {
 function dateParam(v: string | null): string | null {
   if (!v) return null;
   return DAY.test(v) || INSTANT.test(v) ? v : null;
+}
+
+function refundedParam(v: string | null): RefundedFilter {
+  return v === 'true' || v === 'false' ? v : null;
 }
 
 function unique<T>(xs: T[]): T[] {
@@ -84,6 +98,8 @@ export function filtersFromSearch(sp: URLSearchParams): PaymentFilters {
     userIds: unique(sp.getAll('user_id').filter(isUuid)),
     paymentRefId: sp.get('payment_ref_id') ?? '',
     statuses: unique(sp.getAll('status').filter((s): s is PaymentStatus => (PAYMENT_STATUSES as string[]).includes(s))),
+    failureCodes: unique(sp.getAll('failure_code').filter((c) => FAILURE_CODE.test(c))),
+    refunded: refundedParam(sp.get('refunded')),
     currencies: unique(sp.getAll('currency').map((c) => c.toUpperCase()).filter((c) => /^[A-Z]{3}$/.test(c))),
     amountMin: INTEGER.test(amountMin) ? amountMin : '',
     amountMax: INTEGER.test(amountMax) ? amountMax : '',
@@ -103,6 +119,8 @@ export function filtersToSearch(f: PaymentFilters): URLSearchParams {
   f.userIds.forEach((id) => sp.append('user_id', id));
   if (f.paymentRefId.trim()) sp.set('payment_ref_id', f.paymentRefId.trim());
   f.statuses.forEach((s) => sp.append('status', s));
+  f.failureCodes.forEach((c) => sp.append('failure_code', c));
+  if (f.refunded) sp.set('refunded', f.refunded);
   f.currencies.forEach((c) => sp.append('currency', c));
   if (f.amountMin) sp.set('amount_min', f.amountMin);
   if (f.amountMax) sp.set('amount_max', f.amountMax);
@@ -137,6 +155,8 @@ export function apiQuery(f: PaymentFilters, purpose: QueryPurpose = 'search', ti
   f.userIds.forEach((id) => append('user_id', id));
   if (f.paymentRefId.trim()) set('payment_ref_id', f.paymentRefId.trim());
   f.statuses.forEach((s) => append('status', s));
+  f.failureCodes.forEach((c) => append('failure_code', c));
+  if (f.refunded) set('refunded', f.refunded);
   f.currencies.forEach((c) => append('currency', c));
   if (f.amountMin) set('amount_min', f.amountMin);
   if (f.amountMax) set('amount_max', f.amountMax);
@@ -159,6 +179,8 @@ export function activeFilterCount(f: PaymentFilters): number {
     f.userIds.length,
     f.paymentRefId.trim(),
     f.statuses.length,
+    f.failureCodes.length,
+    f.refunded,
     f.currencies.length,
     f.amountMin,
     f.amountMax,

@@ -1,10 +1,12 @@
-import { useEffect } from 'react';
+import { useEffect, type ReactNode } from 'react';
+import { MantineProvider } from '@mantine/core';
 import { render } from '@testing-library/react';
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
 import { AppProviders } from '../AppProviders';
 import { AppRoutes } from '../AppRoutes';
 import type { Session } from '../auth/session';
 import type { User } from '../api/types';
+import { theme } from '../theme';
 
 /** TEST_USER is the signed-in user of component tests. */
 export const TEST_USER: User = {
@@ -47,4 +49,9 @@ export function renderApp(path: string, fetchImpl: typeof fetch) {
       </MemoryRouter>
     </AppProviders>,
   );
+}
+
+/** renderUi renders a component that needs only the theme and i18n (no API, no router). */
+export function renderUi(ui: ReactNode) {
+  return render(<MantineProvider theme={theme}>{ui}</MantineProvider>);
 }
