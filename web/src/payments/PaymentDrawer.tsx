@@ -1,12 +1,22 @@
-import { ActionIcon, CopyButton, Drawer, Group, Stack, Table, Text, Tooltip } from '@mantine/core';
-import { IconCheck, IconCopy } from '@tabler/icons-react';
+import { useEffect, useRef } from 'react';
+import { ActionIcon, Alert, CopyButton, Drawer, Group, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
+import { IconAlertCircle, IconCheck, IconCopy } from '@tabler/icons-react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
+import { setConsistencyToken, useConsistencyToken } from '../api/consistency';
 import type { Payment } from '../api/types';
+import { useApi } from '../auth/context';
 import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
 import { formatDateTime } from './format';
+import { failureLabel, hasPendingRefund, isMoving, refundState } from './lifecycle';
+import { PaymentActions } from './PaymentActions';
+import { PaymentTimeline } from './PaymentTimeline';
 import { StatusBadge } from './StatusBadge';
+
+/** LIVE_REFRESH_MS is how often an open drawer asks again while the payment is still moving. */
+export const LIVE_REFRESH_MS = 3000;
 
 function Copyable({ value }: { value: string }) {
   const { t } = useTranslation();
@@ -28,43 +38,151 @@ function Copyable({ value }: { value: string }) {
   );
 }
 
-/** PaymentDrawer shows every field of one payment. */
-export function PaymentDrawer({ payment, onClose }: { payment: Payment | null; onClose: () => void }) {
+/**
+ * PaymentDrawer shows every field of one payment, its timeline and the actions it allows. It
+ * starts from the row that was clicked and reads the payment and its events again, with the
+ * newest consistency token, so what an action just changed shows at once; while the payment (or
+ * one of its refunds) is still being processed it keeps asking.
+ */
+export function PaymentDrawer({ payment: row, onClose }: { payment: Payment | null; onClose: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <Drawer opened={row !== null} onClose={onClose} title={t('payments.details')} position="right" size="md">
+      {row && <PaymentDetails key={row.id} row={row} />}
+    </Drawer>
+  );
+}
+
+function PaymentDetails({ row }: { row: Payment }) {
   const { t } = useTranslation();
   const { locale } = useLocale();
-  const rows: [string, ReactNode][] = payment
-    ? [
-        [t('payments.fields.amount'), <Text key="a" fw={700} size="lg">{formatMoney(payment.amount, payment.currency, locale)}</Text>],
-        [t('payments.fields.status'), <StatusBadge key="s" status={payment.status} />],
-        [t('payments.fields.date'), formatDateTime(payment.date, locale)],
-        [t('payments.fields.thirdParty'), payment.third_party],
-        [t('payments.fields.customer'), payment.customer_name || payment.customer_id],
-        [
-          t('payments.fields.executedBy'),
-          payment.user_name ? `${payment.user_name}${payment.user_email ? ` (${payment.user_email})` : ''}` : payment.user_id,
-        ],
-        [t('payments.fields.description'), payment.description || '—'],
-        [t('payments.fields.reference'), <Copyable key="r" value={payment.payment_ref_id} />],
-        [t('payments.fields.id'), <Copyable key="i" value={payment.id} />],
-        [t('payments.fields.currency'), payment.currency],
-        [t('payments.fields.createdAt'), formatDateTime(payment.created_at, locale)],
-        [t('payments.fields.updatedAt'), formatDateTime(payment.updated_at, locale)],
-      ]
-    : [];
+  const api = useApi();
+  const queryClient = useQueryClient();
+  const token = useConsistencyToken();
+  const headingRef = useRef<HTMLDivElement>(null);
+
+  const events = useQuery({
+    queryKey: ['payment-events', row.id, token],
+    queryFn: ({ signal }) => api.paymentEvents(row.id, token, signal),
+    placeholderData: (prev) => prev,
+    refetchInterval: (q) => (q.state.data && hasPendingRefund(q.state.data) ? LIVE_REFRESH_MS : false),
+  });
+  const fresh = useQuery({
+    queryKey: ['payment', row.id, token],
+    queryFn: ({ signal }) => api.getPayment(row.id, token, signal),
+    placeholderData: (prev) => (prev?.id === row.id ? prev : row),
+    refetchInterval: (q) => {
+      const p = q.state.data;
+      return (p && isMoving(p.status)) || (events.data && hasPendingRefund(events.data)) ? LIVE_REFRESH_MS : false;
+    },
+  });
+  const payment = fresh.data ?? row;
+
+  // The processor moved the payment on while the drawer was open: the list behind it is stale.
+  const { status, amount_refunded: refunded } = payment;
+  useEffect(() => {
+    if (status === row.status && refunded === row.amount_refunded) return;
+    void queryClient.invalidateQueries({ queryKey: ['payments'] });
+    void queryClient.invalidateQueries({ queryKey: ['summary'] });
+  }, [status, refunded, row.status, row.amount_refunded, queryClient]);
+
+  const onDone = (next: string | null) => {
+    // The token re-keys the drawer's and the list's queries: they read again, including this write.
+    setConsistencyToken(next);
+    void queryClient.invalidateQueries({ queryKey: ['payment', row.id] });
+    void queryClient.invalidateQueries({ queryKey: ['payment-events', row.id] });
+    void queryClient.invalidateQueries({ queryKey: ['payments'] });
+    void queryClient.invalidateQueries({ queryKey: ['summary'] });
+    void queryClient.invalidateQueries({ queryKey: ['dead-letters'] });
+    headingRef.current?.focus();
+  };
+
+  const refund = refundState(payment);
+  const rows: [string, ReactNode][] = [
+    [t('payments.fields.date'), formatDateTime(payment.date, locale)],
+    [t('payments.fields.thirdParty'), payment.third_party],
+    [t('payments.fields.customer'), payment.customer_name || payment.customer_id],
+    [
+      t('payments.fields.executedBy'),
+      payment.user_name ? `${payment.user_name}${payment.user_email ? ` (${payment.user_email})` : ''}` : payment.user_id,
+    ],
+    [t('payments.fields.description'), payment.description || '—'],
+    [t('payments.fields.attempts'), String(payment.attempts)],
+    [t('payments.fields.processedAt'), payment.processed_at ? formatDateTime(payment.processed_at, locale) : '—'],
+    [
+      t('payments.fields.refunded'),
+      refund === 'none'
+        ? '—'
+        : t('payments.refundedOf', {
+            refunded: formatMoney(payment.amount_refunded, payment.currency, locale),
+            amount: formatMoney(payment.amount, payment.currency, locale),
+          }),
+    ],
+    [t('payments.fields.reference'), <Copyable key="r" value={payment.payment_ref_id} />],
+    [t('payments.fields.id'), <Copyable key="i" value={payment.id} />],
+    [t('payments.fields.currency'), payment.currency],
+    [t('payments.fields.createdAt'), formatDateTime(payment.created_at, locale)],
+    [t('payments.fields.updatedAt'), formatDateTime(payment.updated_at, locale)],
+  ];
+
   return (
-    <Drawer opened={payment !== null} onClose={onClose} title={t('payments.details')} position="right" size="md">
-      <Stack>
-        <Table variant="vertical" layout="fixed" withTableBorder={false}>
-          <Table.Tbody>
-            {rows.map(([label, value]) => (
-              <Table.Tr key={label}>
-                <Table.Th w={140}>{label}</Table.Th>
-                <Table.Td style={{ wordBreak: 'break-word' }}>{value}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+    <Stack gap="md">
+      <div ref={headingRef} tabIndex={-1} data-testid="payment-heading" style={{ outlineOffset: 4 }}>
+        <Text size="sm" c="dimmed">
+          {t('payments.fields.amount')}
+        </Text>
+        <Group gap="sm" align="center" wrap="wrap">
+          <Text fw={700} size="xl" className="tabular">
+            {formatMoney(payment.amount, payment.currency, locale)}
+          </Text>
+          <StatusBadge status={payment.status} />
+          {refund !== 'none' && (
+            <Text size="sm" c="dimmed">
+              {t(`payments.refundState.${refund}`)}
+            </Text>
+          )}
+        </Group>
+        {isMoving(payment.status) && (
+          <Text size="xs" c="dimmed" mt={4}>
+            {t('timeline.live')}
+          </Text>
+        )}
+      </div>
+
+      {payment.status === 'failed' && (payment.failure_code || payment.failure_message) && (
+        <Alert
+          color="red"
+          variant="light"
+          icon={<IconAlertCircle aria-hidden />}
+          title={payment.failure_code ? failureLabel(payment.failure_code, t) : t('payments.fields.failure')}
+          data-testid="failure-alert"
+        >
+          {payment.failure_message && <Text size="sm">{payment.failure_message}</Text>}
+          <Text size="xs" c="dimmed" mt={4}>
+            {t('payments.fields.attempts')}: {payment.attempts}
+          </Text>
+        </Alert>
+      )}
+
+      <PaymentActions payment={payment} onDone={onDone} />
+
+      <Table variant="vertical" layout="fixed" withTableBorder={false}>
+        <Table.Tbody>
+          {rows.map(([label, value]) => (
+            <Table.Tr key={label}>
+              <Table.Th w={140}>{label}</Table.Th>
+              <Table.Td style={{ wordBreak: 'break-word' }}>{value}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+
+      <Stack gap="xs" component="section" aria-labelledby="payment-timeline-title">
+        <Title order={3} size="h5" id="payment-timeline-title">
+          {t('timeline.title')}
+        </Title>
+        <PaymentTimeline events={events.data} currency={payment.currency} loading={events.isPending} error={events.error} />
       </Stack>
-    </Drawer>
+    </Stack>
   );
 }
