@@ -6,6 +6,7 @@ import { SignupPage } from './pages/SignupPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { PaymentsPage } from './payments/PaymentsPage';
 import { CustomersPage } from './customers/CustomersPage';
+import { AttentionPage } from './attention/AttentionPage';
 
 /** AppRoutes maps URLs to pages; everything but login and sign-up needs a session. */
 export function AppRoutes() {
@@ -23,6 +24,7 @@ export function AppRoutes() {
         <Route index element={<Navigate to="/payments" replace />} />
         <Route path="/payments" element={<PaymentsPage />} />
         <Route path="/customers" element={<CustomersPage />} />
+        <Route path="/attention" element={<AttentionPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>
