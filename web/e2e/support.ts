@@ -1,5 +1,5 @@
 import { expect, type APIRequestContext, type Locator, type Page } from '@playwright/test';
-import type { CreatedPayment, Customer, Login, NewCustomer, NewPayment, SignUp, TokenResponse, User } from '../src/api/types';
+import type { CreatedPayment, Customer, Login, NewCustomer, NewPayment, Payment, PaymentStatus, SignUp, TokenResponse, User } from '../src/api/types';
 
 /** TestUser is an account made for one test run: the body of its sign-up. */
 export type TestUser = SignUp;
@@ -78,6 +78,31 @@ export class Api {
       await new Promise((r) => setTimeout(r, Math.min(Math.max(after, 1), 5) * 1000));
     }
   }
+}
+
+/** waitForStatus polls the query API until the payment has one of the statuses (the processor and
+ * the projector move it on their own time) and returns it; it fails after the deadline. */
+export async function waitForStatus(
+  request: APIRequestContext,
+  token: string,
+  id: string,
+  statuses: PaymentStatus[],
+  deadlineMs = 90_000,
+): Promise<Payment> {
+  let last: Payment | null = null;
+  await expect
+    .poll(
+      async () => {
+        const res = await request.get(`/api/query/v1/payments/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+        if (!res.ok()) return `HTTP ${res.status()}`;
+        last = (await res.json()) as Payment;
+        return last.status;
+      },
+      { timeout: deadlineMs, intervals: [250, 500, 1000, 2000] },
+    )
+    .toMatch(new RegExp(`^(${statuses.join('|')})$`));
+  if (!last) throw new Error(`payment ${id} never answered`);
+  return last;
 }
 
 /** passwordInput is the password field (not the "show password" button that shares the word). */
