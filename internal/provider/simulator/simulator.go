@@ -1,9 +1,11 @@
 package simulator
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -185,7 +187,8 @@ func (s *Simulator) Lookup(kind Kind, key string) (Entry, bool, error) {
 	return Entry{}, false, nil
 }
 
-// Ledger returns every recorded entry in order, and the burnt keys.
+// Ledger returns every recorded entry in order, and the burnt keys
+// sorted.
 func (s *Simulator) Ledger() (entries []Entry, burnt []BurntKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -196,6 +199,9 @@ func (s *Simulator) Ledger() (entries []Entry, burnt []BurntKey) {
 	for sl := range s.st.burnt {
 		burnt = append(burnt, BurntKey{Kind: sl.kind, Key: sl.key})
 	}
+	slices.SortFunc(burnt, func(a, b BurntKey) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Key, b.Key))
+	})
 	return entries, burnt
 }
 
