@@ -1,0 +1,93 @@
+// Command processor executes payments and refunds (SPEC §9,
+// docs/processing.md): River workers take the jobs the command API enqueued
+// with each payment, send them to the payment provider, retry transient
+// failures with the same idempotency key, and record every outcome with its
+// payment event. Several processors may run at once.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/wildcat-payments/wildcat/internal/config"
+	"github.com/wildcat-payments/wildcat/internal/httpapi"
+	"github.com/wildcat-payments/wildcat/internal/postgres"
+	"github.com/wildcat-payments/wildcat/internal/processing"
+	"github.com/wildcat-payments/wildcat/internal/queue"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "processor:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program; tests call it with their own environment and
+// port 0. ready, if not nil, receives the listening address.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, ready func(addr string)) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unknown arguments %q (usage: processor)", args)
+	}
+	var cfg Config
+	if err := config.Load(&cfg, getenv); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "processor")
+
+	pool, err := postgres.OpenPool(ctx, cfg.DatabaseURL, postgres.PoolOptions{MaxConns: cfg.DBMaxConns, ApplicationName: "wildcat-processor"})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if cfg.MigrateOnStart {
+		if err := postgres.Migrate(ctx, pool, logger); err != nil {
+			return err
+		}
+	}
+
+	reg := httpapi.NewRegistry()
+	m := newMetrics(reg, pool)
+	provider, err := newProvider(cfg, reg)
+	if err != nil {
+		return err
+	}
+	svc, err := processing.New(&postgres.ProcessingStore{Pool: pool}, provider, cfg.RetryPolicy(), m.hooks(), logger)
+	if err != nil {
+		return err
+	}
+	workers, err := queue.NewWorkerClient(pool, svc, cfg.workerConfig(), logger)
+	if err != nil {
+		return err
+	}
+	// The workers run on a context of their own: on SIGTERM they stop
+	// taking jobs and get ShutdownGrace to finish the attempts in flight;
+	// what is still running then is cancelled, and those jobs run again
+	// (same idempotency key) in whichever processor takes them next.
+	if err := workers.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("processor: start workers: %w", err)
+	}
+	logger.Info("processor started", "payment_workers", cfg.PaymentWorkers, "retry_strategy", cfg.RetryStrategy)
+
+	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "processor"})
+	httpapi.RegisterHealth(r, reg, httpapi.Check{Name: "postgres", Check: pool.Ping})
+	serveErr := httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
+
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := workers.Stop(stopCtx); err != nil {
+		logger.Warn("attempts still running at the end of the grace period; cancelling them", "error", err.Error())
+		hard, cancelHard := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancelHard()
+		_ = workers.StopAndCancel(hard)
+	}
+	logger.Info("processor stopped")
+	return serveErr
+}
