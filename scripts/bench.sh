@@ -6,7 +6,12 @@
 # Tunables (environment): BENCH_DURATION (per scenario, default 15s),
 # BENCH_CLIENTS (64), BENCH_BATCH_CLIENTS (4), BENCH_SEARCH_CLIENTS (16),
 # BENCH_SEED_PAYMENTS (1000000), BENCH_FRESHNESS_RATES (1000,2000,4000),
-# BENCH_SCENARIOS (single,batch,freshness,backfill,search,memory).
+# BENCH_SCENARIOS (single,batch,freshness,backfill,search,memory,processing).
+#
+# The stack's processor and provider simulator are stopped while the bench
+# runs: the ingestion scenarios measure writing (with the enqueue) alone, and
+# the processing scenario runs its own simulator and processor with each
+# phase's provider latency. They are started again at the end.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,4 +21,8 @@ RESTART_STALE=1 "$ROOT/scripts/stack.sh" up
 source "$RUN_DIR/stack.env"
 export DATABASE_URL SEARCH_URL COMMAND_API QUERY_API PROJECTOR_URL
 go build -o "$RUN_DIR/bin/bench" ./cmd/bench
-exec "$RUN_DIR/bin/bench"
+"$ROOT/scripts/stack.sh" stop processor provider-sim
+status=0
+"$RUN_DIR/bin/bench" || status=$?
+"$ROOT/scripts/stack.sh" up >/dev/null
+exit "$status"

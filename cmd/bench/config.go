@@ -23,7 +23,7 @@ type Config struct {
 	SeedPayments  int           `env:"BENCH_SEED_PAYMENTS" envDefault:"1000000"`
 	Customers     int           `env:"BENCH_CUSTOMERS" envDefault:"20"`
 	Rates         []int         `env:"BENCH_FRESHNESS_RATES" envDefault:"1000,2000,4000"`
-	Scenarios     []string      `env:"BENCH_SCENARIOS" envDefault:"search,single,batch,freshness,backfill,memory"`
+	Scenarios     []string      `env:"BENCH_SCENARIOS" envDefault:"search,single,batch,freshness,backfill,memory,processing"`
 	Out           string        `env:"BENCH_OUT" envDefault:".run/bench.json"`
 }
 

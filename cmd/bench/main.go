@@ -84,12 +84,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	half := cfg.Customers / 2
 	b.seedCustomers, b.loadCustomers = b.customers[:half], b.customers[half:]
 	scenarios := map[string]func(context.Context) error{
-		"single":    b.single,
-		"batch":     b.batch,
-		"freshness": b.freshness,
-		"backfill":  b.backfill,
-		"search":    b.search,
-		"memory":    b.memory,
+		"single":     b.single,
+		"batch":      b.batch,
+		"freshness":  b.freshness,
+		"backfill":   b.backfill,
+		"search":     b.search,
+		"memory":     b.memory,
+		"processing": b.processing,
 	}
 	// The search data set first, so that the searches measure an index
 	// built by ingestion alone: the write scenarios' load comes after them
