@@ -297,6 +297,8 @@ func deleteLoad(ctx context.Context, pool *pgxpool.Pool, customers []string) (pg
 			`DELETE FROM payment_events WHERE payment_id IN (SELECT id FROM payments WHERE customer_id = ANY($1::uuid[]))`,
 			`DELETE FROM refunds WHERE payment_id IN (SELECT id FROM payments WHERE customer_id = ANY($1::uuid[]))`,
 			`DELETE FROM river_job WHERE kind = 'execute_payment' AND (args->>'payment_id')::uuid IN (SELECT id FROM payments WHERE customer_id = ANY($1::uuid[]))`,
+			`DELETE FROM river_job j WHERE kind = 'dispatch_payments' AND EXISTS (SELECT 1 FROM unnest(string_to_array(j.args->>'payment_ids', ',')) AS d(id)
+				JOIN payments p ON p.id = d.id::uuid WHERE p.customer_id = ANY($1::uuid[]))`,
 			`ALTER TABLE payment_events ENABLE TRIGGER payment_events_append_only`,
 		} {
 			args := []any{customers}

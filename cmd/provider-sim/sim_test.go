@@ -245,7 +245,7 @@ func testBurn(t *testing.T, p *simtest.Process) {
 	}
 
 	redrive := charge(key, 300, "")
-	redrive.Redrive = true
+	redrive.Drive = 1
 	rec := mustCharge(t, c, redrive)
 	if again := mustCharge(t, c, redrive); again != rec {
 		t.Errorf("a second re-drive attempt: got %+v, want %+v", again, rec)

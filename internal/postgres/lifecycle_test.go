@@ -15,6 +15,10 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/processing"
 )
 
+// dispatched lists, as rows d(id), every payment id named by a dispatch
+// job (queue.DispatchPayments).
+const dispatched = `river_job j CROSS JOIN unnest(string_to_array(j.args->>'payment_ids', ',')) AS d(id) WHERE j.kind = 'dispatch_payments'`
+
 type lifecycleFixture struct {
 	pool *pgxpool.Pool
 	s    *postgres.Store
@@ -152,9 +156,8 @@ func TestEveryPaymentHasItsJobAndEvent(t *testing.T) {
 	if n := f.count(t, `SELECT count(*) FROM payments`); n != 51 {
 		t.Fatalf("payments = %d, want 51", n)
 	}
-	if n := f.count(t, `SELECT count(*) FROM payments p WHERE (SELECT count(*) FROM river_job j
-		WHERE j.kind = 'execute_payment' AND j.args->>'payment_id' = p.id::text) <> 1`); n != 0 {
-		t.Errorf("%d payments without exactly one job", n)
+	if n := f.count(t, `SELECT count(*) FROM payments p WHERE (SELECT count(*) FROM `+dispatched+` AND d.id = p.id::text) <> 1`); n != 0 {
+		t.Errorf("%d payments not in exactly one dispatch job", n)
 	}
 	if n := f.count(t, `SELECT count(*) FROM payments p WHERE (SELECT count(*) FROM payment_events e
 		WHERE e.payment_id = p.id AND e.type = 'payment.created') <> 1`); n != 0 {
@@ -166,8 +169,8 @@ func TestEveryPaymentHasItsJobAndEvent(t *testing.T) {
 	if _, _, err := f.s.CreatePayments(ctx, command.PaymentWrite{UserID: f.user.ID, Payments: bad}); err == nil {
 		t.Fatal("batch with an unlinked customer accepted")
 	}
-	if n := f.count(t, `SELECT count(*) FROM river_job`); n != 51 {
-		t.Errorf("jobs after a refused batch = %d, want 51", n)
+	if n := f.count(t, `SELECT count(*) FROM `+dispatched); n != 51 {
+		t.Errorf("payments in dispatch jobs after a refused batch = %d, want 51", n)
 	}
 }
 
@@ -297,11 +300,11 @@ func TestDeadLetterRetry(t *testing.T) {
 	if err != nil || got.Status != domain.StatusPending || got.FailureCode != nil {
 		t.Fatalf("retry: %+v, %v", got, err)
 	}
-	if n := f.count(t, `SELECT count(*) FROM river_job WHERE args->>'payment_id' = $1`, p.ID); n != 2 {
+	if n := f.count(t, `SELECT count(*) FROM `+dispatched+` AND d.id = $1`, p.ID); n != 2 {
 		t.Errorf("jobs of the payment = %d, want 2 (creation and re-drive)", n)
 	}
 	w, err := f.ps.StartPayment(ctx, p.ID)
-	if err != nil || w.Attempt != 1 || !w.Redrive {
+	if err != nil || w.Attempt != 1 || w.Drive != 1 {
 		t.Errorf("first attempt after the re-drive: %+v, %v; want attempt 1 of a re-drive", w, err)
 	}
 	if _, _, err := f.s.RetryPayment(ctx, f.user.ID, p.ID); !errors.Is(err, command.ErrNotRetryable) {

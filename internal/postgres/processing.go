@@ -29,7 +29,7 @@ var _ processing.Store = (*ProcessingStore)(nil)
 const sqlStartPayment = `WITH cur AS MATERIALIZED (
     SELECT id, status FROM payments WHERE id = $1 FOR UPDATE
 ), drive AS MATERIALIZED (
-    SELECT coalesce(max((data->>'attempt_base')::int), 0) AS base, max(created_at) AS since, count(*) > 0 AS redrive
+    SELECT coalesce(max((data->>'attempt_base')::int), 0) AS base, max(created_at) AS since, count(*)::int AS drive
     FROM payment_events WHERE payment_id = $1 AND type = 'payment.retried'
 ), upd AS (
     UPDATE payments p SET status = 'processing', attempts = p.attempts + 1, updated_at = now()
@@ -42,7 +42,7 @@ const sqlStartPayment = `WITH cur AS MATERIALIZED (
 )
 SELECT cur.status, upd.id IS NOT NULL, coalesce(upd.customer_id::text, ''), coalesce(upd.amount, 0), coalesce(upd.currency, ''),
        coalesce(upd.third_party, ''), coalesce(upd.payment_ref_id::text, ''), coalesce(drive.since, upd.created_at, now()),
-       coalesce(upd.attempts - drive.base, 0), drive.redrive
+       coalesce(upd.attempts - drive.base, 0), drive.drive
 FROM cur CROSS JOIN drive LEFT JOIN upd ON true`
 
 // StartPayment implements processing.Store.
@@ -51,7 +51,7 @@ func (s *ProcessingStore) StartPayment(ctx context.Context, paymentID string) (p
 	var status string
 	var started bool
 	err := s.Pool.QueryRow(ctx, sqlStartPayment, paymentID).Scan(&status, &started, &w.CustomerID, &w.Amount, &w.Currency,
-		&w.ThirdParty, &w.Reference, &w.CreatedAt, &w.Attempt, &w.Redrive)
+		&w.ThirdParty, &w.Reference, &w.CreatedAt, &w.Attempt, &w.Drive)
 	if isNoRows(err) {
 		return w, fmt.Errorf("%w: payment %s", processing.ErrNotFound, paymentID)
 	}

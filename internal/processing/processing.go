@@ -31,9 +31,9 @@ type Work struct {
 	// Attempt is the number of this attempt within the current drive (1 for
 	// the first after creation or after a re-drive).
 	Attempt int
-	// Redrive is set when the current drive is a dead letter re-driven by
-	// hand (its key was closed by a negative look-up).
-	Redrive bool
+	// Drive counts the hand re-drives of the payment (0 for the first
+	// drive; a re-driven dead letter's key was closed by a negative look-up).
+	Drive int
 	// Done is set when there is nothing to do: the payment was canceled or
 	// is settled already (a duplicate or late job).
 	Done bool
@@ -258,7 +258,7 @@ func (p paymentOp) start(ctx context.Context) (Work, error) { return p.s.store.S
 func (p paymentOp) key(w Work) string                       { return ChargeKey(w.PaymentID) }
 func (p paymentOp) call(ctx context.Context, w Work) (Receipt, error) {
 	return p.s.provider.Charge(ctx, Charge{Key: p.key(w), PaymentID: w.PaymentID, Amount: w.Amount, Currency: w.Currency,
-		ThirdParty: w.ThirdParty, Reference: w.Reference, Redrive: w.Redrive})
+		ThirdParty: w.ThirdParty, Reference: w.Reference, Drive: w.Drive})
 }
 func (p paymentOp) succeeded(ctx context.Context, o Outcome) error {
 	return p.s.store.PaymentSucceeded(ctx, p.id, o)

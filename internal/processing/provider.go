@@ -37,11 +37,12 @@ type Charge struct {
 	Currency   string
 	ThirdParty string
 	Reference  string // our payment_ref_id
-	// Redrive marks a dead letter re-driven by hand: the provider confirmed
-	// (Lookup) that nothing moved under Key, which may have closed the key;
-	// the re-drive reopens it. Still at most one charge per key: the lookup
-	// proved none happened before.
-	Redrive bool
+	// Drive counts the hand re-drives of a dead letter (0 for the first
+	// drive). A re-drive follows a look-up that proved nothing moved under
+	// Key and may have closed it; a newer drive may reopen it, while a late
+	// request of the drive that closed it stays refused. Still at most one
+	// charge per key: the look-up proved none happened before.
+	Drive int
 }
 
 // Refund is one refund request.

@@ -48,6 +48,10 @@ func NewWorkerClient(pool *pgxpool.Pool, exec Executor, cfg WorkerConfig, logger
 	if err := river.AddWorkerSafely(workers, &refundWorker{exec: exec}); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
+	dispatch := &dispatchWorker{pool: pool}
+	if err := river.AddWorkerSafely(workers, dispatch); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
 	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueuePayments: {MaxWorkers: cfg.PaymentWorkers},
@@ -64,7 +68,35 @@ func NewWorkerClient(pool *pgxpool.Pool, exec Executor, cfg WorkerConfig, logger
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
+	dispatch.client = c
 	return c, nil
+}
+
+// dispatchWorker fans a DispatchPayments job out into one ExecutePayment
+// per payment, and completes itself, in one transaction: either every
+// payment has its job and the dispatch is done, or nothing happened and it
+// runs again.
+type dispatchWorker struct {
+	river.WorkerDefaults[DispatchPayments]
+	pool   *pgxpool.Pool
+	client *river.Client[pgx.Tx]
+}
+
+func (w *dispatchWorker) Work(ctx context.Context, job *river.Job[DispatchPayments]) error {
+	ids := job.Args.IDs()
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		params[i] = river.InsertManyParams{Args: ExecutePayment{PaymentID: id}}
+	}
+	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+		if _, err := w.client.InsertManyFastTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("queue: dispatch %d payments: %w", len(ids), err)
+		}
+		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+			return fmt.Errorf("queue: complete dispatch: %w", err)
+		}
+		return nil
+	})
 }
 
 type paymentWorker struct {

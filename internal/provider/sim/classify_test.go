@@ -213,14 +213,14 @@ func TestRequests(t *testing.T) {
 	_ = sim.New(srv.URL, time.Second, sim.WithRegisterer(reg)) // a second client shares the histogram
 	ctx := context.Background()
 	if _, err := c.Charge(ctx, processing.Charge{Key: "pay_1", PaymentID: "1", Amount: 100, Currency: "DKK", ThirdParty: "Acme",
-		Reference: "ref-1", Redrive: true}); err != nil {
+		Reference: "ref-1", Drive: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Refund(ctx, processing.Refund{Key: "ref_9", ChargeKey: "pay_1", RefundID: "9", Amount: 40, Currency: "DKK"}); err != nil {
 		t.Fatal(err)
 	}
 	wantBodies := []map[string]any{
-		{"idempotency_key": "pay_1", "payment_id": "1", "amount": 100.0, "currency": "DKK", "third_party": "Acme", "reference": "ref-1", "redrive": true},
+		{"idempotency_key": "pay_1", "payment_id": "1", "amount": 100.0, "currency": "DKK", "third_party": "Acme", "reference": "ref-1", "drive": 2.0},
 		{"idempotency_key": "ref_9", "charge_key": "pay_1", "refund_id": "9", "amount": 40.0, "currency": "DKK"},
 	}
 	for i, w := range wantBodies {

@@ -93,7 +93,7 @@ type chargeBody struct {
 	Reference  string `json:"reference,omitempty"`
 	ThirdParty string `json:"third_party,omitempty"`
 	PaymentID  string `json:"payment_id,omitempty"`
-	Redrive    bool   `json:"redrive,omitempty"`
+	Drive      int    `json:"drive,omitempty"`
 }
 
 type refundBody struct {
@@ -108,7 +108,7 @@ type refundBody struct {
 // to reopen the key if a negative look-up burnt it.
 func (c *Client) Charge(ctx context.Context, ch processing.Charge) (processing.Receipt, error) {
 	return c.post(ctx, "charge", "/v1/charges", chargeBody{Key: ch.Key, Amount: ch.Amount, Currency: ch.Currency,
-		Reference: ch.Reference, ThirdParty: ch.ThirdParty, PaymentID: ch.PaymentID, Redrive: ch.Redrive})
+		Reference: ch.Reference, ThirdParty: ch.ThirdParty, PaymentID: ch.PaymentID, Drive: ch.Drive})
 }
 
 // Refund implements processing.Provider.

@@ -56,7 +56,7 @@ type chargeBody struct {
 	Reference  string `json:"reference"`
 	ThirdParty string `json:"third_party"`
 	PaymentID  string `json:"payment_id"`
-	Redrive    bool   `json:"redrive"`
+	Drive      int    `json:"drive"`
 }
 
 type refundBody struct {
@@ -82,7 +82,7 @@ func (h *Handler) charge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.sim.Charge(ChargeRequest{Key: b.Key, PaymentID: b.PaymentID, Reference: b.Reference,
-		ThirdParty: b.ThirdParty, Amount: b.Amount, Currency: b.Currency, Redrive: b.Redrive}, declineOf(fate))
+		ThirdParty: b.ThirdParty, Amount: b.Amount, Currency: b.Currency, Drive: b.Drive}, declineOf(fate))
 	h.answer(w, r, "charge", fate, res, err)
 }
 

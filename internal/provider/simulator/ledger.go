@@ -26,6 +26,7 @@ type event struct {
 	Entry *Entry    `json:"entry,omitempty"`
 	Kind  Kind      `json:"kind,omitempty"`
 	Key   string    `json:"key,omitempty"`
+	Drive int       `json:"drive,omitempty"` // reopen: the drive the key is reopened for
 	At    time.Time `json:"at"`
 }
 
@@ -34,11 +35,12 @@ type state struct {
 	entries  []*Entry // in the order they were recorded
 	byKey    map[slot]*Entry
 	burnt    map[slot]bool
+	drives   map[slot]int     // the drive a reopened key is open for; a burn closes it for that drive and every older one
 	refunded map[string]int64 // charge key → sum of its succeeded refunds
 }
 
 func newState() state {
-	return state{byKey: map[slot]*Entry{}, burnt: map[slot]bool{}, refunded: map[string]int64{}}
+	return state{byKey: map[slot]*Entry{}, burnt: map[slot]bool{}, drives: map[slot]int{}, refunded: map[string]int64{}}
 }
 
 func (st *state) apply(ev event) {
@@ -54,6 +56,7 @@ func (st *state) apply(ev event) {
 		st.burnt[slot{ev.Kind, ev.Key}] = true
 	case opReopen:
 		delete(st.burnt, slot{ev.Kind, ev.Key})
+		st.drives[slot{ev.Kind, ev.Key}] = ev.Drive
 	}
 }
 

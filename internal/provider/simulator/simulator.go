@@ -28,9 +28,11 @@ type ChargeRequest struct {
 	ThirdParty string
 	Amount     int64
 	Currency   string
-	// Redrive reopens a burnt key (a dead letter re-driven by hand after a
-	// negative look-up proved nothing moved under it).
-	Redrive bool
+	// Drive counts the re-drives of the payment by hand (0 for the first
+	// drive). A burnt key is reopened only by a newer drive than the one it
+	// was burnt in: a slow request of the drive whose look-up burnt the key
+	// stays refused, so "nothing moved" remains true for that drive.
+	Drive int
 }
 
 // RefundRequest is one refund of an earlier charge.
@@ -96,10 +98,10 @@ func (s *Simulator) Charge(req ChargeRequest, declineCode string) (Result, error
 		}
 		return Result{Entry: *prev, Replayed: true}, nil
 	} else if burnt {
-		if !req.Redrive {
+		if req.Drive <= s.drive(sl) {
 			return Result{}, ErrKeyBurnt
 		}
-		if err := s.commit(event{Op: opReopen, Kind: KindCharge, Key: req.Key, At: s.now()}); err != nil {
+		if err := s.commit(event{Op: opReopen, Kind: KindCharge, Key: req.Key, Drive: req.Drive, At: s.now()}); err != nil {
 			return Result{}, err
 		}
 	}
@@ -209,6 +211,13 @@ func (s *Simulator) Ledger() (entries []Entry, burnt []BurntKey) {
 type BurntKey struct {
 	Kind Kind   `json:"kind"`
 	Key  string `json:"idempotency_key"`
+}
+
+// drive returns the drive the key was last reopened for (0: never).
+func (s *Simulator) drive(sl slot) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.drives[sl]
 }
 
 func (s *Simulator) recorded(sl slot) (*Entry, bool) {

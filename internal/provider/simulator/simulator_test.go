@@ -96,12 +96,46 @@ func TestLookupBurnsTheKey(t *testing.T) {
 	if _, found, _ := s.Lookup(KindRefund, "k"); found {
 		t.Fatal("got a refund under k, want none")
 	}
-	r, err := s.Charge(ChargeRequest{Key: "k", Amount: 1, Currency: "DKK", Redrive: true}, "")
+	r, err := s.Charge(ChargeRequest{Key: "k", Amount: 1, Currency: "DKK", Drive: 1}, "")
 	if err != nil || !r.Entry.Succeeded() {
 		t.Fatalf("re-drive: got %+v, %v; want a charge", r, err)
 	}
 	if e, found, err := s.Lookup(KindCharge, "k"); err != nil || !found || e.ID != r.Entry.ID {
 		t.Fatalf("look-up after the re-drive: got %+v, %v, %v; want the charge", e, found, err)
+	}
+}
+
+// TestBurntKeyStaysClosedForItsDrive: a key burnt during re-drive 1 is not
+// reopened by a late request of drive 1 (or 0), only by drive 2, and that
+// survives a restart.
+func TestBurntKeyStaysClosedForItsDrive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.jsonl")
+	s := mustOpen(t, path)
+	if _, found, err := s.Lookup(KindCharge, "k"); err != nil || found {
+		t.Fatalf("first look-up: %v, %v", found, err)
+	}
+	// Re-drive 1 reopens; its attempts fail transiently (nothing recorded)
+	// and its own look-up burns the key again.
+	if err := s.commit(event{Op: opReopen, Kind: KindCharge, Key: "k", Drive: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Lookup(KindCharge, "k"); err != nil {
+		t.Fatal(err)
+	}
+	for _, drive := range []int{0, 1} {
+		if _, err := s.Charge(ChargeRequest{Key: "k", Amount: 1, Currency: "DKK", Drive: drive}, ""); !errors.Is(err, ErrKeyBurnt) {
+			t.Fatalf("late request of drive %d: got %v, want ErrKeyBurnt", drive, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, path)
+	if _, err := s.Charge(ChargeRequest{Key: "k", Amount: 1, Currency: "DKK", Drive: 1}, ""); !errors.Is(err, ErrKeyBurnt) {
+		t.Fatalf("after a restart, drive 1: got %v, want ErrKeyBurnt", err)
+	}
+	if r, err := s.Charge(ChargeRequest{Key: "k", Amount: 1, Currency: "DKK", Drive: 2}, ""); err != nil || !r.Entry.Succeeded() {
+		t.Fatalf("drive 2: got %+v, %v; want a charge", r, err)
 	}
 }
 
