@@ -24,7 +24,9 @@ import (
 // real simulator, and searchable as succeeded through the query API. The
 // baseline is River's own ceiling on this machine: jobs/s through a no-op
 // worker. The harness runs its own simulator (with the latency of each
-// phase) and processor from .run/bin; bench.sh stops the stack's processor
+// phase, and without fsync: the bench measures the platform, not this
+// disk's fsync latency, which the simulator would otherwise add to every
+// answer) and processor from .run/bin; bench.sh stops the stack's processor
 // and simulator first and brings them back afterwards.
 func (b *bench) processing(ctx context.Context) error {
 	if err := b.dropLoad(ctx); err != nil {
@@ -61,7 +63,7 @@ func (b *bench) processing(ctx context.Context) error {
 func (b *bench) withProcessing(ctx context.Context, latency time.Duration, fn func() (Stats, error)) (Stats, error) {
 	simAddr, procAddr := freeAddr(), freeAddr()
 	sim, err := b.startBinary(ctx, "provider-sim", "http://"+simAddr+"/readyz", "SIM_ADDR="+simAddr,
-		"SIM_LATENCY="+latency.String(), "SIM_LEDGER_FILE="+filepath.Join(os.TempDir(), "bench-ledger-"+randHex(4)+".jsonl"))
+		"SIM_LATENCY="+latency.String(), "SIM_FSYNC=false", "SIM_LEDGER_FILE="+filepath.Join(os.TempDir(), "bench-ledger-"+randHex(4)+".jsonl"))
 	if err != nil {
 		return Stats{}, err
 	}

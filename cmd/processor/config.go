@@ -14,12 +14,15 @@ import (
 
 // Config is everything the processor reads from its environment.
 type Config struct {
-	Addr           string        `env:"PROCESSOR_ADDR" envDefault:"127.0.0.1:8084"`
-	DatabaseURL    string        `env:"DATABASE_URL" envDefault:"postgres://wildcat:wildcat@127.0.0.1:55432/wildcat?sslmode=disable"`
-	DBMaxConns     int32         `env:"DB_MAX_CONNS" envDefault:"24"`
-	MigrateOnStart bool          `env:"MIGRATE_ON_START" envDefault:"true"`
-	ShutdownGrace  time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
-	LogLevel       slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
+	Addr           string `env:"PROCESSOR_ADDR" envDefault:"127.0.0.1:8084"`
+	DatabaseURL    string `env:"DATABASE_URL" envDefault:"postgres://wildcat:wildcat@127.0.0.1:55432/wildcat?sslmode=disable"`
+	DBMaxConns     int32  `env:"DB_MAX_CONNS" envDefault:"32"`
+	MigrateOnStart bool   `env:"MIGRATE_ON_START" envDefault:"true"`
+	// AsyncCommit: the processor's commits do not wait for the WAL flush
+	// (docs/processing.md, Commits).
+	AsyncCommit   bool          `env:"PROCESSOR_ASYNC_COMMIT" envDefault:"true"`
+	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
+	LogLevel      slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 
 	// ProviderURL is the default provider (the simulator locally);
 	// ProviderRoutes sends currencies elsewhere: "JPY=http://…,SEK=http://…".
@@ -27,11 +30,11 @@ type Config struct {
 	ProviderRoutes  []string      `env:"PROVIDER_ROUTES" envSeparator:","`
 	ProviderTimeout time.Duration `env:"PROVIDER_TIMEOUT" envDefault:"10s"`
 
-	PaymentWorkers int           `env:"PROCESSOR_PAYMENT_WORKERS" envDefault:"50"`
+	PaymentWorkers int           `env:"PROCESSOR_PAYMENT_WORKERS" envDefault:"100"`
 	RefundWorkers  int           `env:"PROCESSOR_REFUND_WORKERS" envDefault:"10"`
 	JobTimeout     time.Duration `env:"PROCESSOR_JOB_TIMEOUT" envDefault:"30s"`
 	RescueAfter    time.Duration `env:"PROCESSOR_RESCUE_AFTER" envDefault:"1m"`
-	PollInterval   time.Duration `env:"PROCESSOR_POLL_INTERVAL" envDefault:"200ms"`
+	PollInterval   time.Duration `env:"PROCESSOR_POLL_INTERVAL" envDefault:"50ms"`
 
 	RetryStrategy    string        `env:"RETRY_STRATEGY" envDefault:"exponential"`
 	RetryBase        time.Duration `env:"RETRY_BASE" envDefault:"1s"`

@@ -42,7 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "processor")
 
-	pool, err := postgres.OpenPool(ctx, cfg.DatabaseURL, postgres.PoolOptions{MaxConns: cfg.DBMaxConns, ApplicationName: "wildcat-processor"})
+	pool, err := postgres.OpenPool(ctx, cfg.DatabaseURL, postgres.PoolOptions{MaxConns: cfg.DBMaxConns,
+		ApplicationName: "wildcat-processor", AsyncCommit: cfg.AsyncCommit})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ type Config struct {
 	// which moves pretend money for anyone who asks — stays on loopback.
 	AllowRemote   bool          `env:"SIM_ALLOW_REMOTE" envDefault:"false"`
 	LedgerFile    string        `env:"SIM_LEDGER_FILE"`
+	Fsync         bool          `env:"SIM_FSYNC" envDefault:"true"`
 	Latency       time.Duration `env:"SIM_LATENCY" envDefault:"20ms"`
 	Jitter        time.Duration `env:"SIM_LATENCY_JITTER" envDefault:"0s"`
 	TransientRate float64       `env:"SIM_TRANSIENT_RATE" envDefault:"0"`

@@ -45,7 +45,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "provider-sim")
 
-	sim, err := simulator.Open(cfg.LedgerFile)
+	var opts []simulator.Option
+	if !cfg.Fsync {
+		opts = append(opts, simulator.WithoutFsync())
+	}
+	sim, err := simulator.Open(cfg.LedgerFile, opts...)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,12 @@ type PoolOptions struct {
 	// use, so a service can start (and report itself unready) before
 	// PostgreSQL answers.
 	Lazy bool
+	// AsyncCommit commits without waiting for the WAL flush
+	// (synchronous_commit = off): a crash of PostgreSQL may lose the last
+	// few hundred milliseconds of commits. Only for writes that are
+	// re-derived when lost — the processor's (docs/processing.md,
+	// *Commits*) — never for anything acknowledged to a client.
+	AsyncCommit bool
 }
 
 // OpenPool is Open with more options.
@@ -68,6 +74,9 @@ func OpenPool(ctx context.Context, url string, o PoolOptions) (*pgxpool.Pool, er
 	// the server default: a payment must survive a crash, and the consistency
 	// token (the flush position read after COMMIT) relies on it.
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	if o.AsyncCommit {
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)

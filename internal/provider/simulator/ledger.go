@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -64,6 +65,18 @@ func (st *state) apply(ev event) {
 // is written and fsynced before the request it records is answered.
 type ledgerFile struct {
 	f *os.File
+
+	// Group fsync: written counts lines written (under the simulator's
+	// mutex); a syncer fsyncs once for every line written before it
+	// started, and callers whose line that covered return without an
+	// fsync of their own. Without it, concurrent requests queued one fsync
+	// each on the file and capped the simulator near 1/fsync-time.
+	mu      sync.Mutex
+	cond    *sync.Cond
+	written uint64
+	synced  uint64
+	syncing bool
+	noSync  bool // WithoutFsync
 }
 
 // openLedger opens (creating) the file at path and replays it into st. A
@@ -85,7 +98,9 @@ func openLedger(path string, st *state) (*ledgerFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("simulator: ledger %s: %w", path, err)
 	}
-	return &ledgerFile{f: f}, nil
+	l := &ledgerFile{f: f}
+	l.cond = sync.NewCond(&l.mu)
+	return l, nil
 }
 
 // replay applies every complete line of r to st and returns the offset
@@ -143,18 +158,43 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// write appends one line. Callers serialise writes; sync is separate so
-// that concurrent requests share fsyncs.
-func (l *ledgerFile) write(line []byte) error {
+// write appends one line and returns its number, for sync. Callers
+// serialise writes; sync is separate so that concurrent requests share
+// fsyncs.
+func (l *ledgerFile) write(line []byte) (uint64, error) {
 	if _, err := l.f.Write(line); err != nil {
-		return fmt.Errorf("simulator: write ledger: %w", err)
+		return 0, fmt.Errorf("simulator: write ledger: %w", err)
 	}
-	return nil
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.written++
+	return l.written, nil
 }
 
-func (l *ledgerFile) sync() error {
-	if err := l.f.Sync(); err != nil {
-		return fmt.Errorf("simulator: fsync ledger: %w", err)
+// sync returns once line n is on disk: after an fsync that started after
+// it was written, its own or another caller's.
+func (l *ledgerFile) sync(n uint64) error {
+	if l.noSync {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.synced < n {
+		if l.syncing {
+			l.cond.Wait()
+			continue
+		}
+		l.syncing = true
+		upTo := l.written
+		l.mu.Unlock()
+		err := l.f.Sync()
+		l.mu.Lock()
+		l.syncing = false
+		l.cond.Broadcast()
+		if err != nil {
+			return fmt.Errorf("simulator: fsync ledger: %w", err)
+		}
+		l.synced = max(l.synced, upTo)
 	}
 	return nil
 }

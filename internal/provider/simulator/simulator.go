@@ -65,7 +65,7 @@ type Simulator struct {
 // Open returns a Simulator. With a non-empty path its ledger is the
 // append-only file there, replayed now and extended (fsynced) before each
 // answer that depends on it.
-func Open(path string) (*Simulator, error) {
+func Open(path string, opts ...Option) (*Simulator, error) {
 	s := &Simulator{st: newState(), now: func() time.Time { return time.Now().UTC() }}
 	if path != "" {
 		f, err := openLedger(path, &s.st)
@@ -74,7 +74,25 @@ func Open(path string) (*Simulator, error) {
 		}
 		s.file = f
 	}
+	for _, o := range opts {
+		o(s)
+	}
 	return s, nil
+}
+
+// Option configures Open.
+type Option func(*Simulator)
+
+// WithoutFsync writes ledger lines without waiting for the disk: they
+// survive the simulator's own crash (SIGKILL: the kernel has them), not the
+// machine's. For benchmarks that measure the platform, not this disk's
+// fsync latency (SIM_FSYNC=false).
+func WithoutFsync() Option {
+	return func(s *Simulator) {
+		if s.file != nil {
+			s.file.noSync = true
+		}
+	}
 }
 
 // Close closes the ledger file.
@@ -236,7 +254,7 @@ func (s *Simulator) commit(ev event) error {
 			return fmt.Errorf("simulator: encode ledger line: %w", err)
 		}
 		s.mu.Lock()
-		err = s.file.write(append(line, '\n'))
+		n, err := s.file.write(append(line, '\n'))
 		s.mu.Unlock()
 		if err != nil {
 			return err
@@ -244,7 +262,7 @@ func (s *Simulator) commit(ev event) error {
 		// A failed fsync leaves the line in the file (it may yet reach the
 		// disk), so it is applied too; the caller answers with an error,
 		// an unknown outcome, and a retry gets the recorded one.
-		err = s.file.sync()
+		err = s.file.sync(n)
 		defer s.apply(ev)
 		return err
 	}
