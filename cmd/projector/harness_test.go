@@ -345,7 +345,7 @@ func (e *env) pgPayments(ctx context.Context) []string {
 	rows, err := e.pool.Query(ctx, `SELECT p.id::text || '|' || p.amount || '|' || p.status || '|' || c.name
 		|| '|' || p.attempts || '|' || coalesce(p.failure_code, '') || '|' || p.amount_refunded || '|' || ev.ids
 		FROM payments p JOIN customers c ON c.id = p.customer_id
-		CROSS JOIN LATERAL (SELECT coalesce(string_agg(e.id::text, ',' ORDER BY e.id), '') AS ids
+		CROSS JOIN LATERAL (SELECT '0' || coalesce(',' || string_agg(e.id::text, ',' ORDER BY e.id), '') AS ids
 			FROM payment_events e WHERE e.payment_id = p.id) ev ORDER BY 1`)
 	e.must(err)
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])

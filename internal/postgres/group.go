@@ -194,8 +194,6 @@ const sqlInsertGroup = `WITH input AS MATERIALIZED (
     RETURNING ` + paymentColumns + `
 ), out AS MATERIALIZED (
     SELECT input.ord, input.key, input.hash, input.ttl, ins.* FROM ins JOIN input USING (payment_ref_id)
-), ev AS (
-    INSERT INTO payment_events (payment_id, type) SELECT id, 'payment.created' FROM out ORDER BY ord
 ), idem AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
     SELECT user_id, key, hash, 201, ARRAY[id], now() + ttl * interval '1 millisecond'

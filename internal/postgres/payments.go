@@ -32,8 +32,6 @@ const (
            coalesce($8::timestamptz, now())
     WHERE EXISTS (SELECT 1 FROM customer_users WHERE customer_id = $2::uuid AND user_id = $1::uuid)
     RETURNING ` + paymentColumns + `
-), ev AS (
-    INSERT INTO payment_events (payment_id, type) SELECT id, 'payment.created' FROM ins
 ), idem AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
     SELECT $1::uuid, $9::text, $10::bytea, 201, ARRAY[ins.id], now() + $11::bigint * interval '1 millisecond'
@@ -57,8 +55,6 @@ SELECT ` + paymentColumns + ` FROM ins`
     RETURNING ` + paymentColumns + `
 ), out AS MATERIALIZED (
     SELECT input.ord, ins.* FROM ins JOIN input USING (payment_ref_id)
-), ev AS (
-    INSERT INTO payment_events (payment_id, type) SELECT id, 'payment.created' FROM out ORDER BY ord
 ), idem AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
     SELECT $1::uuid, $9::text, $10::bytea, 201, array_agg(out.id ORDER BY out.ord), now() + $11::bigint * interval '1 millisecond'

@@ -122,8 +122,12 @@ const docPaymentColumns = `p.id::text, p.payment_ref_id::text, p.customer_id::te
 // statement (and so the same snapshot) as the payment: one index range scan
 // of payment_events (payment_id, id) per payment, no extra round trip.
 // Timestamps are rendered as UTC RFC 3339 text so that the document does not
-// depend on the session's TimeZone.
-const docPaymentEvents = `, coalesce((SELECT jsonb_agg(jsonb_build_object('id', e.id, 'type', e.type, 'data', e.data,
+// depend on the session's TimeZone. The first entry, payment.created (id
+// 0), is the payment row itself: creation stores no event row
+// (migrations/00008_payment_created_from_the_row.sql says why).
+const docPaymentEvents = `, jsonb_build_array(jsonb_build_object('id', 0, 'type', 'payment.created', 'data', '{}'::jsonb,
+	'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
+	|| coalesce((SELECT jsonb_agg(jsonb_build_object('id', e.id, 'type', e.type, 'data', e.data,
 	'created_at', to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) ORDER BY e.id)
 	FROM payment_events e WHERE e.payment_id = p.id), '[]'::jsonb)`
 
