@@ -59,7 +59,7 @@ cleanup() {
 	local rc=$? now name to_stop=()
 	now=$("$SCRIPTS/stack.sh" running 2>/dev/null || true)
 	# Stop in reverse start order: services, then search, then postgres.
-	for name in web projector query-api command-api search postgres; do
+	for name in web processor projector query-api command-api provider-sim search postgres; do
 		if grep -qx "$name" <<<"$now" && ! grep -qx "$name" <<<"$before"; then
 			to_stop+=("$name")
 		fi
