@@ -58,12 +58,13 @@ before=""
 cleanup() {
 	local rc=$? now name to_stop=()
 	now=$("$SCRIPTS/stack.sh" running 2>/dev/null || true)
-	# Stop in reverse start order: services, then search, then postgres.
-	for name in web processor projector query-api command-api provider-sim search postgres; do
-		if grep -qx "$name" <<<"$now" && ! grep -qx "$name" <<<"$before"; then
+	# Stop in reverse start order (`stack.sh running` lists postgres, search,
+	# then the services as they start): services, then search, then postgres.
+	while read -r name; do
+		if [[ -n $name ]] && ! grep -qx "$name" <<<"$before"; then
 			to_stop+=("$name")
 		fi
-	done
+	done < <(tac <<<"$now")
 	if ((${#to_stop[@]})); then
 		printf '\n==> stopping what this run started: %s\n' "${to_stop[*]}"
 		"$SCRIPTS/stack.sh" stop "${to_stop[@]}" || true
