@@ -286,6 +286,12 @@ func TestDeadLetterRetry(t *testing.T) {
 	if _, err := f.ps.StartPayment(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.ps.PaymentAttemptFailed(ctx, p.ID, processing.Outcome{Attempt: 1, Code: "http_503", Message: "transient http_503"}); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := f.ps.StartPayment(ctx, p.ID); err != nil || w.Attempt != 2 || w.LastError != "transient http_503" {
+		t.Fatalf("second attempt: %+v, %v; want attempt 2 knowing the last error", w, err)
+	}
 	if err := f.ps.PaymentFailed(ctx, p.ID, processing.Outcome{Attempt: 3, Code: domain.FailureRetriesExhausted, Message: "3 attempts"}); err != nil {
 		t.Fatal(err)
 	}
@@ -304,8 +310,8 @@ func TestDeadLetterRetry(t *testing.T) {
 		t.Errorf("jobs of the payment = %d, want 2 (creation and re-drive)", n)
 	}
 	w, err := f.ps.StartPayment(ctx, p.ID)
-	if err != nil || w.Attempt != 1 || w.Drive != 1 {
-		t.Errorf("first attempt after the re-drive: %+v, %v; want attempt 1 of a re-drive", w, err)
+	if err != nil || w.Attempt != 1 || w.Drive != 1 || w.LastError != "" {
+		t.Errorf("first attempt after the re-drive: %+v, %v; want attempt 1 of drive 1, no error of this drive yet", w, err)
 	}
 	if _, _, err := f.s.RetryPayment(ctx, f.user.ID, p.ID); !errors.Is(err, command.ErrNotRetryable) {
 		t.Errorf("second retry: got %v, want not_retryable", err)

@@ -42,7 +42,9 @@ const sqlStartPayment = `WITH cur AS MATERIALIZED (
 )
 SELECT cur.status, upd.id IS NOT NULL, coalesce(upd.customer_id::text, ''), coalesce(upd.amount, 0), coalesce(upd.currency, ''),
        coalesce(upd.third_party, ''), coalesce(upd.payment_ref_id::text, ''), coalesce(drive.since, upd.created_at, now()),
-       coalesce(upd.attempts - drive.base, 0), drive.drive
+       coalesce(upd.attempts - drive.base, 0), drive.drive,
+       coalesce((SELECT e.data->>'message' FROM payment_events e WHERE e.payment_id = $1 AND e.type = 'payment.attempt_failed'
+                 AND e.data->>'refund_id' IS NULL AND e.created_at >= coalesce(drive.since, '-infinity') ORDER BY e.id DESC LIMIT 1), '')
 FROM cur CROSS JOIN drive LEFT JOIN upd ON true`
 
 // StartPayment implements processing.Store.
@@ -51,7 +53,7 @@ func (s *ProcessingStore) StartPayment(ctx context.Context, paymentID string) (p
 	var status string
 	var started bool
 	err := s.Pool.QueryRow(ctx, sqlStartPayment, paymentID).Scan(&status, &started, &w.CustomerID, &w.Amount, &w.Currency,
-		&w.ThirdParty, &w.Reference, &w.CreatedAt, &w.Attempt, &w.Drive)
+		&w.ThirdParty, &w.Reference, &w.CreatedAt, &w.Attempt, &w.Drive, &w.LastError)
 	if isNoRows(err) {
 		return w, fmt.Errorf("%w: payment %s", processing.ErrNotFound, paymentID)
 	}
@@ -92,7 +94,9 @@ const sqlStartRefund = `WITH upd AS (
     RETURNING id, attempts
 )
 SELECT upd.id IS NOT NULL, r.payment_id::text, p.customer_id::text, r.amount, p.currency, p.third_party, p.payment_ref_id::text,
-       r.created_at, coalesce(upd.attempts, 0)
+       r.created_at, coalesce(upd.attempts, 0),
+       coalesce((SELECT e.data->>'message' FROM payment_events e WHERE e.payment_id = r.payment_id
+                 AND e.type = 'payment.attempt_failed' AND e.data->>'refund_id' = r.id::text ORDER BY e.id DESC LIMIT 1), '')
 FROM refunds r JOIN payments p ON p.id = r.payment_id LEFT JOIN upd ON upd.id = r.id
 WHERE r.id = $1`
 
@@ -101,7 +105,7 @@ func (s *ProcessingStore) StartRefund(ctx context.Context, refundID string) (pro
 	w := processing.Work{ID: refundID}
 	var started bool
 	err := s.Pool.QueryRow(ctx, sqlStartRefund, refundID).Scan(&started, &w.PaymentID, &w.CustomerID, &w.Amount, &w.Currency,
-		&w.ThirdParty, &w.Reference, &w.CreatedAt, &w.Attempt)
+		&w.ThirdParty, &w.Reference, &w.CreatedAt, &w.Attempt, &w.LastError)
 	if isNoRows(err) {
 		return w, fmt.Errorf("%w: refund %s", processing.ErrNotFound, refundID)
 	}

@@ -9,6 +9,7 @@
 package processing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,10 @@ type Work struct {
 	// Drive counts the hand re-drives of the payment (0 for the first
 	// drive; a re-driven dead letter's key was closed by a negative look-up).
 	Drive int
+	// LastError is the message of the drive's last recorded failed attempt
+	// ("" if none): the dead letter's explanation when an attempt finds the
+	// retries exhausted before it starts (the previous one ended in a crash).
+	LastError string
 	// Done is set when there is nothing to do: the payment was canceled or
 	// is settled already (a duplicate or late job).
 	Done bool
@@ -152,7 +157,8 @@ func (s *Service) execute(ctx context.Context, op operation) error {
 	if w.Attempt > s.policy.MaxAttempts || (s.policy.MaxAge > 0 && age >= s.policy.MaxAge) {
 		// Out of attempts before this one could start (the previous run
 		// ended without a look-up, e.g. a crash): settle by look-up only.
-		return s.resolve(ctx, op, w, Outcome{Attempt: w.Attempt, Code: "retries_exhausted", Message: "out of attempts", Retryable: true})
+		last := cmp.Or(w.LastError, "out of attempts")
+		return s.resolve(ctx, op, w, Outcome{Attempt: w.Attempt, Code: "retries_exhausted", Message: last, Retryable: true})
 	}
 	began := s.now()
 	rec, err := op.call(ctx, w)

@@ -18,6 +18,7 @@ type fakeStore struct {
 	work    processing.Work
 	settled string // succeeded, failed
 	code    string
+	message string
 	events  []string
 }
 
@@ -44,6 +45,9 @@ func (f *fakeStore) PaymentSucceeded(_ context.Context, _ string, o processing.O
 	return f.settle("succeeded", "")
 }
 func (f *fakeStore) PaymentFailed(_ context.Context, _ string, o processing.Outcome) error {
+	f.mu.Lock()
+	f.message = o.Message
+	f.mu.Unlock()
 	return f.settle("failed", o.Code)
 }
 func (f *fakeStore) PaymentAttemptFailed(_ context.Context, _ string, o processing.Outcome) error {
@@ -156,6 +160,18 @@ func TestExecutePayment(t *testing.T) {
 		}
 		if store.settled != "" || prov.calls != 2 {
 			t.Errorf("settled %q after %d charges; want unsettled after 2 (no charge beyond the attempts)", store.settled, prov.calls)
+		}
+	})
+	t.Run("ExhaustedBeforeStartKeepsTheLastError", func(t *testing.T) {
+		store := &fakeStore{work: processing.Work{ID: "p", PaymentID: "p", CreatedAt: time.Now(), Attempt: 3, LastError: "transient http_503"}}
+		prov := &scriptedProvider{charges: []error{nil}, lookup: notFound}
+		policy := processing.RetryPolicy{Strategy: processing.StrategyImmediate, MaxAttempts: 3, Cap: time.Second}
+		svc, _ := processing.New(store, prov, policy, processing.Hooks{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err := svc.ExecutePayment(context.Background(), "p"); err != nil {
+			t.Fatal(err)
+		}
+		if store.code != "retries_exhausted" || prov.calls != 0 || store.message != "4 attempts; last error: transient http_503" {
+			t.Errorf("code %q, message %q after %d charges", store.code, store.message, prov.calls)
 		}
 	})
 	t.Run("MaxAgeEndsRetries", func(t *testing.T) {
