@@ -27,6 +27,7 @@ type Config struct {
 	LogLevel          slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 
 	IdempotencyTTL             time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
+	MaxFutureDate              time.Duration `env:"PAYMENT_MAX_FUTURE_DATE" envDefault:"24h"`
 	IdempotencyCleanupInterval time.Duration `env:"IDEMPOTENCY_CLEANUP_INTERVAL" envDefault:"1m"`
 	IdempotencyCleanupBatch    int           `env:"IDEMPOTENCY_CLEANUP_BATCH" envDefault:"1000"`
 
@@ -61,6 +62,7 @@ func (c *Config) Validate() error {
 	ck.That(c.RequestTimeout > 0, "REQUEST_TIMEOUT must be positive")
 	ck.That(c.ShutdownGrace > 0, "SHUTDOWN_GRACE must be positive")
 	ck.That(c.IdempotencyTTL >= 24*time.Hour, "IDEMPOTENCY_TTL must be at least 24h (docs/command-api.md, Idempotency), got %s", c.IdempotencyTTL)
+	ck.That(c.MaxFutureDate >= time.Minute, "PAYMENT_MAX_FUTURE_DATE must be at least 1m, got %s", c.MaxFutureDate)
 	ck.That(c.IdempotencyCleanupInterval >= time.Second, "IDEMPOTENCY_CLEANUP_INTERVAL must be at least 1s, got %s", c.IdempotencyCleanupInterval)
 	ck.That(c.IdempotencyCleanupBatch >= 1 && c.IdempotencyCleanupBatch <= 100_000, "IDEMPOTENCY_CLEANUP_BATCH must be 1..100000, got %d", c.IdempotencyCleanupBatch)
 	ck.That(c.PasswordHashMemoryKiB >= 8*1024 && c.PasswordHashMemoryKiB <= 1<<20, "PASSWORD_HASH_MEMORY_KIB must be 8192..1048576, got %d", c.PasswordHashMemoryKiB)

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/httpapi/commandhttp"
 )
@@ -188,4 +190,27 @@ func TestDeadLettersAndRetry(t *testing.T) {
 	if len(page.Data) != 2 {
 		t.Errorf("dead letters after a re-drive = %d, want 2", len(page.Data))
 	}
+}
+
+func TestFutureDatesAreRefused(t *testing.T) {
+	s := mustServer(t, map[string]string{"PAYMENT_MAX_FUTURE_DATE": "2h"})
+	u := s.signUp("Dater")
+	c := s.createCustomer(u, "Shop")
+	at := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(time.RFC3339) }
+
+	ok := newPayment(c.ID)
+	ok["date"] = at(time.Hour)
+	s.must(req{Method: "POST", Path: "/v1/payments", Token: u.Token, Body: ok}, http.StatusCreated)
+
+	before := s.counts()
+	late := newPayment(c.ID)
+	late["date"] = at(3 * time.Hour)
+	if p := s.must(req{Method: "POST", Path: "/v1/payments", Token: u.Token, Body: late}, http.StatusUnprocessableEntity).problem(t); p.Code != "date_in_future" || !slices.Equal(p.fields(), []string{"date"}) {
+		t.Errorf("single: %+v, want 422 date_in_future naming date", p)
+	}
+	batch := map[string]any{"payments": []map[string]any{newPayment(c.ID), late}}
+	if p := s.must(req{Method: "POST", Path: "/v1/payments/batch", Token: u.Token, Body: batch}, http.StatusUnprocessableEntity).problem(t); p.Code != "invalid_payments" || !slices.Equal(p.fields(), []string{"payments[1].date"}) {
+		t.Errorf("batch: %+v, want 422 naming payments[1].date", p)
+	}
+	s.assertCounts(before)
 }

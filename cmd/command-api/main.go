@@ -111,6 +111,7 @@ func newService(cfg Config, pool *pgxpool.Pool, reg *prometheus.Registry) (*comm
 		GroupWriters: cfg.GroupWriters, GroupMaxSize: cfg.GroupMaxSize, Registerer: reg})
 	svc := command.New(store, hasher, issuer, command.Options{
 		IdempotencyTTL: cfg.IdempotencyTTL,
+		MaxFutureDate:  cfg.MaxFutureDate,
 		Limits: command.Limits{
 			LoginPerEmail: auth.NewKeyedLimiter(cfg.LoginEmailLimit, cfg.LoginEmailWindow),
 			LoginPerAddr:  auth.NewKeyedLimiter(cfg.LoginAddrLimit, cfg.LoginAddrWindow),

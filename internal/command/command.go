@@ -182,6 +182,7 @@ const (
 	ReasonInvalidPayments       = "invalid_payments"
 	ReasonBatchTooLarge         = "batch_too_large"
 	ReasonRetry                 = "retry"
+	ReasonDateInFuture          = "date_in_future"
 )
 
 // Errors of the customer and link use cases, also returned by stores.
@@ -239,7 +240,10 @@ type Options struct {
 	// IdempotencyTTL is how long an Idempotency-Key is remembered (≥ 24 h in
 	// production).
 	IdempotencyTTL time.Duration
-	Limits         Limits
+	// MaxFutureDate is how far ahead of now a payment's date may lie (0:
+	// 24 h); later dates are refused with 422 date_in_future.
+	MaxFutureDate time.Duration
+	Limits        Limits
 }
 
 // Service runs the write use cases. It is safe for concurrent use.
@@ -254,6 +258,9 @@ type Service struct {
 func New(store Store, hasher PasswordHasher, tokens TokenIssuer, opts Options) *Service {
 	if opts.IdempotencyTTL <= 0 {
 		opts.IdempotencyTTL = 24 * time.Hour
+	}
+	if opts.MaxFutureDate <= 0 {
+		opts.MaxFutureDate = 24 * time.Hour
 	}
 	return &Service{store: store, hasher: hasher, tokens: tokens, opts: opts}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/domain"
 )
@@ -72,6 +73,10 @@ func (s *Service) CreatePayment(ctx context.Context, userID, key string, in Paym
 	if err := v.Err(); err != nil {
 		return PaymentResult{}, err
 	}
+	if f, bad := s.futureDate(p, ""); bad {
+		return PaymentResult{}, &domain.Error{Code: domain.EUNPROCESSABLE, Reason: ReasonDateInFuture,
+			Message: "date: " + f.Message + "; nothing was written.", Fields: []domain.FieldError{f}}
+	}
 	return s.createPayments(ctx, userID, key, endpointPayment, []NewPayment{p}, func(int) string { return "" })
 }
 
@@ -106,6 +111,9 @@ func (s *Service) CreatePayments(ctx context.Context, userID, key string, in Bat
 		var v domain.Validation
 		items[i] = item.Payment.Validate(&v, prefix)
 		fields = append(fields, v.Fields()...)
+		if f, bad := s.futureDate(items[i], prefix); bad {
+			fields = append(fields, f)
+		}
 		if ref := items[i].PaymentRefID; ref != "" && domain.IsUUID(ref) {
 			if j, dup := firstRef[ref]; dup {
 				fields = append(fields, domain.FieldError{Field: prefix + "payment_ref_id",
@@ -120,6 +128,17 @@ func (s *Service) CreatePayments(ctx context.Context, userID, key string, in Bat
 			Message: fmt.Sprintf("The batch has %d invalid field(s); nothing was written.", len(fields)), Fields: fields}
 	}
 	return s.createPayments(ctx, userID, key, endpointBatch, items, itemPrefix)
+}
+
+// futureDate reports a payment dated further ahead than MaxFutureDate: a
+// typo in the year, or a clock far off, would otherwise sort above every
+// payment made today.
+func (s *Service) futureDate(p NewPayment, prefix string) (domain.FieldError, bool) {
+	if p.Date == nil || !p.Date.After(time.Now().Add(s.opts.MaxFutureDate)) {
+		return domain.FieldError{}, false
+	}
+	return domain.FieldError{Field: prefix + "date",
+		Message: fmt.Sprintf("must not be more than %s in the future", s.opts.MaxFutureDate)}, true
 }
 
 // CheckBatchSize refuses a batch of more than domain.MaxBatchSize payments.
