@@ -114,6 +114,17 @@ func TestRefunds(t *testing.T) {
 	if pr := s.must(req{Method: "POST", Path: path, Token: u.Token, Header: key, Body: map[string]any{"amount": 301}}, http.StatusUnprocessableEntity).problem(t); pr.Code != "idempotency_key_reused" {
 		t.Errorf("key reused: %+v", pr)
 	}
+	// A key used for a payment cannot replay as a refund.
+	body := newPayment(c.ID)
+	s.must(req{Method: "POST", Path: "/v1/payments", Token: u.Token, Header: map[string]string{"Idempotency-Key": "pay-key"}, Body: body}, http.StatusCreated)
+	before = s.counts()
+	if pr := s.must(req{Method: "POST", Path: path, Token: u.Token, Header: map[string]string{"Idempotency-Key": "pay-key"}, Body: map[string]any{"amount": 1}}, http.StatusUnprocessableEntity).problem(t); pr.Code != "idempotency_key_reused" {
+		t.Errorf("refund with a payment's key: %+v", pr)
+	}
+	// Nor a refund's key as a payment.
+	if pr := s.must(req{Method: "POST", Path: "/v1/payments", Token: u.Token, Header: key, Body: body}, http.StatusUnprocessableEntity).problem(t); pr.Code != "idempotency_key_reused" {
+		t.Errorf("payment with a refund's key: %+v", pr)
+	}
 	s.assertCounts(before)
 
 	if pr := s.must(req{Method: "POST", Path: path, Token: u.Token, Body: map[string]any{"amount": 701}}, http.StatusConflict).problem(t); pr.Code != "refund_exceeds_amount" {

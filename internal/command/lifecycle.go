@@ -161,7 +161,7 @@ func (s *Service) CreateRefund(ctx context.Context, userID, paymentID, key strin
 			if err := s.store.DeleteExpiredIdempotencyKey(ctx, userID, key); err != nil {
 				return RefundResult{}, fmt.Errorf("command: delete expired idempotency key: %w", err)
 			}
-		case !bytes.Equal(rec.RequestHash, hash):
+		case !bytes.Equal(rec.RequestHash, hash) || rec.Body == nil:
 			return RefundResult{}, errIdempotencyKeyReused
 		default:
 			return RefundResult{Body: rec.Body, Commit: rec.Commit, StatusCode: rec.StatusCode, Replayed: true}, nil
