@@ -276,8 +276,12 @@ const da: Messages = {
       thirdPartyLong: 'Højst 64 tegn',
       descriptionLong: 'Højst 500 tegn',
       currencyRequired: 'Vælg en valuta',
+      dateInFuture: 'Datoen ligger for langt ude i fremtiden: en betaling kan højst dateres 24 timer frem.',
     },
     noCustomers: 'Opret først en kunde.',
+    datePast: 'Betalingen bliver dateret {{date}}, som ligger i fortiden.',
+    dateFuture: 'Betalingen bliver dateret {{date}}, som ligger i fremtiden. Den vil stå over betalinger foretaget i dag.',
+    dateWarningTitle: 'Tjek datoen',
   },
   amount: {
     empty: 'Indtast et beløb',
@@ -335,6 +339,7 @@ const da: Messages = {
     notRetryable: 'Kun betalinger, der har brugt alle deres forsøg, kan prøves igen.',
     notRefundable: 'Kun gennemførte betalinger, der ikke er fuldt refunderet, kan refunderes.',
     refundExceedsAmount: 'Det er mere, end der er tilbage at refundere.',
+    dateInFuture: 'Betalingsdatoen ligger for langt ude i fremtiden. Vælg en dato højst 24 timer frem, eller lad feltet stå tomt.',
   },
   notFound: {
     title: 'Siden blev ikke fundet',

@@ -275,8 +275,12 @@ const en = {
       thirdPartyLong: 'At most 64 characters',
       descriptionLong: 'At most 500 characters',
       currencyRequired: 'Choose a currency',
+      dateInFuture: 'The date is too far in the future: a payment can be dated at most 24 hours ahead.',
     },
     noCustomers: 'Create a customer first.',
+    datePast: 'This payment will be dated {{date}}, which is in the past.',
+    dateFuture: 'This payment will be dated {{date}}, which is in the future. It will sort above payments made today.',
+    dateWarningTitle: 'Check the date',
   },
   amount: {
     empty: 'Enter an amount',
@@ -334,6 +338,7 @@ const en = {
     notRetryable: 'Only payments whose retries ran out can be retried.',
     notRefundable: 'Only succeeded payments that are not fully refunded can be refunded.',
     refundExceedsAmount: 'That is more than what remains to be refunded.',
+    dateInFuture: 'The payment date is too far in the future. Choose a date at most 24 hours ahead, or leave it empty for now.',
   },
   notFound: {
     title: 'Page not found',

@@ -19,6 +19,7 @@ import { useEffect } from 'react';
 import { useAuth, useSession } from '../auth/context';
 import { LanguageSelect } from './LanguageSelect';
 import { Logo } from './Logo';
+import { HEADER_HEIGHT } from './metrics';
 
 const LINKS = [
   { to: '/payments', key: 'nav.payments', icon: IconCreditCard },
@@ -41,7 +42,7 @@ export function AppLayout() {
 
   return (
     <AppShell
-      header={{ height: 60 }}
+      header={{ height: HEADER_HEIGHT }}
       padding={{ base: 'xs', sm: 'md' }}
     >
       <a className="skip-link" href="#main">

@@ -139,6 +139,29 @@ describe('CreatePaymentModal', () => {
     expect(posts()[1]!.headers.get('Idempotency-Key')).not.toBe(posts()[0]!.headers.get('Idempotency-Key'));
   });
 
+  it('shows a 422 date_in_future on the date field, opening More options', async () => {
+    const problem: Reply = {
+      status: 422,
+      body: {
+        type: 'about:blank',
+        title: 'Unprocessable Entity',
+        status: 422,
+        code: 'date_in_future',
+        detail: 'date: must not be more than 24h0m0s in the future; nothing was written.',
+        errors: [{ field: 'date', message: 'must not be more than 24h0m0s in the future' }],
+      },
+    };
+    const { fetch } = setup([problem]);
+    renderApp(`/payments?customer_id=${SHOP.id}`, fetch);
+    const dialog = await fillForm();
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Create payment' }));
+    const fieldMessage = 'The date is too far in the future: a payment can be dated at most 24 hours ahead.';
+    expect(await within(dialog).findByRole('alert', { name: /Unprocessable/ })).toHaveTextContent('The payment date is too far in the future');
+    expect(within(dialog).getByRole('button', { name: 'More options' })).toHaveAttribute('aria-expanded', 'true');
+    const date = within(dialog).getByRole('button', { name: /^Date/ });
+    expect(date).toHaveAccessibleDescription(expect.stringContaining(fieldMessage));
+  });
+
   it('validates amounts against the currency precision before sending', async () => {
     const { fetch, posts } = setup([]);
     renderApp(`/payments?customer_id=${SHOP.id}`, fetch);

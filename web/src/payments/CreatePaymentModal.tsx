@@ -1,19 +1,21 @@
 import { useRef, useState } from 'react';
-import { Button, Collapse, Group, Modal, Select, SimpleGrid, Stack, Text, TextInput, Textarea, UnstyledButton } from '@mantine/core';
+import { Alert, Button, Collapse, Group, Modal, Select, SimpleGrid, Stack, Text, TextInput, Textarea, UnstyledButton } from '@mantine/core';
 import { DateTimePicker } from '@mantine/dates';
 import { useForm } from '@mantine/form';
 import { useMediaQuery } from '@mantine/hooks';
-import { IconChevronDown, IconChevronRight } from '@tabler/icons-react';
+import { IconAlertTriangle, IconChevronDown, IconChevronRight } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/problem';
 import type { CreatedPayment, CustomerWithUsers, NewPayment } from '../api/types';
 import { newUuid } from '../api/uuid';
 import { useApi } from '../auth/context';
+import { fieldErrors } from '../components/describeError';
 import { ProblemAlert } from '../components/ProblemAlert';
 import { useLocale } from '../i18n';
 import { allCurrencies, currencyName, minorDigits, parseAmount } from '../money/money';
 import { isUuid } from './filters';
-import { localDateTimeToRfc3339 } from './format';
+import { dateWarning } from './dateWarning';
+import { formatDateTime, localDateTimeToRfc3339 } from './format';
 
 /** CreatePaymentModalProps configures CreatePaymentModal. */
 export interface CreatePaymentModalProps {
@@ -138,10 +140,12 @@ export function CreatePaymentModal({ opened, onClose, customers, defaultCustomer
       onCreated(res.value, res.consistencyToken);
     } catch (err) {
       if (err instanceof ApiError) {
-        const fields = err.fieldErrors();
+        const fields = fieldErrors(err, t);
         for (const k of Object.keys(values) as (keyof Values)[]) {
           if (fields[k]) form.setFieldError(k, fields[k]);
         }
+        // The date and the reference live under "More options": show the field that was refused.
+        if (fields.date || fields.payment_ref_id) setAdvanced(true);
         // A rejected body will never be accepted with this key; a new attempt gets a new one.
         if (err.status >= 400 && err.status < 500) attempt.current = null;
       }
@@ -154,6 +158,7 @@ export function CreatePaymentModal({ opened, onClose, customers, defaultCustomer
 
   const currencyOptions = allCurrencies().map((c) => ({ value: c, label: `${c} – ${currencyName(c, locale)}` }));
   const digits = minorDigits(form.values.currency || 'EUR');
+  const warning = dateWarning(form.values.date);
 
   return (
     <Modal opened={opened} onClose={close} title={t('createPayment.title')} size="lg" fullScreen={isPhone} centered>
@@ -232,6 +237,16 @@ export function CreatePaymentModal({ opened, onClose, customers, defaultCustomer
                 />
               </SimpleGrid>
             </Collapse>
+            {/* Outside the collapse, so it stays in view when "More options" is closed again. */}
+            <div role="status" aria-live="polite">
+              {warning && (
+                <Alert role="note" color="yellow" variant="light" icon={<IconAlertTriangle aria-hidden />} title={t('createPayment.dateWarningTitle')}>
+                  {t(warning.kind === 'past' ? 'createPayment.datePast' : 'createPayment.dateFuture', {
+                    date: formatDateTime(warning.iso, locale),
+                  })}
+                </Alert>
+              )}
+            </div>
             <Group justify="flex-end" gap="xs">
               <Button variant="default" onClick={close} disabled={busy}>
                 {t('createPayment.cancel')}

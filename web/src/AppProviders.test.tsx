@@ -1,0 +1,23 @@
+import { act, render, screen } from '@testing-library/react';
+import { notifications } from '@mantine/notifications';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AppProviders } from './AppProviders';
+
+afterEach(() => {
+  act(() => notifications.clean());
+});
+
+describe('AppProviders notifications', () => {
+  it('places toasts below the header, clear of the language selector and account menu', async () => {
+    render(<AppProviders fetchImpl={() => Promise.reject(new Error('no network'))}>{null}</AppProviders>);
+    act(() => {
+      notifications.show({ message: 'Saved' });
+    });
+    const toast = await screen.findByText('Saved');
+    const root = toast.closest<HTMLElement>('[data-position]');
+    expect(root).not.toBeNull();
+    expect(root!.dataset.position).toBe('top-right');
+    // The header is 60 px (3.75rem) tall.
+    expect(root!.style.top).toContain('3.75rem');
+  });
+});
