@@ -1,5 +1,5 @@
 import { useMemo, useState, type ReactNode } from 'react';
-import { Drawer, MantineProvider, mergeThemeOverrides, Modal, rem } from '@mantine/core';
+import { Drawer, MantineProvider, mergeThemeOverrides, Modal } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { DatesProvider } from '@mantine/dates';
 import { Notifications } from '@mantine/notifications';
@@ -7,11 +7,7 @@ import { QueryClientProvider } from '@tanstack/react-query';
 import { newQueryClient } from './queryClient';
 import { AuthProvider } from './auth/AuthProvider';
 import { useLocale } from './i18n';
-import { HEADER_HEIGHT } from './layout/metrics';
 import { cssVariablesResolver, theme } from './theme';
-
-// The header (AppShell, z-index 100) sits under the notifications layer: start the toasts below it.
-const NOTIFICATION_STYLES = { root: { top: `calc(${rem(HEADER_HEIGHT)} + var(--mantine-spacing-xs))` } };
 
 /** AppProviders wires theme, dates locale, notifications, the query cache and auth. */
 export function AppProviders({ children, fetchImpl }: { children: ReactNode; fetchImpl?: typeof fetch }) {
@@ -31,8 +27,9 @@ export function AppProviders({ children, fetchImpl }: { children: ReactNode; fet
   return (
     <MantineProvider theme={localizedTheme} defaultColorScheme="light" cssVariablesResolver={cssVariablesResolver}>
       <DatesProvider settings={{ locale: dayjsLocale, firstDayOfWeek: 1 }}>
-        {/* Below the header, so a toast never covers the language selector or the account menu. */}
-        <Notifications position="top-right" styles={NOTIFICATION_STYLES} />
+        {/* Bottom right: a toast never covers the header's language selector or account menu. (A
+            top-right container moved below the header with a `top` style caught the page's clicks.) */}
+        <Notifications position="bottom-right" />
         <QueryClientProvider client={client}>
           <AuthProvider {...(fetchImpl ? { fetchImpl } : {})}>{children}</AuthProvider>
         </QueryClientProvider>

@@ -1,2 +1,2 @@
-/** HEADER_HEIGHT is the signed-in header's height in px (AppLayout); toasts start below it. */
+/** HEADER_HEIGHT is the signed-in header's height in px (AppLayout). */
 export const HEADER_HEIGHT = 60;

@@ -158,8 +158,9 @@ describe('CreatePaymentModal', () => {
     const fieldMessage = 'The date is too far in the future: a payment can be dated at most 24 hours ahead.';
     expect(await within(dialog).findByRole('alert', { name: /Unprocessable/ })).toHaveTextContent('The payment date is too far in the future');
     expect(within(dialog).getByRole('button', { name: 'More options' })).toHaveAttribute('aria-expanded', 'true');
-    const date = within(dialog).getByRole('button', { name: /^Date/ });
-    expect(date).toHaveAccessibleDescription(expect.stringContaining(fieldMessage));
+    // More options opens with a transition: on a busy machine the field becomes accessible a moment later.
+    const date = await within(dialog).findByRole('button', { name: /^Date/ }, { timeout: 5000 });
+    await waitFor(() => expect(date).toHaveAccessibleDescription(expect.stringContaining(fieldMessage)));
   });
 
   it('validates amounts against the currency precision before sending', async () => {
