@@ -114,6 +114,7 @@ func TestRefunds(t *testing.T) {
 	if pr := s.must(req{Method: "POST", Path: path, Token: u.Token, Header: key, Body: map[string]any{"amount": 301}}, http.StatusUnprocessableEntity).problem(t); pr.Code != "idempotency_key_reused" {
 		t.Errorf("key reused: %+v", pr)
 	}
+	s.assertCounts(before) // the replay and the refused reuse wrote nothing
 	// A key used for a payment cannot replay as a refund.
 	body := newPayment(c.ID)
 	s.must(req{Method: "POST", Path: "/v1/payments", Token: u.Token, Header: map[string]string{"Idempotency-Key": "pay-key"}, Body: body}, http.StatusCreated)
