@@ -15,8 +15,9 @@ import (
 
 // The payment writes check authorization, insert the payments and record
 // the Idempotency-Key in ONE statement. The key row carries the ids of the
-// payments it created (payment_ids); payments never change through the API,
-// so a replay renders exactly the original response from those rows.
+// payments it created (payment_ids); a replay renders the original response
+// from those rows as they were created (asCreated: processing changes only
+// the processing state, which every payment starts without).
 //
 // Concurrency: a second request with the same key inserts its payment, then
 // blocks on the key's unique index until the first commits, then fails with

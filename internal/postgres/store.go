@@ -97,15 +97,7 @@ func (s *Store) write(ctx context.Context, what string, queue func(b *pgx.Batch)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		rollback(conn)
-		return command.Commit{}, err
-	}
-	lsn, err := domain.ParseLSN(lsnText)
-	if err != nil {
-		return command.Commit{}, fmt.Errorf("postgres: %s: %w", what, err)
-	}
-	return command.Commit{LSN: lsn}, nil
+	return committed(conn, what, lsnText, err)
 }
 
 // writeEnqueue is write for payment writes, which must enqueue their
@@ -150,6 +142,12 @@ func (s *Store) writeEnqueue(ctx context.Context, what string, queue func(b *pgx
 			err = cerr
 		}
 	}
+	return committed(conn, what, lsnText, err)
+}
+
+// committed ends a write: on err the transaction is rolled back, otherwise
+// the flush position read after COMMIT becomes the write's Commit.
+func committed(conn *pgxpool.Conn, what, lsnText string, err error) (command.Commit, error) {
 	if err != nil {
 		rollback(conn)
 		return command.Commit{}, err
