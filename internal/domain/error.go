@@ -14,6 +14,7 @@ const (
 	ENOTFOUND      = "not_found"     // the resource does not exist or is not visible to the caller
 	ECONFLICT      = "conflict"      // the request conflicts with the current state
 	EUNAUTHORIZED  = "unauthorized"  // missing or bad credentials
+	EFORBIDDEN     = "forbidden"     // authenticated, but the credential does not allow this (e.g. an API key's scopes)
 	ERATELIMITED   = "rate_limited"  // too many attempts; retry later
 	ETOOLARGE      = "too_large"     // the request body exceeds its limit
 	EUNAVAILABLE   = "unavailable"   // a dependency is down or a wait timed out; retry later

@@ -35,6 +35,7 @@ var statusOf = map[string]int{
 	domain.ENOTFOUND:      http.StatusNotFound,
 	domain.ECONFLICT:      http.StatusConflict,
 	domain.EUNAUTHORIZED:  http.StatusUnauthorized,
+	domain.EFORBIDDEN:     http.StatusForbidden,
 	domain.ERATELIMITED:   http.StatusTooManyRequests,
 	domain.ETOOLARGE:      http.StatusRequestEntityTooLarge,
 	domain.EUNAVAILABLE:   http.StatusServiceUnavailable,

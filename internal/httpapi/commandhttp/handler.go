@@ -38,6 +38,7 @@ const (
 type Options struct {
 	Service  *command.Service
 	Verifier httpapi.TokenVerifier
+	Keys     httpapi.KeyAuthenticator // nil: API keys are not accepted
 	JWKS     auth.JWKS
 	Registry *prometheus.Registry // metrics of payments and replays; nil for none
 }
@@ -74,7 +75,7 @@ func Register(r *gin.Engine, o Options) error {
 	r.POST("/v1/users", h.signUp)
 	r.POST("/v1/auth/token", h.token)
 
-	a := r.Group("/v1", httpapi.Authenticate(o.Verifier))
+	a := r.Group("/v1", httpapi.Authenticate(o.Verifier, o.Keys))
 	a.GET("/me", h.me)
 	a.POST("/customers", h.createCustomer)
 	a.GET("/customers/:id", h.getCustomer)
