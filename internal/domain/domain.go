@@ -75,6 +75,25 @@ type Payment struct {
 	Attempts       int        `json:"attempts"`
 	ProcessedAt    *time.Time `json:"processed_at"`
 	AmountRefunded int64      `json:"amount_refunded"`
+	// APIKeyID is the API key that made the payment, when a key did (SPEC
+	// §10); UserID is then the user who created the key. The APIs show both
+	// as executed_by (Executor).
+	APIKeyID *string `json:"-"`
+}
+
+// Executor types: who made a payment.
+const (
+	ExecutorUser   = "user"
+	ExecutorAPIKey = "api_key"
+)
+
+// Executor is who made a payment: a user (with name and email) or an API
+// key (with its name).
+type Executor struct {
+	Type  string  `json:"type"`
+	ID    string  `json:"id"`
+	Name  string  `json:"name"`
+	Email *string `json:"email,omitempty"`
 }
 
 // PaymentView is a payment as the read side shows it: the payment plus the
