@@ -79,6 +79,9 @@ CREATE TABLE webhook_deliveries (
     attempts        integer     NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     -- false until the relay has put a delivery job on the queue for it
     enqueued        boolean     NOT NULL DEFAULT false,
+    -- raised by every redelivery: a job of an older generation (say, a
+    -- retry scheduled before the redelivery) finds it changed and stops
+    generation      integer     NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),

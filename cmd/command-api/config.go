@@ -45,6 +45,15 @@ type Config struct {
 	LinkEmailWindow  time.Duration `env:"LINK_EMAIL_WINDOW" envDefault:"10m"`
 
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envDefault:"127.0.0.1,::1" envSeparator:","`
+
+	// API keys (docs/integrations.md): requests per key per window on the
+	// payment routes, and how often last_used_at is written.
+	APIKeyRateLimit       int           `env:"API_KEY_RATE_LIMIT" envDefault:"5000"`
+	APIKeyRateWindow      time.Duration `env:"API_KEY_RATE_WINDOW" envDefault:"1s"`
+	KeyUsageFlushInterval time.Duration `env:"API_KEY_USAGE_FLUSH_INTERVAL" envDefault:"5s"`
+	// WebhookAllowPrivate accepts http:// and private, loopback and
+	// link-local webhook URLs (the local stack's own tests).
+	WebhookAllowPrivate bool `env:"WEBHOOK_ALLOW_PRIVATE" envDefault:"false"`
 }
 
 // Validate reports every out-of-range value.
@@ -68,6 +77,9 @@ func (c *Config) Validate() error {
 	ck.That(c.PasswordHashMemoryKiB >= 8*1024 && c.PasswordHashMemoryKiB <= 1<<20, "PASSWORD_HASH_MEMORY_KIB must be 8192..1048576, got %d", c.PasswordHashMemoryKiB)
 	ck.That(c.PasswordHashIterations >= 1 && c.PasswordHashIterations <= 16, "PASSWORD_HASH_ITERATIONS must be 1..16, got %d", c.PasswordHashIterations)
 	ck.That(c.PasswordHashConcurrency >= 1 && c.PasswordHashConcurrency <= 256, "PASSWORD_HASH_CONCURRENCY must be 1..256, got %d", c.PasswordHashConcurrency)
+	ck.That(c.APIKeyRateLimit >= 0, "API_KEY_RATE_LIMIT must be ≥ 0 (0 turns it off), got %d", c.APIKeyRateLimit)
+	ck.That(c.APIKeyRateWindow > 0, "API_KEY_RATE_WINDOW must be positive")
+	ck.That(c.KeyUsageFlushInterval >= 100*time.Millisecond, "API_KEY_USAGE_FLUSH_INTERVAL must be at least 100ms, got %s", c.KeyUsageFlushInterval)
 	for _, l := range []struct {
 		name   string
 		limit  int

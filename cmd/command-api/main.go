@@ -26,6 +26,7 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
 	"github.com/wildcat-payments/wildcat/internal/httpapi/commandhttp"
 	"github.com/wildcat-payments/wildcat/internal/postgres"
+	"github.com/wildcat-payments/wildcat/internal/webhook"
 )
 
 func main() {
@@ -81,6 +82,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	wg.Go(func() {
 		cleanIdempotencyKeys(bgCtx, logger, svc, cfg.IdempotencyCleanupInterval, cfg.IdempotencyCleanupBatch)
 	})
+	wg.Go(func() {
+		authn.integrations.RunKeyUsageFlusher(bgCtx, cfg.KeyUsageFlushInterval, func(err error) {
+			logger.Warn("api key last_used_at flush", "error", err.Error())
+		})
+	})
 	defer wg.Wait()
 	defer stopBackground()
 
@@ -89,8 +95,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 // authn is what the HTTP layer needs to issue and verify tokens.
 type authn struct {
-	issuer   *auth.Issuer
-	verifier httpapi.TokenVerifier
+	issuer       *auth.Issuer
+	verifier     httpapi.TokenVerifier
+	integrations *command.Integrations
+	executors    *command.Executors
+}
+
+// keyAuth authenticates API keys for the HTTP layer: a key acts with the
+// authority of the user who created it, for its one customer.
+type keyAuth struct{ in *command.Integrations }
+
+func (k keyAuth) AuthenticateKey(ctx context.Context, secret string) (auth.Principal, error) {
+	key, err := k.in.AuthenticateKey(ctx, secret)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	return auth.Principal{UserID: key.CreatedBy, KeyID: key.ID, KeyName: key.Name, CustomerID: key.CustomerID, Scopes: key.Scopes}, nil
 }
 
 // newService builds the command use cases on the PostgreSQL store, with
@@ -119,7 +139,10 @@ func newService(cfg Config, pool *pgxpool.Pool, reg *prometheus.Registry) (*comm
 			LinkPerUser:   auth.NewKeyedLimiter(cfg.LinkEmailLimit, cfg.LinkEmailWindow),
 		},
 	})
-	return svc, authn{issuer: issuer, verifier: verifier}, nil
+	integrations := command.NewIntegrations(store, command.IntegrationOptions{
+		AllowPrivateWebhooks: cfg.WebhookAllowPrivate, ValidateWebhookURL: webhook.ValidateURL})
+	return svc, authn{issuer: issuer, verifier: verifier, integrations: integrations,
+		executors: command.NewExecutors(store, store, 30*time.Second)}, nil
 }
 
 // router is the command API's HTTP engine: health, metrics and the API.
@@ -136,7 +159,10 @@ func router(cfg Config, logger *slog.Logger, reg *prometheus.Registry, pool *pgx
 	}
 	httpapi.RegisterHealth(r, reg, httpapi.Check{Name: "postgres", Check: pool.Ping})
 	if err := commandhttp.Register(r, commandhttp.Options{
-		Service: svc, Verifier: a.verifier, JWKS: auth.NewJWKS(a.issuer.PublicKey()), Registry: reg}); err != nil {
+		Service: svc, Verifier: a.verifier, JWKS: auth.NewJWKS(a.issuer.PublicKey()), Registry: reg,
+		Keys: keyAuth{a.integrations}, Integrations: a.integrations, Users: a.executors,
+		KeyLimit: httpapi.LimitKeys(auth.NewKeyedLimiter(cfg.APIKeyRateLimit, cfg.APIKeyRateWindow)),
+	}); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -41,6 +42,26 @@ type Config struct {
 	RetryCap         time.Duration `env:"RETRY_CAP" envDefault:"5m"`
 	RetryMaxAttempts int           `env:"RETRY_MAX_ATTEMPTS" envDefault:"10"`
 	RetryMaxAge      time.Duration `env:"RETRY_MAX_AGE" envDefault:"24h"`
+
+	// Webhook deliveries (docs/integrations.md): exponential backoff with
+	// jitter from WEBHOOK_RETRY_BASE to WEBHOOK_RETRY_CAP for up to
+	// WEBHOOK_RETRY_MAX_AGE after the event; an endpoint is disabled after
+	// WEBHOOK_DISABLE_AFTER consecutive failed attempts.
+	WebhookWorkers       int           `env:"WEBHOOK_WORKERS" envDefault:"50"`
+	WebhookTimeout       time.Duration `env:"WEBHOOK_TIMEOUT" envDefault:"10s"`
+	WebhookRetryBase     time.Duration `env:"WEBHOOK_RETRY_BASE" envDefault:"10s"`
+	WebhookRetryCap      time.Duration `env:"WEBHOOK_RETRY_CAP" envDefault:"6h"`
+	WebhookRetryMaxAge   time.Duration `env:"WEBHOOK_RETRY_MAX_AGE" envDefault:"72h"`
+	WebhookDisableAfter  int           `env:"WEBHOOK_DISABLE_AFTER" envDefault:"50"`
+	WebhookAllowPrivate  bool          `env:"WEBHOOK_ALLOW_PRIVATE" envDefault:"false"`
+	WebhookRelayInterval time.Duration `env:"WEBHOOK_RELAY_INTERVAL" envDefault:"1s"`
+}
+
+// WebhookRetryPolicy is the configured webhook retry policy: attempts are
+// bounded by age only.
+func (c *Config) WebhookRetryPolicy() processing.RetryPolicy {
+	return processing.RetryPolicy{Strategy: processing.StrategyExponential, Base: c.WebhookRetryBase, Cap: c.WebhookRetryCap,
+		MaxAttempts: math.MaxInt32, MaxAge: c.WebhookRetryMaxAge}
 }
 
 // RetryPolicy is the configured retry policy.
@@ -54,7 +75,7 @@ func (c *Config) RetryPolicy() processing.RetryPolicy {
 // the same base and cap.
 func (c *Config) workerConfig() queue.WorkerConfig {
 	return queue.WorkerConfig{
-		PaymentWorkers: c.PaymentWorkers, RefundWorkers: c.RefundWorkers,
+		PaymentWorkers: c.PaymentWorkers, RefundWorkers: c.RefundWorkers, WebhookWorkers: c.WebhookWorkers,
 		JobTimeout: c.JobTimeout, RescueAfter: c.RescueAfter, PollInterval: c.PollInterval,
 		ErrorDelay: processing.RetryPolicy{Strategy: processing.StrategyExponential, Base: c.RetryBase, Cap: c.RetryCap, MaxAttempts: 1},
 	}
@@ -93,6 +114,14 @@ func (c *Config) Validate() error {
 	if err := c.RetryPolicy().Validate(); err != nil {
 		ck.That(false, "RETRY_*: %v", err)
 	}
+	ck.That(c.WebhookWorkers >= 1 && c.WebhookWorkers <= 10_000, "WEBHOOK_WORKERS must be 1..10000, got %d", c.WebhookWorkers)
+	ck.That(c.WebhookTimeout >= 10*time.Millisecond && c.WebhookTimeout < c.JobTimeout,
+		"WEBHOOK_TIMEOUT must be at least 10ms and below PROCESSOR_JOB_TIMEOUT (%s), got %s", c.JobTimeout, c.WebhookTimeout)
+	ck.That(c.WebhookRetryBase > 0 && c.WebhookRetryCap >= c.WebhookRetryBase,
+		"WEBHOOK_RETRY_BASE must be positive and WEBHOOK_RETRY_CAP at least as long")
+	ck.That(c.WebhookRetryMaxAge >= c.WebhookRetryBase, "WEBHOOK_RETRY_MAX_AGE must be at least WEBHOOK_RETRY_BASE, got %s", c.WebhookRetryMaxAge)
+	ck.That(c.WebhookDisableAfter >= 1, "WEBHOOK_DISABLE_AFTER must be at least 1, got %d", c.WebhookDisableAfter)
+	ck.That(c.WebhookRelayInterval >= 10*time.Millisecond, "WEBHOOK_RELAY_INTERVAL must be at least 10ms, got %s", c.WebhookRelayInterval)
 	return ck.Err()
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/postgres"
 	"github.com/wildcat-payments/wildcat/internal/processing"
 	"github.com/wildcat-payments/wildcat/internal/queue"
+	"github.com/wildcat-payments/wildcat/internal/webhook"
 )
 
 func main() {
@@ -64,10 +65,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	workers, err := queue.NewWorkerClient(pool, svc, cfg.workerConfig(), logger)
+	sender := webhook.NewSender(webhook.Options{AllowPrivate: cfg.WebhookAllowPrivate, Timeout: cfg.WebhookTimeout})
+	defer sender.CloseIdleConnections()
+	wcfg := cfg.workerConfig()
+	wcfg.Webhooks = processing.NewWebhooks(postgres.NewWebhookStore(pool), webhookSender{sender}, cfg.WebhookRetryPolicy(),
+		cfg.WebhookDisableAfter, m.webhookHooks())
+	workers, err := queue.NewWorkerClient(pool, svc, wcfg, logger)
 	if err != nil {
 		return err
 	}
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		queue.NewRelay(pool, workers, cfg.WebhookRelayInterval, logger).Run(relayCtx)
+	}()
+	defer func() { stopRelay(); <-relayDone }()
 	// The workers run on a context of their own: on SIGTERM they stop
 	// taking jobs and get ShutdownGrace to finish the attempts in flight;
 	// what is still running then is cancelled, and those jobs run again
@@ -91,4 +104,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	logger.Info("processor stopped")
 	return serveErr
+}
+
+// webhookSender adapts webhook.Sender to processing.WebhookSender.
+type webhookSender struct{ s *webhook.Sender }
+
+func (w webhookSender) Send(ctx context.Context, url, secret, eventID string, body []byte) processing.WebhookResult {
+	r := w.s.Send(ctx, url, secret, eventID, body)
+	return processing.WebhookResult{StatusCode: r.StatusCode, Duration: r.Duration, ResponseBody: r.ResponseBody, Err: r.Err}
 }

@@ -19,6 +19,11 @@ type metrics struct {
 	retries     *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
 	provider    *prometheus.HistogramVec
+
+	webhookAttempts *prometheus.CounterVec
+	webhookLatency  prometheus.Histogram
+	webhookDisabled prometheus.Counter
+	webhookGaveUp   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, pool *pgxpool.Pool) *metrics {
@@ -35,7 +40,17 @@ func newMetrics(reg prometheus.Registerer, pool *pgxpool.Pool) *metrics {
 			Help:    "Provider call latency by kind and operation (charge, refund, lookup).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"kind", "op"}),
 	}
-	reg.MustRegister(m.attempts, m.outcomes, m.retries, m.deadLetters, m.provider, &queueCollector{pool: pool})
+	m.webhookAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "processor_webhook_attempts_total",
+		Help: "Webhook delivery attempts by outcome (delivered, failed)."}, []string{"outcome"})
+	m.webhookLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "processor_webhook_delivery_seconds",
+		Help:    "From the event's creation to the end of a delivery attempt that succeeded.",
+		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600}})
+	m.webhookDisabled = prometheus.NewCounter(prometheus.CounterOpts{Name: "processor_webhook_endpoints_disabled_total",
+		Help: "Webhook endpoints disabled after a run of failed attempts."})
+	m.webhookGaveUp = prometheus.NewCounter(prometheus.CounterOpts{Name: "processor_webhook_deliveries_failed_total",
+		Help: "Webhook deliveries given up after WEBHOOK_RETRY_MAX_AGE."})
+	reg.MustRegister(m.attempts, m.outcomes, m.retries, m.deadLetters, m.provider, &queueCollector{pool: pool},
+		m.webhookAttempts, m.webhookLatency, m.webhookDisabled, m.webhookGaveUp)
 	return m
 }
 
@@ -52,6 +67,21 @@ func (m *metrics) hooks() processing.Hooks {
 			}
 		},
 		ProviderRT: func(kind, op string, d time.Duration) { m.provider.WithLabelValues(kind, op).Observe(d.Seconds()) },
+	}
+}
+
+func (m *metrics) webhookHooks() processing.WebhookHooks {
+	return processing.WebhookHooks{
+		Attempt: func(r processing.WebhookResult, latency time.Duration) {
+			if r.OK() {
+				m.webhookAttempts.WithLabelValues("delivered").Inc()
+				m.webhookLatency.Observe(latency.Seconds())
+				return
+			}
+			m.webhookAttempts.WithLabelValues("failed").Inc()
+		},
+		Disabled: m.webhookDisabled.Inc,
+		GaveUp:   m.webhookGaveUp.Inc,
 	}
 }
 

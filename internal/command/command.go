@@ -116,6 +116,7 @@ type IdempotencyClaim struct {
 // PaymentWrite is one atomic insert of payments by a user.
 type PaymentWrite struct {
 	UserID      string
+	APIKeyID    string // the API key making the payments; "" for the user itself
 	Payments    []NewPayment
 	Idempotency *IdempotencyClaim // nil without an Idempotency-Key
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/wildcat-payments/wildcat/internal/domain"
 )
@@ -34,6 +36,24 @@ type LifecycleStore interface {
 	// retries_exhausted) in id order after afterID, at most limit, limited
 	// to customerIDs when not empty.
 	DeadLetters(ctx context.Context, userID string, customerIDs []string, afterID string, limit int) ([]domain.Payment, error)
+	// PaymentCustomer returns the customer of a payment (ENOTFOUND if there
+	// is no such payment), to keep an API key to its customer.
+	PaymentCustomer(ctx context.Context, paymentID string) (string, error)
+}
+
+// keyMayAct refuses, as not found, a payment of another customer than the
+// request's API key's (when the request is made with a key). A payment's
+// customer never changes, so checking before the write is enough.
+func (s *Service) keyMayAct(ctx context.Context, paymentID string) error {
+	k, ok := KeyActorFrom(ctx)
+	if !ok {
+		return nil
+	}
+	c, err := s.store.PaymentCustomer(ctx, paymentID)
+	if domain.ErrorCode(err) == domain.ENOTFOUND || (err == nil && !strings.EqualFold(c, k.CustomerID)) {
+		return ErrPaymentNotFound
+	}
+	return err
 }
 
 // RefundWrite is one refund to create. A nil Amount refunds whatever is not
@@ -101,6 +121,9 @@ func (s *Service) CancelPayment(ctx context.Context, userID, paymentID string) (
 	if !domain.IsUUID(paymentID) {
 		return domain.Payment{}, Commit{}, ErrPaymentNotFound
 	}
+	if err := s.keyMayAct(ctx, paymentID); err != nil {
+		return domain.Payment{}, Commit{}, err
+	}
 	return s.store.CancelPayment(ctx, userID, paymentID)
 }
 
@@ -108,6 +131,9 @@ func (s *Service) CancelPayment(ctx context.Context, userID, paymentID string) (
 func (s *Service) RetryPayment(ctx context.Context, userID, paymentID string) (domain.Payment, Commit, error) {
 	if !domain.IsUUID(paymentID) {
 		return domain.Payment{}, Commit{}, ErrPaymentNotFound
+	}
+	if err := s.keyMayAct(ctx, paymentID); err != nil {
+		return domain.Payment{}, Commit{}, err
 	}
 	return s.store.RetryPayment(ctx, userID, paymentID)
 }
@@ -124,6 +150,10 @@ func (s *Service) CreateRefund(ctx context.Context, userID, paymentID, key strin
 			return RefundResult{}, err
 		}
 	}
+	if err := s.keyMayAct(ctx, paymentID); err != nil {
+		return RefundResult{}, err
+	}
+	key = idempotencyScope(ctx, key)
 	var v domain.Validation
 	w := RefundWrite{UserID: userID, PaymentID: paymentID, Amount: in.Amount}
 	if in.Amount != nil {
@@ -201,6 +231,14 @@ func (s *Service) DeadLetters(ctx context.Context, userID string, customerIDs []
 	}
 	if err := v.Err(); err != nil {
 		return DeadLetterPage{}, err
+	}
+	if k, ok := KeyActorFrom(ctx); ok {
+		// A key sees its customer's dead letters, whatever its creator's
+		// links, and nothing of others.
+		if len(customerIDs) > 0 && !slices.ContainsFunc(customerIDs, func(id string) bool { return strings.EqualFold(id, k.CustomerID) }) {
+			return DeadLetterPage{Data: []domain.Payment{}}, nil
+		}
+		customerIDs = []string{k.CustomerID}
 	}
 	ps, err := s.store.DeadLetters(ctx, userID, customerIDs, cursor, limit+1)
 	if err != nil {

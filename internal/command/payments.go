@@ -157,6 +157,21 @@ func itemPrefix(i int) string { return fmt.Sprintf("payments[%d].", i) }
 // resolves key collisions into a replay, a mismatch or a retry answer.
 func (s *Service) createPayments(ctx context.Context, userID, key, endpoint string, items []NewPayment, prefix func(int) string) (PaymentResult, error) {
 	w := PaymentWrite{UserID: userID, Payments: items}
+	if k, ok := KeyActorFrom(ctx); ok {
+		// A key acts only for its customer: others are as unknown to it as
+		// an unlinked customer is to a user.
+		var other []int
+		for i, p := range items {
+			if !strings.EqualFold(p.CustomerID, k.CustomerID) {
+				other = append(other, i)
+			}
+		}
+		if len(other) > 0 {
+			return PaymentResult{}, paymentError(&NotLinkedError{Indexes: other}, prefix)
+		}
+		w.APIKeyID = k.ID
+		key = idempotencyScope(ctx, key)
+	}
 	var hash []byte
 	if key != "" {
 		hash = requestHash(endpoint, items)

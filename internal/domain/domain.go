@@ -105,6 +105,8 @@ type PaymentView struct {
 	CustomerName string `json:"customer_name"`
 	UserName     string `json:"user_name"`
 	UserEmail    string `json:"user_email"`
+	// ExecutedBy is the user or API key that executed the payment.
+	ExecutedBy Executor `json:"executed_by"`
 }
 
 // ValidateAmount checks 0 < amount ≤ MaxAmount.

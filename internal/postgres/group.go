@@ -182,14 +182,17 @@ const sqlInsertGroup = `WITH input AS MATERIALIZED (
     SELECT t.ord, t.user_id, t.customer_id, coalesce(t.payment_ref_id, uuid_v7()) AS payment_ref_id, t.amount,
            t.currency, t.third_party, t.description, coalesce(t.date, now()) AS date, t.key, t.hash, t.ttl
     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-                $8::timestamptz[], $9::text[], $10::bytea[], $11::bigint[])
+                $8::timestamptz[], $9::text[], $10::bytea[], $11::bigint[], $12::uuid[])
          WITH ORDINALITY AS t(user_id, customer_id, payment_ref_id, amount, currency, third_party, description,
-                              date, key, hash, ttl, ord)
+                              date, key, hash, ttl, api_key_id, ord)
 ), ins AS (
-    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date)
-    SELECT payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date
+    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date, api_key_id)
+    SELECT payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date, api_key_id
     FROM input i
-    WHERE EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = i.customer_id AND cu.user_id = i.user_id)
+    WHERE CASE WHEN i.api_key_id IS NULL
+               THEN EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = i.customer_id AND cu.user_id = i.user_id)
+               ELSE EXISTS (SELECT 1 FROM api_keys k WHERE k.id = i.api_key_id AND k.customer_id = i.customer_id AND k.revoked_at IS NULL)
+          END
     ORDER BY ord
     RETURNING ` + paymentColumns + `
 ), out AS MATERIALIZED (
@@ -208,9 +211,12 @@ SELECT ord, ` + paymentColumns + ` FROM out ORDER BY ord`
 func (s *Store) createGroup(ctx context.Context, items []*groupItem) ([]groupResult, error) {
 	n := len(items)
 	payments, users := make([]command.NewPayment, n), make([]string, n)
-	keys, hashes, ttls := make([]*string, n), make([][]byte, n), make([]*int64, n)
+	keys, hashes, ttls, apiKeys := make([]*string, n), make([][]byte, n), make([]*int64, n), make([]*string, n)
 	for i, it := range items {
 		payments[i], users[i] = it.w.Payments[0], it.w.UserID
+		if it.w.APIKeyID != "" {
+			apiKeys[i] = &it.w.APIKeyID
+		}
 		if c := it.w.Idempotency; c != nil {
 			ttl := c.TTL.Milliseconds()
 			keys[i], hashes[i], ttls[i] = &c.Key, c.RequestHash, &ttl
@@ -222,7 +228,7 @@ func (s *Store) createGroup(ctx context.Context, items []*groupItem) ([]groupRes
 	var ids []string
 	c, err := s.writeEnqueue(ctx, "create payments", func(b *pgx.Batch) {
 		b.Queue(sqlInsertGroup, users, cols.customerIDs, cols.refIDs, cols.amounts, cols.currencies, cols.thirdParties,
-			cols.descriptions, cols.dates, keys, hashes, ttls)
+			cols.descriptions, cols.dates, keys, hashes, ttls, apiKeys)
 	}, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {

@@ -218,3 +218,16 @@ func (s *Store) DeadLetters(ctx context.Context, userID string, customerIDs []st
 	}
 	return out, translate(rows.Err(), "dead letters")
 }
+
+// PaymentCustomer implements command.LifecycleStore.
+func (s *Store) PaymentCustomer(ctx context.Context, paymentID string) (string, error) {
+	var c string
+	err := s.pool.QueryRow(ctx, `SELECT customer_id::text FROM payments WHERE id = $1::uuid`, paymentID).Scan(&c)
+	if isNoRows(err) {
+		return "", command.ErrPaymentNotFound
+	}
+	if err != nil {
+		return "", translate(err, "payment customer")
+	}
+	return c, nil
+}

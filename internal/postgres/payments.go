@@ -25,13 +25,16 @@ import (
 // The session's lock_timeout bounds that wait.
 const (
 	paymentColumns = `id, payment_ref_id, customer_id, user_id, amount, currency, third_party, description, status, date, created_at, updated_at, ` +
-		`failure_code, failure_message, attempts, processed_at, amount_refunded`
+		`failure_code, failure_message, attempts, processed_at, amount_refunded, api_key_id`
 
 	sqlInsertPayment = `WITH ins AS (
-    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date)
+    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date, api_key_id)
     SELECT coalesce($3::uuid, uuid_v7()), $2::uuid, $1::uuid, $4::bigint, $5::text, $6::text, $7::text,
-           coalesce($8::timestamptz, now())
-    WHERE EXISTS (SELECT 1 FROM customer_users WHERE customer_id = $2::uuid AND user_id = $1::uuid)
+           coalesce($8::timestamptz, now()), $12::uuid
+    WHERE CASE WHEN $12::uuid IS NULL
+               THEN EXISTS (SELECT 1 FROM customer_users WHERE customer_id = $2::uuid AND user_id = $1::uuid)
+               ELSE EXISTS (SELECT 1 FROM api_keys k WHERE k.id = $12::uuid AND k.customer_id = $2::uuid AND k.revoked_at IS NULL)
+          END
     RETURNING ` + paymentColumns + `
 ), idem AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
@@ -46,12 +49,15 @@ SELECT ` + paymentColumns + ` FROM ins`
     FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
          WITH ORDINALITY AS t(customer_id, payment_ref_id, amount, currency, third_party, description, date, ord)
 ), ins AS (
-    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date)
-    SELECT payment_ref_id, customer_id, $1::uuid, amount, currency, third_party, description, date
+    INSERT INTO payments (payment_ref_id, customer_id, user_id, amount, currency, third_party, description, date, api_key_id)
+    SELECT payment_ref_id, customer_id, $1::uuid, amount, currency, third_party, description, date, $12::uuid
     FROM input
     WHERE NOT EXISTS (
         SELECT 1 FROM (SELECT DISTINCT customer_id FROM input) c
-        WHERE NOT EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = c.customer_id AND cu.user_id = $1::uuid))
+        WHERE CASE WHEN $12::uuid IS NULL
+                   THEN NOT EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = c.customer_id AND cu.user_id = $1::uuid)
+                   ELSE NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = $12::uuid AND k.customer_id = c.customer_id AND k.revoked_at IS NULL)
+              END)
     ORDER BY ord
     RETURNING ` + paymentColumns + `
 ), out AS MATERIALIZED (
@@ -64,8 +70,15 @@ SELECT ` + paymentColumns + ` FROM ins`
 )
 SELECT ` + paymentColumns + ` FROM out ORDER BY ord`
 
+	// A write made with an API key ($12) is authorized by the key instead of
+	// a link: the key's customer, while it is not revoked, checked in the
+	// writing transaction itself, so a revocation that committed first
+	// always wins.
 	sqlNotLinked = `SELECT array_agg(DISTINCT c::text) FROM unnest($2::uuid[]) AS c
-WHERE NOT EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = c AND cu.user_id = $1::uuid)`
+WHERE CASE WHEN $3::uuid IS NULL
+           THEN NOT EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = c AND cu.user_id = $1::uuid)
+           ELSE NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = $3::uuid AND k.customer_id = c AND k.revoked_at IS NULL)
+      END`
 
 	// The record's payments, as JSON in the order the request listed them:
 	// rendered from the rows (payment_ids) as they were created (every
@@ -94,7 +107,7 @@ FROM idempotency_keys k WHERE k.user_id = $1 AND k.key = $2`
 func paymentDest(p *domain.Payment) []any {
 	return []any{&p.ID, &p.PaymentRefID, &p.CustomerID, &p.UserID, &p.Amount, &p.Currency, &p.ThirdParty,
 		&p.Description, &p.Status, &p.Date, &p.CreatedAt, &p.UpdatedAt,
-		&p.FailureCode, &p.FailureMessage, &p.Attempts, &p.ProcessedAt, &p.AmountRefunded}
+		&p.FailureCode, &p.FailureMessage, &p.Attempts, &p.ProcessedAt, &p.AmountRefunded, &p.APIKeyID}
 }
 
 func scanPayment(row pgx.Row, p *domain.Payment) error { return row.Scan(paymentDest(p)...) }
@@ -123,12 +136,12 @@ func (s *Store) createPayments(ctx context.Context, w command.PaymentWrite) ([]d
 		if n == 1 {
 			p := w.Payments[0]
 			b.Queue(sqlInsertPayment, w.UserID, p.CustomerID, nullString(p.PaymentRefID), p.Amount, p.Currency,
-				p.ThirdParty, p.Description, p.Date, key, hash, ttl)
+				p.ThirdParty, p.Description, p.Date, key, hash, ttl, nullString(w.APIKeyID))
 			return
 		}
 		cols := paymentArrays(w.Payments)
 		b.Queue(sqlInsertPayments, w.UserID, cols.customerIDs, cols.refIDs, cols.amounts, cols.currencies,
-			cols.thirdParties, cols.descriptions, cols.dates, key, hash, ttl)
+			cols.thirdParties, cols.descriptions, cols.dates, key, hash, ttl, nullString(w.APIKeyID))
 	}, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {
@@ -240,7 +253,7 @@ func (s *Store) notLinked(ctx context.Context, w command.PaymentWrite) error {
 		ids[i] = p.CustomerID
 	}
 	var denied []string
-	if err := s.pool.QueryRow(ctx, sqlNotLinked, w.UserID, ids).Scan(&denied); err != nil {
+	if err := s.pool.QueryRow(ctx, sqlNotLinked, w.UserID, ids, nullString(w.APIKeyID)).Scan(&denied); err != nil {
 		return translate(err, "not linked customers")
 	}
 	set := make(map[string]bool, len(denied))

@@ -131,9 +131,16 @@ const docPaymentEvents = `, jsonb_build_array(jsonb_build_object('id', 0, 'type'
 	'created_at', to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) ORDER BY e.id)
 	FROM payment_events e WHERE e.payment_id = p.id), '[]'::jsonb)`
 
-const docPaymentFrom = docPaymentEvents + ` FROM payments p
+// docPaymentExecutor is what executed_by is built from: the API key that
+// made the payment (its id and name) when one did, otherwise the user
+// (docPaymentColumns has the user's name and email). A key is never
+// renamed, so its name needs no re-projection.
+const docPaymentExecutor = `, p.api_key_id::text, coalesce(k.name, '')`
+
+const docPaymentFrom = docPaymentExecutor + docPaymentEvents + ` FROM payments p
 	LEFT JOIN customers c ON c.id = p.customer_id
-	LEFT JOIN users u ON u.id = p.user_id `
+	LEFT JOIN users u ON u.id = p.user_id
+	LEFT JOIN api_keys k ON k.id = p.api_key_id `
 
 func (v view) Payments(ctx context.Context, ids []string) ([]projection.Loaded[projection.PaymentDoc], error) {
 	return queryPayments(ctx, v.tx, `SELECT `+docPaymentColumns+docPaymentFrom+`WHERE p.id = ANY($1::uuid[])`, ids)
@@ -182,15 +189,16 @@ func queryPayments(ctx context.Context, q querier, sql string, args ...any) ([]p
 	var out []projection.Loaded[projection.PaymentDoc]
 	for rows.Next() {
 		var d projection.PaymentDoc
-		var status string
+		var status, keyName string
 		var date, created, updated, processed pgtype.Timestamptz
 		if err := rows.Scan(&d.ID, &d.PaymentRefID, &d.CustomerID, &d.UserID, &d.Amount, &d.Currency, &d.ThirdParty,
 			&d.Description, &status, &date, &created, &updated,
 			&d.FailureCode, &d.FailureMessage, &d.Attempts, &processed, &d.AmountRefunded,
-			&d.CustomerName, &d.UserName, &d.UserEmail, &d.Events); err != nil {
+			&d.CustomerName, &d.UserName, &d.UserEmail, &d.APIKeyID, &keyName, &d.Events); err != nil {
 			return nil, fmt.Errorf("replication: read payments: %w", err)
 		}
 		d.Status = domain.Status(status)
+		d.ExecutedBy = executor(d.PaymentView, keyName)
 		var errs []error
 		d.Date, errs = finite("date", date, errs)
 		d.CreatedAt, errs = finite("created_at", created, errs)
@@ -208,6 +216,16 @@ func queryPayments(ctx context.Context, q querier, sql string, args ...any) ([]p
 	return out, nil
 }
 
+// executor is who executed payment p: its API key (named keyName) when it
+// has one, otherwise its user.
+func executor(p domain.PaymentView, keyName string) domain.Executor {
+	if p.APIKeyID != nil {
+		return domain.Executor{Type: domain.ExecutorAPIKey, ID: *p.APIKeyID, Name: keyName}
+	}
+	email := p.UserEmail
+	return domain.Executor{Type: domain.ExecutorUser, ID: p.UserID, Name: p.UserName, Email: &email}
+}
+
 // finite converts a timestamp; ±infinity cannot be a document date.
 func finite(col string, ts pgtype.Timestamptz, errs []error) (time.Time, []error) {
 	if !ts.Valid || ts.InfinityModifier != pgtype.Finite {
@@ -216,8 +234,14 @@ func finite(col string, ts pgtype.Timestamptz, errs []error) (time.Time, []error
 	return ts.Time.UTC(), errs
 }
 
+// docCustomerColumns reads a customer's access document: the customer, its
+// linked users (aggregated over customerJoin) and its live API keys (a
+// correlated aggregate, so keys and links do not multiply each other).
 const docCustomerColumns = `c.id::text, c.name, c.email, c.created_at, c.updated_at,
-	coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'name', u.name, 'email', u.email)) FILTER (WHERE u.id IS NOT NULL), '[]'::jsonb)`
+	coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'name', u.name, 'email', u.email)) FILTER (WHERE u.id IS NOT NULL), '[]'::jsonb),
+	coalesce((SELECT jsonb_agg(jsonb_build_object('id', k.id, 'name', k.name, 'prefix', k.prefix,
+		'hash', encode(k.secret_hash, 'hex'), 'scopes', to_jsonb(k.scopes)) ORDER BY k.id)
+	FROM api_keys k WHERE k.customer_id = c.id AND k.revoked_at IS NULL), '[]'::jsonb)`
 
 // customerJoin follows a FROM item aliased c with the customer's links.
 const customerJoin = `
@@ -237,13 +261,14 @@ func queryCustomers(ctx context.Context, q querier, sql string, args ...any) ([]
 		var c projection.CustomerRow
 		var created, updated pgtype.Timestamptz
 		var users []projection.CustomerUser
-		if err := rows.Scan(&c.ID, &c.Name, &c.Email, &created, &updated, &users); err != nil {
+		var keys []projection.CustomerAPIKey
+		if err := rows.Scan(&c.ID, &c.Name, &c.Email, &created, &updated, &users, &keys); err != nil {
 			return nil, fmt.Errorf("replication: read customers: %w", err)
 		}
 		var errs []error
 		c.CreatedAt, errs = finite("created_at", created, errs)
 		c.UpdatedAt, errs = finite("updated_at", updated, errs)
-		out = append(out, projection.Loaded[projection.CustomerDoc]{ID: c.ID, Doc: projection.NewCustomerDoc(c, users), Err: errors.Join(errs...)})
+		out = append(out, projection.Loaded[projection.CustomerDoc]{ID: c.ID, Doc: projection.NewCustomerDoc(c, users, keys), Err: errors.Join(errs...)})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("replication: read customers: %w", err)

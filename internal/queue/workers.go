@@ -24,9 +24,12 @@ type Executor interface {
 
 // WorkerConfig configures the processor's River client.
 type WorkerConfig struct {
-	PaymentWorkers int           // concurrent payment attempts per processor
-	RefundWorkers  int           // concurrent refund attempts per processor
-	JobTimeout     time.Duration // one attempt, provider call included
+	PaymentWorkers int // concurrent payment attempts per processor
+	RefundWorkers  int // concurrent refund attempts per processor
+	WebhookWorkers int // concurrent webhook deliveries per processor
+	// Webhooks delivers webhook events; nil leaves the webhooks queue alone.
+	Webhooks   WebhookDeliverer
+	JobTimeout time.Duration // one attempt, provider call included
 	// RescueAfter is how long a job may stay running before River
 	// considers its processor dead and runs it again (a SIGKILLed
 	// processor's jobs). It must exceed JobTimeout.
@@ -48,15 +51,22 @@ func NewWorkerClient(pool *pgxpool.Pool, exec Executor, cfg WorkerConfig, logger
 	if err := river.AddWorkerSafely(workers, &refundWorker{exec: exec}); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
+	queues := map[string]river.QueueConfig{
+		QueuePayments: {MaxWorkers: cfg.PaymentWorkers},
+		QueueRefunds:  {MaxWorkers: cfg.RefundWorkers},
+	}
+	if cfg.Webhooks != nil {
+		if err := river.AddWorkerSafely(workers, &webhookWorker{d: cfg.Webhooks}); err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: cfg.WebhookWorkers}
+	}
 	dispatch := &dispatchWorker{pool: pool}
 	if err := river.AddWorkerSafely(workers, dispatch); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues: map[string]river.QueueConfig{
-			QueuePayments: {MaxWorkers: cfg.PaymentWorkers},
-			QueueRefunds:  {MaxWorkers: cfg.RefundWorkers},
-		},
+		Queues:               queues,
 		Workers:              workers,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,

@@ -134,3 +134,14 @@ func (m *MemStore) Settle(paymentID string, status domain.Status, failureCode st
 	}
 	m.payments[paymentID] = p
 }
+
+// PaymentCustomer implements command.LifecycleStore.
+func (m *MemStore) PaymentCustomer(_ context.Context, paymentID string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.payments[paymentID]
+	if !ok {
+		return "", command.ErrPaymentNotFound
+	}
+	return p.CustomerID, nil
+}

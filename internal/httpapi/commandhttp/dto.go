@@ -40,10 +40,11 @@ type customerJSON struct {
 // (internal/shapetest).
 type PaymentJSON struct {
 	domain.Payment
-	Date        string  `json:"date"`
-	CreatedAt   string  `json:"created_at"`
-	UpdatedAt   string  `json:"updated_at"`
-	ProcessedAt *string `json:"processed_at"`
+	Date        string          `json:"date"`
+	CreatedAt   string          `json:"created_at"`
+	UpdatedAt   string          `json:"updated_at"`
+	ProcessedAt *string         `json:"processed_at"`
+	ExecutedBy  domain.Executor `json:"executed_by"`
 }
 
 // RefundJSON is a refund as the command API returns it.
@@ -78,8 +79,8 @@ func customerOf(c domain.Customer) customerJSON {
 	return customerJSON{ID: c.ID, Name: c.Name, Email: c.Email, CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}
 }
 
-func paymentOf(p domain.Payment) PaymentJSON {
-	out := PaymentJSON{Payment: p, Date: ts(p.Date), CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt)}
+func paymentOf(p domain.Payment, by domain.Executor) PaymentJSON {
+	out := PaymentJSON{Payment: p, Date: ts(p.Date), CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt), ExecutedBy: by}
 	if p.ProcessedAt != nil {
 		at := ts(*p.ProcessedAt)
 		out.ProcessedAt = &at
@@ -87,10 +88,10 @@ func paymentOf(p domain.Payment) PaymentJSON {
 	return out
 }
 
-func batchOf(ps []domain.Payment) batchJSON {
+func batchOf(ps []domain.Payment, by domain.Executor) batchJSON {
 	out := batchJSON{Payments: make([]PaymentJSON, len(ps))}
 	for i, p := range ps {
-		out.Payments[i] = paymentOf(p)
+		out.Payments[i] = paymentOf(p, by)
 	}
 	return out
 }

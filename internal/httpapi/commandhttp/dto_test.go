@@ -28,11 +28,11 @@ func TestPaymentBody(t *testing.T) {
 		`"failure_code":null,"failure_message":null,"attempts":2,"amount_refunded":0,` +
 		`"date":"2024-02-29T22:59:59.123456Z","created_at":"2024-03-01T00:00:00.000000Z","updated_at":"2024-03-01T00:00:00.120000Z",` +
 		`"processed_at":"2024-03-01T00:00:00.000005Z"}` + "\n"
-	got, err := encode(paymentOf(p))
+	got, err := encode(paymentOf(p, domain.Executor{}))
 	if err != nil || string(got) != want {
 		t.Errorf("payment body (%v)\n%s\nwant\n%s", err, got, want)
 	}
-	batch, err := encode(batchOf([]domain.Payment{p}))
+	batch, err := encode(batchOf([]domain.Payment{p}, domain.Executor{}))
 	if err != nil || string(batch) != `{"payments":[`+want[:len(want)-1]+"]}\n" {
 		t.Errorf("batch body (%v)\n%s", err, batch)
 	}
@@ -52,7 +52,7 @@ func BenchmarkPaymentBatchBody(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := encode(batchOf(ps)); err != nil {
+		if _, err := encode(batchOf(ps, domain.Executor{})); err != nil {
 			b.Fatal(err)
 		}
 	}

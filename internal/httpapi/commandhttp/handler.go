@@ -39,15 +39,23 @@ type Options struct {
 	Service  *command.Service
 	Verifier httpapi.TokenVerifier
 	Keys     httpapi.KeyAuthenticator // nil: API keys are not accepted
+	// KeyLimit rate-limits API keys on the payment routes (nil: none).
+	KeyLimit gin.HandlerFunc
+	// Integrations serves API keys and webhook endpoints (nil: no routes).
+	Integrations *command.Integrations
+	// Users resolves the names shown in executed_by (cached).
+	Users    UserNames
 	JWKS     auth.JWKS
 	Registry *prometheus.Registry // metrics of payments and replays; nil for none
 }
 
 type handler struct {
-	svc      *command.Service
-	jwks     []byte
-	created  prometheus.Counter
-	replayed prometheus.Counter
+	svc          *command.Service
+	integrations *command.Integrations
+	users        UserNames
+	jwks         []byte
+	created      prometheus.Counter
+	replayed     prometheus.Counter
 }
 
 // Register adds the command API's routes to r.
@@ -56,7 +64,10 @@ func Register(r *gin.Engine, o Options) error {
 	if err != nil {
 		return err
 	}
-	h := &handler{svc: o.Service, jwks: jwks,
+	if o.KeyLimit == nil {
+		o.KeyLimit = func(*gin.Context) {}
+	}
+	h := &handler{svc: o.Service, jwks: jwks, integrations: o.Integrations, users: o.Users,
 		created: prometheus.NewCounter(prometheus.CounterOpts{Name: "wildcat_payments_created_total",
 			Help: "Payments created (replays excluded)."}),
 		replayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "wildcat_idempotent_replays_total",
@@ -75,20 +86,27 @@ func Register(r *gin.Engine, o Options) error {
 	r.POST("/v1/users", h.signUp)
 	r.POST("/v1/auth/token", h.token)
 
-	a := r.Group("/v1", httpapi.Authenticate(o.Verifier, o.Keys))
-	a.GET("/me", h.me)
-	a.POST("/customers", h.createCustomer)
-	a.GET("/customers/:id", h.getCustomer)
-	a.PATCH("/customers/:id", h.updateCustomer)
-	a.POST("/customers/:id/users", h.linkByEmail)
-	a.PUT("/customers/:id/users/:user_id", h.link)
-	a.DELETE("/customers/:id/users/:user_id", h.unlink)
-	a.POST("/payments", h.createPayment)
-	a.POST("/payments/batch", h.createPayments)
-	a.POST("/payments/:id/cancel", h.cancelPayment)
-	a.POST("/payments/:id/retry", h.retryPayment)
-	a.POST("/payments/:id/refunds", h.createRefund)
-	a.GET("/dead-letters", h.deadLetters)
+	a := r.Group("/v1", httpapi.Authenticate(o.Verifier, o.Keys), keyActor)
+	// People only: their account, customers, links, keys and webhooks.
+	u := a.Group("", httpapi.RequireUser())
+	u.GET("/me", h.me)
+	u.POST("/customers", h.createCustomer)
+	u.GET("/customers/:id", h.getCustomer)
+	u.PATCH("/customers/:id", h.updateCustomer)
+	u.POST("/customers/:id/users", h.linkByEmail)
+	u.PUT("/customers/:id/users/:user_id", h.link)
+	u.DELETE("/customers/:id/users/:user_id", h.unlink)
+	if o.Integrations != nil {
+		h.registerIntegrations(u, o.Integrations)
+	}
+	// People, and API keys within their scopes.
+	w := a.Group("", httpapi.RequireScope(auth.ScopePaymentsWrite), o.KeyLimit)
+	w.POST("/payments", h.createPayment)
+	w.POST("/payments/batch", h.createPayments)
+	w.POST("/payments/:id/cancel", h.cancelPayment)
+	w.POST("/payments/:id/retry", h.retryPayment)
+	w.POST("/payments/:id/refunds", h.createRefund)
+	a.GET("/dead-letters", httpapi.RequireScope(auth.ScopePaymentsRead), o.KeyLimit, h.deadLetters)
 	return nil
 }
 
@@ -292,7 +310,7 @@ func (h *handler) createPayment(c *gin.Context) {
 		return
 	}
 	h.paymentsWritten(c, res)
-	render(c, res.StatusCode, paymentOf(res.Payments[0]))
+	render(c, res.StatusCode, paymentOf(res.Payments[0], h.caller(c)))
 }
 
 func (h *handler) createPayments(c *gin.Context) {
@@ -324,7 +342,7 @@ func (h *handler) createPayments(c *gin.Context) {
 		return
 	}
 	h.paymentsWritten(c, res)
-	render(c, res.StatusCode, batchOf(res.Payments))
+	render(c, res.StatusCode, batchOf(res.Payments, h.caller(c)))
 }
 
 func (h *handler) paymentsWritten(c *gin.Context, res command.PaymentResult) {

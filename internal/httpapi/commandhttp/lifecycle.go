@@ -31,7 +31,7 @@ func (h *handler) renderPayment(c *gin.Context, p domain.Payment, commit command
 		return
 	}
 	written(c, commit)
-	render(c, http.StatusOK, paymentOf(p))
+	render(c, http.StatusOK, paymentOf(p, h.executor(c, p)))
 }
 
 func (h *handler) createRefund(c *gin.Context) {
@@ -94,7 +94,7 @@ func (h *handler) deadLetters(c *gin.Context) {
 	}
 	out := deadLettersJSON{Data: make([]PaymentJSON, len(page.Data)), NextCursor: page.NextCursor, HasMore: page.HasMore}
 	for i, p := range page.Data {
-		out.Data[i] = paymentOf(p)
+		out.Data[i] = paymentOf(p, h.executor(c, p))
 	}
 	render(c, http.StatusOK, out)
 }
