@@ -384,15 +384,21 @@ func TestApplierAbandonsHungRequests(t *testing.T) {
 	}
 }
 
-func TestNewCustomerDocSortsUsers(t *testing.T) {
-	d := NewCustomerDoc(CustomerRow{ID: "c1", Name: "Shop"}, []CustomerUser{{ID: "u2", Name: "B"}, {ID: "u1", Name: "A"}})
+func TestNewCustomerDocSortsUsersAndKeys(t *testing.T) {
+	d := NewCustomerDoc(CustomerRow{ID: "c1", Name: "Shop"}, []CustomerUser{{ID: "u2", Name: "B"}, {ID: "u1", Name: "A"}},
+		[]CustomerAPIKey{{ID: "k2", Name: "Two"}, {ID: "k1", Name: "One"}})
 	if got := strings.Join(d.UserIDs, ","); got != "u1,u2" || d.Users[0].Name != "A" {
 		t.Errorf("user_ids %q users %+v, want sorted by id", got, d.Users)
 	}
-	empty := NewCustomerDoc(CustomerRow{ID: "c2"}, nil)
+	if len(d.APIKeys) != 2 || d.APIKeys[0].ID != "k1" || d.APIKeys[1].ID != "k2" {
+		t.Errorf("api_keys %+v, want sorted by id", d.APIKeys)
+	}
+	empty := NewCustomerDoc(CustomerRow{ID: "c2"}, nil, nil)
 	body, _ := json.Marshal(empty)
-	if !strings.Contains(string(body), `"user_ids":[]`) || !strings.Contains(string(body), `"users":[]`) {
-		t.Errorf("empty customer doc %s, want user_ids [] (not null)", body)
+	for _, want := range []string{`"user_ids":[]`, `"users":[]`, `"api_keys":[]`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("empty customer doc %s, want %s (not null)", body, want)
+		}
 	}
 }
 

@@ -14,11 +14,14 @@ type CustomerRow struct {
 	UpdatedAt time.Time
 }
 
-// NewCustomerDoc builds the access document of c with its linked users,
-// sorted by id so equal states give equal documents.
-func NewCustomerDoc(c CustomerRow, users []CustomerUser) CustomerDoc {
+// NewCustomerDoc builds the access document of c with its linked users and
+// its live API keys, both sorted by id so equal states give equal
+// documents.
+func NewCustomerDoc(c CustomerRow, users []CustomerUser, keys []CustomerAPIKey) CustomerDoc {
 	us := append(make([]CustomerUser, 0, len(users)), users...)
 	sort.Slice(us, func(i, j int) bool { return us[i].ID < us[j].ID })
+	ks := append(make([]CustomerAPIKey, 0, len(keys)), keys...)
+	sort.Slice(ks, func(i, j int) bool { return ks[i].ID < ks[j].ID })
 	ids := make([]string, len(us))
 	for i, u := range us {
 		ids[i] = u.ID
@@ -31,5 +34,6 @@ func NewCustomerDoc(c CustomerRow, users []CustomerUser) CustomerDoc {
 		UpdatedAt: c.UpdatedAt.UTC(),
 		UserIDs:   ids,
 		Users:     us,
+		APIKeys:   ks,
 	}
 }

@@ -14,10 +14,11 @@ const (
 	TablePayments
 	TablePaymentEvents // payment_events: a payment's timeline
 	TableRefunds
+	TableAPIKeys // api_keys: a customer's API keys, carried by its access document
 )
 
 // Tables lists every table the projector follows.
-var Tables = []Table{TableUsers, TableCustomers, TableLinks, TablePayments, TablePaymentEvents, TableRefunds}
+var Tables = []Table{TableUsers, TableCustomers, TableLinks, TablePayments, TablePaymentEvents, TableRefunds, TableAPIKeys}
 
 // TableByName maps a published relation name to its Table.
 func TableByName(name string) Table {
@@ -34,6 +35,8 @@ func TableByName(name string) Table {
 		return TablePaymentEvents
 	case "refunds":
 		return TableRefunds
+	case "api_keys":
+		return TableAPIKeys
 	}
 	return TableUnknown
 }
@@ -53,6 +56,8 @@ func (t Table) String() string {
 		return "payment_events"
 	case TableRefunds:
 		return "refunds"
+	case TableAPIKeys:
+		return "api_keys"
 	}
 	return "unknown"
 }
@@ -139,6 +144,9 @@ func PlannedColumns(t Table) []string {
 		return []string{"payment_id"}
 	case TableCustomers:
 		return []string{"id", "name"}
+	case TableAPIKeys:
+		// A key created or revoked rebuilds its customer's access document.
+		return []string{"customer_id"}
 	case TableLinks:
 		return []string{"customer_id", "user_id"}
 	case TableUsers:

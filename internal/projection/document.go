@@ -36,17 +36,20 @@ func StateIndex(prefix string) string     { return prefix + "projector_state" }
 // v2 added id_hi and id_lo (IDSortKey); v3 keeps them in the stored source
 // (no source filter); v4 adds the processing state (failure_code,
 // failure_message, attempts, processed_at, amount_refunded) and the event
-// timeline (events). A projector finding indices of another version
-// rebuilds the read model.
-const MappingVersion = "v4"
+// timeline (events); v5 adds the payment's executor (executed_by, a user or
+// an API key) and the customer's live API keys (api_keys) to the access
+// documents. A projector finding indices of another version rebuilds the
+// read model.
+const MappingVersion = "v5"
 
 // StateDocID is the id of the document in StateIndex that holds the
 // projector's applied position.
 const StateDocID = "applied"
 
 // PaymentDoc is the denormalized payment document: a domain.PaymentView
-// (the payment plus the customer's current name and the executing user's
-// name and email) and the payment's event timeline, as indexed. The query
+// (the payment plus the customer's current name, the user's name and email
+// and its executor, executed_by: the user or the API key that made it) and
+// the payment's event timeline, as indexed. The query
 // API's results are the view alone (searches leave the timeline out of the
 // source they fetch); GET /v1/payments/{id}/events reads only the timeline.
 type PaymentDoc struct {
@@ -122,17 +125,33 @@ type CustomerUser struct {
 	Email string `json:"email"`
 }
 
-// CustomerDoc is the access document of one customer: who is linked to it.
-// The query API scopes every request with the ids of the customers whose
-// user_ids contain the caller, and lists them for filter pickers.
+// CustomerAPIKey is a live (not revoked) API key of a customer as carried
+// in its CustomerDoc: how the query API, which has no PostgreSQL
+// connection, authenticates keys (it finds the key by Prefix and compares
+// the SHA-256 of the presented secret with Hash in constant time) and
+// sees a revocation (the key leaves the document).
+type CustomerAPIKey struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Prefix string   `json:"prefix"` // the secret's first 12 characters; the only indexed field
+	Hash   string   `json:"hash"`   // hex of the SHA-256 of the secret
+	Scopes []string `json:"scopes"`
+}
+
+// CustomerDoc is the access document of one customer: who is linked to it
+// and which API keys act for it. The query API scopes every request with
+// the ids of the customers whose user_ids contain the caller (or, for an
+// API key, the one customer whose api_keys hold it), and lists them for
+// filter pickers.
 type CustomerDoc struct {
-	ID        string         `json:"id"`
-	Name      string         `json:"name"`
-	Email     *string        `json:"email"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
-	UserIDs   []string       `json:"user_ids"`
-	Users     []CustomerUser `json:"users"`
+	ID        string           `json:"id"`
+	Name      string           `json:"name"`
+	Email     *string          `json:"email"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
+	UserIDs   []string         `json:"user_ids"`
+	Users     []CustomerUser   `json:"users"`
+	APIKeys   []CustomerAPIKey `json:"api_keys"`
 }
 
 // StateDoc is the projector's published position: every change committed at

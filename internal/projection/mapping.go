@@ -10,7 +10,11 @@ package projection
 // false: not parsed into fields, not searchable, no mapping per data key),
 // which is all GET /v1/payments/{id}/events needs. Ids are keywords,
 // amounts are longs (integers, never floats), text that is searched and
-// also sorted or aggregated has a keyword sub-field.
+// also sorted or aggregated has a keyword sub-field. executed_by.id (a user
+// or API key id) is a keyword for the executed_by filter. Of a customer's
+// API keys only the prefix is indexed (how a presented key is found); the
+// rest is kept in the source for the comparison (not searchable, no doc
+// values).
 
 // PaymentsMapping is the body of PUT /<payments index>. The engine's
 // default merge policy stays: a more eager one (4 segments per tier, a
@@ -47,7 +51,15 @@ const PaymentsMapping = `{
       "attempts":        {"type": "integer"},
       "processed_at":    {"type": "date", "format": "strict_date_optional_time_nanos"},
       "amount_refunded": {"type": "long"},
-      "events":          {"type": "object", "enabled": false}
+      "events":          {"type": "object", "enabled": false},
+      "executed_by": {
+        "properties": {
+          "type":  {"type": "keyword"},
+          "id":    {"type": "keyword"},
+          "name":  {"type": "keyword", "ignore_above": 256},
+          "email": {"type": "keyword"}
+        }
+      }
     }
   }
 }`
@@ -73,6 +85,15 @@ const CustomersMapping = `{
           "id":    {"type": "keyword"},
           "name":  {"type": "keyword"},
           "email": {"type": "keyword"}
+        }
+      },
+      "api_keys": {
+        "properties": {
+          "id":     {"type": "keyword", "index": false, "doc_values": false},
+          "name":   {"type": "keyword", "index": false, "doc_values": false},
+          "prefix": {"type": "keyword"},
+          "hash":   {"type": "keyword", "index": false, "doc_values": false},
+          "scopes": {"type": "keyword", "index": false, "doc_values": false}
         }
       }
     }

@@ -155,6 +155,13 @@ func (pl *Planner) change(p *Plan, c Change, lsn uint64) {
 		if c.Op == OpUpdate && nameChanged(c.Old, c.New, "name") {
 			mark(p.CustomerPayments, id, lsn)
 		}
+	case TableAPIKeys:
+		// The access document carries the customer's live keys. Keys are
+		// revoked (an update), never deleted: a delete would carry only the
+		// replica identity (id), and marks nothing.
+		if id, ok := row.Get("customer_id"); ok {
+			mark(p.Customers, id, lsn)
+		}
 	case TableLinks:
 		for _, r := range []Row{c.New, c.Old} {
 			if id, ok := r.Get("customer_id"); ok {
@@ -163,27 +170,33 @@ func (pl *Planner) change(p *Plan, c Change, lsn uint64) {
 		}
 	case TableUsers:
 		id, _ := row.Get("id")
-		switch c.Op {
-		case OpInsert:
-			pl.remember(id, c.New)
-		case OpUpdate:
-			name, _ := c.New.Get("name")
-			email, _ := c.New.Get("email")
-			changed := true
-			if _, full := c.Old["name"]; full {
-				changed = nameChanged(c.Old, c.New, "name", "email")
-			} else if known, ok := pl.users[id]; ok {
-				changed = known.name != name || known.email != email
-			}
-			if changed {
-				mark(p.UserPayments, id, lsn)
-				mark(p.UserCustomers, id, lsn)
-			}
-			pl.remember(id, c.New)
-		case OpDelete:
-			delete(pl.users, id)
-			// Links cascade and arrive as their own deletes.
+		pl.userChange(p, c, id, lsn)
+	}
+}
+
+// userChange plans a change of user id: a name or e-mail change
+// re-projects the user's payments and access documents.
+func (pl *Planner) userChange(p *Plan, c Change, id string, lsn uint64) {
+	switch c.Op {
+	case OpInsert:
+		pl.remember(id, c.New)
+	case OpUpdate:
+		name, _ := c.New.Get("name")
+		email, _ := c.New.Get("email")
+		changed := true
+		if _, full := c.Old["name"]; full {
+			changed = nameChanged(c.Old, c.New, "name", "email")
+		} else if known, ok := pl.users[id]; ok {
+			changed = known.name != name || known.email != email
 		}
+		if changed {
+			mark(p.UserPayments, id, lsn)
+			mark(p.UserCustomers, id, lsn)
+		}
+		pl.remember(id, c.New)
+	case OpDelete:
+		delete(pl.users, id)
+		// Links cascade and arrive as their own deletes.
 	}
 }
 

@@ -123,6 +123,17 @@ func TestPlannerAdd(t *testing.T) {
 			want: &Plan{Xids: []uint32{17}, Txs: 1, LastEnd: 171},
 		},
 		{
+			// The access document carries the customer's live keys: a key
+			// created or revoked rebuilds it, and nothing else.
+			name: "APIKeyCreatedOrRevokedRebuildsItsCustomersAccessDoc",
+			txs: []Tx{
+				{Xid: 18, CommitLSN: 180, EndLSN: 181, Changes: []Change{{Table: TableAPIKeys, Op: OpInsert, New: row("customer_id", "c1")}}},
+				{Xid: 19, CommitLSN: 190, EndLSN: 191, Changes: []Change{{Table: TableAPIKeys, Op: OpUpdate, New: row("customer_id", "c2")}}},
+				{Xid: 20, CommitLSN: 200, EndLSN: 201, Changes: []Change{{Table: TableAPIKeys, Op: OpDelete, Old: Row{}}}},
+			},
+			want: &Plan{Customers: map[string]uint64{"c1": 180, "c2": 190}, Xids: []uint32{18, 19, 20}, Txs: 3, LastEnd: 201},
+		},
+		{
 			name: "KeepaliveOnlyMovesThePosition",
 			txs:  []Tx{{Keepalive: true, EndLSN: 500}},
 			want: &Plan{LastEnd: 500},
@@ -160,6 +171,7 @@ func TestPlannedColumns(t *testing.T) {
 	want := map[Table][]string{
 		TableUsers: {"id", "name", "email"}, TableCustomers: {"id", "name"}, TableLinks: {"customer_id", "user_id"},
 		TablePayments: {"id"}, TablePaymentEvents: {"payment_id"}, TableRefunds: {"payment_id"},
+		TableAPIKeys: {"customer_id"},
 	}
 	for _, tab := range Tables {
 		if got := PlannedColumns(tab); !reflect.DeepEqual(got, want[tab]) {

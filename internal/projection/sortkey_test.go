@@ -132,6 +132,7 @@ func TestPaymentDocBytes(t *testing.T) {
 	d.CreatedAt = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	d.UpdatedAt = time.Date(2024, 3, 1, 0, 0, 0, 120000000, time.UTC)
 	d.CustomerName, d.UserName, d.UserEmail = "Shop <&> Co", "Ann", "ann@example.com"
+	d.ExecutedBy = domain.Executor{Type: domain.ExecutorAPIKey, ID: "01a2145f-20a9-768a-b32a-158c0c04b3cf", Name: "ERP <sync>"}
 	processed := time.Date(2024, 3, 1, 0, 0, 1, 0, time.UTC)
 	d.Attempts, d.ProcessedAt, d.AmountRefunded = 1, &processed, 250
 	d.Events = []EventDoc{
@@ -144,7 +145,8 @@ func TestPaymentDocBytes(t *testing.T) {
 		`"status":"succeeded","date":"2024-02-29T22:59:59.123456Z","created_at":"2024-03-01T00:00:00Z",` +
 		`"updated_at":"2024-03-01T00:00:00.12Z","failure_code":null,"failure_message":null,"attempts":1,` +
 		`"processed_at":"2024-03-01T00:00:01Z","amount_refunded":250,"customer_name":"Shop \u003c\u0026\u003e Co","user_name":"Ann",` +
-		`"user_email":"ann@example.com","events":[{"id":7,"type":"payment.created","data":{},"created_at":"2024-03-01T00:00:00Z"},` +
+		`"user_email":"ann@example.com",` +
+		`"executed_by":{"type":"api_key","id":"01a2145f-20a9-768a-b32a-158c0c04b3cf","name":"ERP \u003csync\u003e"},"events":[{"id":7,"type":"payment.created","data":{},"created_at":"2024-03-01T00:00:00Z"},` +
 		`{"id":9,"type":"payment.succeeded","data":{"attempt":1,"provider_reference":"\u003cr\u003e"},"created_at":"2024-03-01T00:00:01Z"}],` +
 		`"id_hi":0,"id_lo":-9223372036854775807}`
 	ops, dead := BuildOps("payments", []string{d.ID}, map[string]uint64{d.ID: 3}, []Loaded[PaymentDoc]{{ID: d.ID, Doc: d}})
