@@ -94,7 +94,7 @@ func (b *bench) search(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("parse %s: %w", v.Encode(), err)
 		}
-		q, ok, err := svc.PlanSearch(ctx, b.api.userID, req)
+		q, ok, err := svc.PlanSearch(ctx, query.UserCaller(b.api.userID), req)
 		if err != nil || !ok {
 			return fmt.Errorf("plan %s: ok=%v %v", v.Encode(), ok, err)
 		}

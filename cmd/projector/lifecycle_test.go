@@ -83,12 +83,12 @@ func TestPaymentLifecycle(t *testing.T) {
 	sc, err := search.Open(ctx, e.searchURL, search.Options{})
 	e.must(err)
 	svc := query.NewService(search.New(sc, e.prefix, nil), query.Options{})
-	p, err := svc.Payment(ctx, user, id, query.ReadRequest{MinLSN: st.AppliedLSN})
+	p, err := svc.Payment(ctx, query.UserCaller(user), id, query.ReadRequest{MinLSN: st.AppliedLSN})
 	e.must(err)
 	if p.Status != domain.StatusSucceeded || p.Attempts != 2 || p.AmountRefunded != 100 || p.ProcessedAt == nil || p.FailureCode != nil {
 		t.Errorf("query payment %+v, want succeeded after 2 attempts, 100 refunded, processed", p)
 	}
-	evs, err := svc.Events(ctx, user, id, query.ReadRequest{})
+	evs, err := svc.Events(ctx, query.UserCaller(user), id, query.ReadRequest{})
 	e.must(err)
 	want := []domain.EventType{domain.EventPaymentCreated, domain.EventPaymentProcessing, domain.EventPaymentAttemptFailed,
 		domain.EventPaymentSucceeded, domain.EventRefundCreated, domain.EventRefundSucceeded}
@@ -107,13 +107,13 @@ func TestPaymentLifecycle(t *testing.T) {
 	if data.Code != "timeout" || data.Message != "<no answer> & retried" || data.Attempt != 1 {
 		t.Errorf("attempt_failed data %+v", data)
 	}
-	sum, err := svc.Summary(ctx, user, query.SummaryRequest{})
+	sum, err := svc.Summary(ctx, query.UserCaller(user), query.SummaryRequest{})
 	e.must(err)
 	if sum.CountByFailureCode["do_not_honor"] != 1 || sum.SuccessRate == nil || *sum.SuccessRate != 0.5 {
 		t.Errorf("summary %+v, want one do_not_honor and a success rate of 0.5", sum)
 	}
 	refunded := true
-	page, err := svc.Search(ctx, user, query.SearchRequest{Filter: query.Filter{Refunded: &refunded}, Sort: query.DefaultSort, Limit: 10})
+	page, err := svc.Search(ctx, query.UserCaller(user), query.SearchRequest{Filter: query.Filter{Refunded: &refunded}, Sort: query.DefaultSort, Limit: 10})
 	e.must(err)
 	if len(page.Data) != 1 || page.Data[0].ID != id {
 		t.Errorf("refunded=true found %d payments, want %s only", len(page.Data), id)

@@ -37,10 +37,14 @@ type Config struct {
 	ExportPageSize  int           `env:"EXPORT_PAGE_SIZE" envDefault:"1000"`
 	// TotalHitsLimit is how many matches a search counts exactly; beyond
 	// it total is a lower bound (total_relation "gte").
-	TotalHitsLimit int           `env:"TOTAL_HITS_LIMIT" envDefault:"10000"`
-	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
-	ShutdownGrace  time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
-	LogLevel       slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
+	TotalHitsLimit int `env:"TOTAL_HITS_LIMIT" envDefault:"10000"`
+	// APIKeyRateLimit requests per APIKeyRateWindow are allowed to each
+	// API key (users are not limited here).
+	APIKeyRateLimit  int           `env:"API_KEY_RATE_LIMIT" envDefault:"5000"`
+	APIKeyRateWindow time.Duration `env:"API_KEY_RATE_WINDOW" envDefault:"1s"`
+	RequestTimeout   time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
+	ShutdownGrace    time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
+	LogLevel         slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 }
 
 // Validate reports every out-of-range value.
@@ -66,6 +70,8 @@ func (c *Config) Validate() error {
 	ck.That(c.ExportPageSize >= 1 && c.ExportPageSize <= 10000, "EXPORT_PAGE_SIZE must be from 1 to 10000")
 	ck.That(c.TotalHitsLimit >= 1 && c.TotalHitsLimit <= query.MaxTotalHitsLimit,
 		"TOTAL_HITS_LIMIT must be from 1 to %d", query.MaxTotalHitsLimit)
+	ck.That(c.APIKeyRateLimit >= 1, "API_KEY_RATE_LIMIT must be at least 1")
+	ck.That(c.APIKeyRateWindow > 0, "API_KEY_RATE_WINDOW must be positive")
 	ck.That(c.RequestTimeout > 0, "REQUEST_TIMEOUT must be positive")
 	ck.That(c.ShutdownGrace > 0, "SHUTDOWN_GRACE must be positive")
 	return ck.Err()

@@ -58,14 +58,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		return err
 	}
 
-	var cursors *query.CursorCodec
-	if cfg.CursorSecret != "" {
-		if cursors, err = query.NewCursorCodec([]byte(cfg.CursorSecret)); err != nil {
-			return err
-		}
-	} else {
-		cursors = query.RandomCursorCodec()
-		logger.Warn("CURSOR_SECRET is not set: cursors are signed with a random key and are valid only in this process; replicas must share one secret")
+	cursors, err := cursorCodec(logger, cfg.CursorSecret)
+	if err != nil {
+		return err
 	}
 
 	reg := httpapi.NewRegistry()
@@ -76,7 +71,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	reg.MustRegister(scopeLookups)
 	hit, miss := scopeLookups.WithLabelValues("hit"), scopeLookups.WithLabelValues("miss")
 
-	svc := query.NewService(search.New(sc, cfg.IndexPrefix, reg), query.Options{
+	searcher := search.New(sc, cfg.IndexPrefix, reg)
+	svc := query.NewService(searcher, query.Options{
 		Cursors:        cursors,
 		ScopeTTL:       cfg.ScopeCacheTTL,
 		MaxWait:        cfg.ConsistencyWait,
@@ -91,10 +87,44 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		},
 	})
 
+	keys := keyAuthenticator(searcher, reg)
+
 	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "query-api", RequestTimeout: cfg.RequestTimeout})
 	httpapi.RegisterHealth(r, reg, httpapi.Check{Name: "search", Check: sc.Ping})
-	queryhttp.Register(r, svc, verifier, queryhttp.Options{ExportTimeout: cfg.ExportTimeout, Logger: logger})
+	queryhttp.Register(r, svc, verifier, queryhttp.Options{ExportTimeout: cfg.ExportTimeout, Logger: logger,
+		Keys: keys, KeyLimiter: auth.NewKeyedLimiter(cfg.APIKeyRateLimit, cfg.APIKeyRateWindow)})
 	return httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
+}
+
+// cursorCodec signs cursors with secret, or with a random key (valid only
+// in this process) when it is empty.
+func cursorCodec(logger *slog.Logger, secret string) (*query.CursorCodec, error) {
+	if secret != "" {
+		return query.NewCursorCodec([]byte(secret))
+	}
+	logger.Warn("CURSOR_SECRET is not set: cursors are signed with a random key and are valid only in this process; replicas must share one secret")
+	return query.RandomCursorCodec(), nil
+}
+
+// keyAuthenticator authenticates API keys from the read model (their
+// customers' access documents), counting in query_api_key_lookups_total
+// whether its cache answered. Answers are cached for at most
+// query.MaxScopeTTL, so a revocation takes effect within the freshness
+// bound.
+func keyAuthenticator(keys query.KeyFinder, reg prometheus.Registerer) *query.KeyAuthenticator {
+	lookups := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "query_api_key_lookups_total",
+		Help: "Authentications of API keys, by whether the key cache answered.",
+	}, []string{"cache"})
+	reg.MustRegister(lookups)
+	hit, miss := lookups.WithLabelValues("hit"), lookups.WithLabelValues("miss")
+	return query.NewKeyAuthenticator(keys, query.KeyOptions{OnLookup: func(cached bool) {
+		if cached {
+			hit.Inc()
+		} else {
+			miss.Inc()
+		}
+	}})
 }
 
 // loadVerifier returns the token verifier: with JWKS_URL, the key it

@@ -166,6 +166,9 @@ func (f Filter) Hash() [sha256.Size]byte {
 	if f.Refunded != nil {
 		field(pRefunded, strconv.FormatBool(*f.Refunded))
 	}
+	if len(f.ExecutedBy) > 0 {
+		field(pExecutedBy, f.ExecutedBy...)
+	}
 	var out [sha256.Size]byte
 	h.Sum(out[:0])
 	return out

@@ -63,6 +63,7 @@ const (
 	pTo          = "to"
 	pCustomerID  = "customer_id"
 	pUserID      = "user_id"
+	pExecutedBy  = "executed_by"
 	pStatus      = "status"
 	pCurrency    = "currency"
 	pPaymentRef  = "payment_ref_id"
@@ -80,7 +81,7 @@ const (
 )
 
 var (
-	filterParams  = []string{pFrom, pTo, pCustomerID, pUserID, pStatus, pCurrency, pPaymentRef, pAmountMin, pAmountMax, pFailureCode, pRefunded, pText}
+	filterParams  = []string{pFrom, pTo, pCustomerID, pUserID, pExecutedBy, pStatus, pCurrency, pPaymentRef, pAmountMin, pAmountMax, pFailureCode, pRefunded, pText}
 	searchParams  = append(slices.Clone(filterParams), pSort, pLimit, pCursor, pExactTotal, pConsistency)
 	summaryParams = append(slices.Clone(filterParams), pTZ, pConsistency)
 	exportParams  = append(slices.Clone(filterParams), pSort, pConsistency)
@@ -234,6 +235,7 @@ func (p *parser) filter() Filter {
 	}
 	f.CustomerIDs = p.ids(pCustomerID)
 	f.UserIDs = p.ids(pUserID)
+	f.ExecutedBy = p.ids(pExecutedBy)
 	for _, s := range p.many(pStatus, 10) {
 		if st := domain.Status(s); st.Valid() {
 			f.Statuses = append(f.Statuses, st)

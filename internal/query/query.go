@@ -23,6 +23,9 @@ type Searcher interface {
 	LinkedCustomerIDs(ctx context.Context, userID string) ([]string, error)
 	// LinkedCustomers returns the same customers with their linked users.
 	LinkedCustomers(ctx context.Context, userID string) ([]Customer, error)
+	// CustomersByID returns the customers with ids (those that exist), with
+	// their linked users, in any order.
+	CustomersByID(ctx context.Context, ids []string) ([]Customer, error)
 	// Search returns up to q.Size payments matching q in q.Sort order, each
 	// with its sort key, strictly after q.After when set. Total counts the
 	// payments matching q's filter (ignoring After): exactly when there are
@@ -43,6 +46,33 @@ type Searcher interface {
 	// AppliedLSN returns the projector's published position: every write
 	// committed at or before it is searchable. 0 when none is published.
 	AppliedLSN(ctx context.Context) (uint64, error)
+}
+
+// Caller is who a read is for: a user, who sees the customers they are
+// linked to, or an API key, which sees exactly its one customer.
+type Caller struct {
+	UserID     string // the user; "" for an API key
+	KeyID      string // the API key; "" for a user
+	CustomerID string // the API key's customer
+}
+
+// UserCaller is the caller of a user access token.
+func UserCaller(userID string) Caller { return Caller{UserID: userID} }
+
+// KeyCaller is the caller of an API key acting for customerID.
+func KeyCaller(keyID, customerID string) Caller { return Caller{KeyID: keyID, CustomerID: customerID} }
+
+// IsKey reports whether c is an API key.
+func (c Caller) IsKey() bool { return c.KeyID != "" }
+
+// ID is a stable, unique id of the caller (cursors are signed for it; logs
+// name it): the user id, or "key:<key id>" for an API key, which has no
+// user id of its own.
+func (c Caller) ID() string {
+	if c.IsKey() {
+		return "key:" + normalizeID(c.KeyID)
+	}
+	return c.UserID
 }
 
 // Sort is a result order: a field, ascending or descending (leading "-").
@@ -86,10 +116,14 @@ func (s Sort) Desc() bool { return len(s) > 0 && s[0] == '-' }
 // From and To are compared at millisecond precision (the index's): a payment
 // matches when From ≤ date < To.
 type Filter struct {
-	From         *time.Time
-	To           *time.Time
-	CustomerIDs  []string
-	UserIDs      []string
+	From        *time.Time
+	To          *time.Time
+	CustomerIDs []string
+	UserIDs     []string
+	// ExecutedBy matches payments executed by one of these users or API
+	// keys (executed_by.id; a payment made with a key matches its key, not
+	// its user_id).
+	ExecutedBy   []string
 	Statuses     []domain.Status
 	Currencies   []string
 	PaymentRefID string

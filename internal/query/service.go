@@ -94,11 +94,11 @@ func NewService(s Searcher, opts Options) *Service {
 }
 
 // Search returns one page of the caller's payments matching req.
-func (s *Service) Search(ctx context.Context, userID string, req SearchRequest) (Page, error) {
+func (s *Service) Search(ctx context.Context, caller Caller, req SearchRequest) (Page, error) {
 	if err := s.WaitFor(ctx, req.MinLSN); err != nil {
 		return Page{}, err
 	}
-	q, ok, err := s.PlanSearch(ctx, userID, req)
+	q, ok, err := s.PlanSearch(ctx, caller, req)
 	if err != nil {
 		return Page{}, err
 	}
@@ -120,7 +120,7 @@ func (s *Service) Search(ctx context.Context, userID string, req SearchRequest) 
 	}
 	if len(page.Data) > req.Limit {
 		page.Data = page.Data[:req.Limit]
-		next := s.cursors.Encode(userID, req.Sort, req.Filter, page.Data[req.Limit-1].Key)
+		next := s.cursors.Encode(caller.ID(), req.Sort, req.Filter, page.Data[req.Limit-1].Key)
 		page.NextCursor, page.HasMore = &next, true
 	}
 	return page, nil
@@ -135,19 +135,19 @@ func (s *Service) Search(ctx context.Context, userID string, req SearchRequest) 
 // Benchmarks use it with
 // searchquery.SearchBody to send the identical query straight to the
 // engine.
-func (s *Service) PlanSearch(ctx context.Context, userID string, req SearchRequest) (q SearchQuery, ok bool, err error) {
+func (s *Service) PlanSearch(ctx context.Context, caller Caller, req SearchRequest) (q SearchQuery, ok bool, err error) {
 	if !req.Sort.Valid() || req.Limit < 1 || req.Limit > MaxLimit {
 		return SearchQuery{}, false, domain.Errorf(domain.EINVALID, "query: invalid sort or limit")
 	}
 	var after *SortKey
 	if req.Cursor != "" {
-		key, err := s.cursors.Decode(req.Cursor, userID, req.Sort, req.Filter)
+		key, err := s.cursors.Decode(req.Cursor, caller.ID(), req.Sort, req.Filter)
 		if err != nil {
 			return SearchQuery{}, false, err
 		}
 		after = &key
 	}
-	f, ok, err := s.scoped(ctx, userID, req.Filter, req.MinLSN > 0)
+	f, ok, err := s.scoped(ctx, caller, req.Filter, req.MinLSN > 0)
 	if err != nil || !ok {
 		return SearchQuery{}, false, err
 	}
@@ -160,7 +160,7 @@ func (s *Service) PlanSearch(ctx context.Context, userID string, req SearchReque
 
 // Payment returns the payment with id if the caller may see it; otherwise
 // ENOTFOUND, whether it exists or not.
-func (s *Service) Payment(ctx context.Context, userID, id string, req ReadRequest) (Payment, error) {
+func (s *Service) Payment(ctx context.Context, caller Caller, id string, req ReadRequest) (Payment, error) {
 	if !domain.IsUUID(id) {
 		var v domain.Validation
 		domain.ValidateUUID(&v, "id", id)
@@ -169,7 +169,7 @@ func (s *Service) Payment(ctx context.Context, userID, id string, req ReadReques
 	if err := s.WaitFor(ctx, req.MinLSN); err != nil {
 		return Payment{}, err
 	}
-	scope, err := s.scope(ctx, userID, req.MinLSN > 0)
+	scope, err := s.scope(ctx, caller, req.MinLSN > 0)
 	if err != nil {
 		return Payment{}, err
 	}
@@ -189,7 +189,7 @@ func (s *Service) Payment(ctx context.Context, userID, id string, req ReadReques
 
 // Events returns the timeline of the payment with id, oldest first, if the
 // caller may see the payment; otherwise ENOTFOUND, as Payment.
-func (s *Service) Events(ctx context.Context, userID, id string, req ReadRequest) (Events, error) {
+func (s *Service) Events(ctx context.Context, caller Caller, id string, req ReadRequest) (Events, error) {
 	if !domain.IsUUID(id) {
 		var v domain.Validation
 		domain.ValidateUUID(&v, "id", id)
@@ -198,7 +198,7 @@ func (s *Service) Events(ctx context.Context, userID, id string, req ReadRequest
 	if err := s.WaitFor(ctx, req.MinLSN); err != nil {
 		return Events{}, err
 	}
-	scope, err := s.scope(ctx, userID, req.MinLSN > 0)
+	scope, err := s.scope(ctx, caller, req.MinLSN > 0)
 	if err != nil {
 		return Events{}, err
 	}
@@ -220,13 +220,20 @@ func (s *Service) Events(ctx context.Context, userID, id string, req ReadRequest
 	return Events{Data: evs}, nil
 }
 
-// Customers returns the caller's linked customers, each with its linked
-// users, sorted by name (case-insensitively) and then id.
-func (s *Service) Customers(ctx context.Context, userID string, req ReadRequest) ([]Customer, error) {
+// Customers returns the caller's linked customers (an API key's: its one
+// customer), each with its linked users, sorted by name
+// (case-insensitively) and then id.
+func (s *Service) Customers(ctx context.Context, caller Caller, req ReadRequest) ([]Customer, error) {
 	if err := s.WaitFor(ctx, req.MinLSN); err != nil {
 		return nil, err
 	}
-	cs, err := s.searcher.LinkedCustomers(ctx, normalizeID(userID))
+	var cs []Customer
+	var err error
+	if caller.IsKey() {
+		cs, err = s.searcher.CustomersByID(ctx, []string{normalizeID(caller.CustomerID)})
+	} else {
+		cs, err = s.searcher.LinkedCustomers(ctx, normalizeID(caller.UserID))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +254,7 @@ func (s *Service) Customers(ctx context.Context, userID string, req ReadRequest)
 }
 
 // Summary aggregates the caller's payments matching req.
-func (s *Service) Summary(ctx context.Context, userID string, req SummaryRequest) (Summary, error) {
+func (s *Service) Summary(ctx context.Context, caller Caller, req SummaryRequest) (Summary, error) {
 	if err := s.WaitFor(ctx, req.MinLSN); err != nil {
 		return Summary{}, err
 	}
@@ -255,7 +262,7 @@ func (s *Service) Summary(ctx context.Context, userID string, req SummaryRequest
 	if loc == nil {
 		loc = time.UTC
 	}
-	f, ok, err := s.scoped(ctx, userID, req.Filter, req.MinLSN > 0)
+	f, ok, err := s.scoped(ctx, caller, req.Filter, req.MinLSN > 0)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -296,14 +303,14 @@ func (s *Service) Summary(ctx context.Context, userID string, req SummaryRequest
 // an error before any call means nothing was produced. Like a cursor walk,
 // it never repeats a payment and never skips one that existed when it
 // began.
-func (s *Service) Export(ctx context.Context, userID string, req ExportRequest, yield func([]Payment) error) error {
+func (s *Service) Export(ctx context.Context, caller Caller, req ExportRequest, yield func([]Payment) error) error {
 	if err := s.WaitFor(ctx, req.MinLSN); err != nil {
 		return err
 	}
 	if !req.Sort.Valid() {
 		req.Sort = DefaultSort
 	}
-	f, ok, err := s.scoped(ctx, userID, req.Filter, req.MinLSN > 0)
+	f, ok, err := s.scoped(ctx, caller, req.Filter, req.MinLSN > 0)
 	if err != nil || !ok {
 		return err
 	}
@@ -382,8 +389,8 @@ func (s *Service) appliedLSN(ctx context.Context) (uint64, error) {
 // scoped returns f with CustomerIDs replaced by its intersection with the
 // caller's linked customers (all of them when f names none); ok is false
 // when that intersection is empty.
-func (s *Service) scoped(ctx context.Context, userID string, f Filter, fresh bool) (Filter, bool, error) {
-	scope, err := s.scope(ctx, userID, fresh)
+func (s *Service) scoped(ctx context.Context, caller Caller, f Filter, fresh bool) (Filter, bool, error) {
+	scope, err := s.scope(ctx, caller, fresh)
 	if err != nil {
 		return Filter{}, false, err
 	}
@@ -406,9 +413,17 @@ func (s *Service) scoped(ctx context.Context, userID string, f Filter, fresh boo
 // scope returns the sorted ids of the caller's linked customers, from the
 // cache when an entry younger than ScopeTTL exists and fresh is not set.
 // fresh lookups (after a read-your-writes wait) bypass the cache and any
-// lookup in flight, which may predate the awaited write.
-func (s *Service) scope(ctx context.Context, userID string, fresh bool) ([]string, error) {
-	userID = normalizeID(userID)
+// lookup in flight, which may predate the awaited write. An API key's
+// scope is exactly its customer (the key was found in that customer's
+// access document when it was authenticated).
+func (s *Service) scope(ctx context.Context, caller Caller, fresh bool) ([]string, error) {
+	if caller.IsKey() {
+		if caller.CustomerID == "" {
+			return nil, nil
+		}
+		return []string{normalizeID(caller.CustomerID)}, nil
+	}
+	userID := normalizeID(caller.UserID)
 	ttl := s.opts.ScopeTTL
 	if ttl > 0 && !fresh {
 		s.mu.Lock()

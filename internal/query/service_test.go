@@ -55,7 +55,7 @@ func TestServiceScope(t *testing.T) {
 	svc := query.NewService(m, query.Options{})
 
 	t.Run("SearchOnlyLinkedCustomers", func(t *testing.T) {
-		page, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 500})
+		page, err := svc.Search(ctx, query.UserCaller(alice), query.SearchRequest{Sort: query.SortDate, Limit: 500})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestServiceScope(t *testing.T) {
 	})
 	t.Run("FilterOutsideScopeIsEmpty", func(t *testing.T) {
 		before := m.Calls("Search")
-		page, err := svc.Search(ctx, alice, query.SearchRequest{Filter: query.Filter{CustomerIDs: []string{c3}}, Sort: query.SortDate, Limit: 10})
+		page, err := svc.Search(ctx, query.UserCaller(alice), query.SearchRequest{Filter: query.Filter{CustomerIDs: []string{c3}}, Sort: query.SortDate, Limit: 10})
 		if err != nil || page.Total != 0 || len(page.Data) != 0 || page.HasMore || page.NextCursor != nil || page.Data == nil {
 			t.Fatalf("got %+v, %v; want an empty page", page, err)
 		}
@@ -79,35 +79,35 @@ func TestServiceScope(t *testing.T) {
 		}
 	})
 	t.Run("FilterIntersectsScope", func(t *testing.T) {
-		page, err := svc.Search(ctx, alice, query.SearchRequest{Filter: query.Filter{CustomerIDs: []string{c1, c3}}, Sort: query.SortDate, Limit: 500})
+		page, err := svc.Search(ctx, query.UserCaller(alice), query.SearchRequest{Filter: query.Filter{CustomerIDs: []string{c1, c3}}, Sort: query.SortDate, Limit: 500})
 		if err != nil || page.Total != 10 {
 			t.Fatalf("total %d, %v; want c1's 10", page.Total, err)
 		}
 	})
 	t.Run("ReadOutsideScopeIsNotFound", func(t *testing.T) {
-		if _, err := svc.Payment(ctx, alice, paymentID(2), query.ReadRequest{}); domain.ErrorCode(err) != domain.ENOTFOUND {
+		if _, err := svc.Payment(ctx, query.UserCaller(alice), paymentID(2), query.ReadRequest{}); domain.ErrorCode(err) != domain.ENOTFOUND {
 			t.Fatalf("c3's payment: err = %v, want not_found", err)
 		}
-		if _, err := svc.Payment(ctx, alice, paymentID(999), query.ReadRequest{}); domain.ErrorCode(err) != domain.ENOTFOUND {
+		if _, err := svc.Payment(ctx, query.UserCaller(alice), paymentID(999), query.ReadRequest{}); domain.ErrorCode(err) != domain.ENOTFOUND {
 			t.Fatalf("missing payment: err = %v, want not_found", err)
 		}
-		p, err := svc.Payment(ctx, alice, paymentID(1), query.ReadRequest{})
+		p, err := svc.Payment(ctx, query.UserCaller(alice), paymentID(1), query.ReadRequest{})
 		if err != nil || p.ID != paymentID(1) {
 			t.Fatalf("c2's payment: %v, %v", p.ID, err)
 		}
-		if _, err := svc.Payment(ctx, alice, "nope", query.ReadRequest{}); domain.ErrorCode(err) != domain.EINVALID {
+		if _, err := svc.Payment(ctx, query.UserCaller(alice), "nope", query.ReadRequest{}); domain.ErrorCode(err) != domain.EINVALID {
 			t.Fatalf("bad id: err = %v, want invalid", err)
 		}
 	})
 	t.Run("SummaryScoped", func(t *testing.T) {
-		s, err := svc.Summary(ctx, bob, query.SummaryRequest{Filter: query.Filter{CustomerIDs: []string{c1}}})
+		s, err := svc.Summary(ctx, query.UserCaller(bob), query.SummaryRequest{Filter: query.Filter{CustomerIDs: []string{c1}}})
 		if err != nil || s.Count != 0 || len(s.SumByCurrency) != 0 || s.CountByStatus["failed"] != 0 || len(s.CountByStatus) != len(domain.Statuses) || s.SuccessRate != nil || s.CountByFailureCode == nil {
 			t.Fatalf("got %+v, %v; want an empty summary with every status", s, err)
 		}
 	})
 	t.Run("ExportScoped", func(t *testing.T) {
 		var got []string
-		err := svc.Export(ctx, bob, query.ExportRequest{Sort: query.SortDate}, func(ps []query.Payment) error {
+		err := svc.Export(ctx, query.UserCaller(bob), query.ExportRequest{Sort: query.SortDate}, func(ps []query.Payment) error {
 			got = append(got, ids(ps)...)
 			return nil
 		})
@@ -116,7 +116,7 @@ func TestServiceScope(t *testing.T) {
 		}
 	})
 	t.Run("CustomersSortedByName", func(t *testing.T) {
-		cs, err := svc.Customers(ctx, alice, query.ReadRequest{})
+		cs, err := svc.Customers(ctx, query.UserCaller(alice), query.ReadRequest{})
 		if err != nil || len(cs) != 2 || cs[0].Name != "Alpha" || cs[1].Name != "beta" {
 			t.Fatalf("got %+v, %v; want Alpha, beta", cs, err)
 		}
@@ -125,11 +125,84 @@ func TestServiceScope(t *testing.T) {
 		}
 	})
 	t.Run("NoCustomers", func(t *testing.T) {
-		cs, err := svc.Customers(ctx, "dddddddd-0000-0000-0000-00000000000d", query.ReadRequest{})
+		cs, err := svc.Customers(ctx, query.UserCaller("dddddddd-0000-0000-0000-00000000000d"), query.ReadRequest{})
 		if err != nil || cs == nil || len(cs) != 0 {
 			t.Fatalf("got %#v, %v; want an empty, non-nil list", cs, err)
 		}
 	})
+}
+
+// An API key sees exactly its one customer, whoever is linked to it, in
+// every read; its cursors are its own.
+func TestServiceKeyScope(t *testing.T) {
+	ctx := context.Background()
+	m := newMemory(30)
+	svc := query.NewService(m, query.Options{ScopeTTL: query.MaxScopeTTL})
+	key := query.KeyCaller("4e000000-0000-0000-0000-00000000004e", c3)
+	t.Run("SearchSeesOnlyItsCustomer", func(t *testing.T) {
+		page, err := svc.Search(ctx, key, query.SearchRequest{Sort: query.SortDate, Limit: 500})
+		if err != nil || len(page.Data) != 10 {
+			t.Fatalf("got %d, %v; want c3's 10", len(page.Data), err)
+		}
+		for _, p := range page.Data {
+			if p.CustomerID != c3 {
+				t.Fatalf("payment %s of %s, want only %s", p.ID, p.CustomerID, c3)
+			}
+		}
+	})
+	t.Run("OtherCustomerFilterIsEmpty", func(t *testing.T) {
+		page, err := svc.Search(ctx, key, query.SearchRequest{Filter: query.Filter{CustomerIDs: []string{c1}}, Sort: query.SortDate, Limit: 10})
+		if err != nil || len(page.Data) != 0 || page.Total != 0 {
+			t.Fatalf("got %d (total %d), %v; want nothing", len(page.Data), page.Total, err)
+		}
+	})
+	t.Run("PaymentOfAnotherCustomerIsNotFound", func(t *testing.T) {
+		if _, err := svc.Payment(ctx, key, paymentID(0), query.ReadRequest{}); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("payment of c1: %v, want not_found", err)
+		}
+		if p, err := svc.Payment(ctx, key, paymentID(2), query.ReadRequest{}); err != nil || p.CustomerID != c3 {
+			t.Fatalf("payment of c3: %+v, %v", p, err)
+		}
+		if _, err := svc.Events(ctx, key, paymentID(1), query.ReadRequest{}); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("events of c2's payment: %v, want not_found", err)
+		}
+	})
+	t.Run("SummaryAndExport", func(t *testing.T) {
+		s, err := svc.Summary(ctx, key, query.SummaryRequest{})
+		if err != nil || s.Count != 10 {
+			t.Fatalf("summary %+v, %v; want 10", s, err)
+		}
+		n := 0
+		err = svc.Export(ctx, key, query.ExportRequest{Sort: query.SortDate}, func(ps []query.Payment) error { n += len(ps); return nil })
+		if err != nil || n != 10 {
+			t.Fatalf("exported %d, %v; want 10", n, err)
+		}
+	})
+	t.Run("CustomersIsItsCustomer", func(t *testing.T) {
+		cs, err := svc.Customers(ctx, key, query.ReadRequest{})
+		if err != nil || len(cs) != 1 || cs[0].ID != c3 || len(cs[0].Users) != 1 {
+			t.Fatalf("got %+v, %v; want only %s with its user", cs, err, c3)
+		}
+	})
+	t.Run("CursorsAreTheKeys", func(t *testing.T) {
+		page, err := svc.Search(ctx, key, query.SearchRequest{Sort: query.SortDate, Limit: 3})
+		if err != nil || !page.HasMore {
+			t.Fatal(page, err)
+		}
+		if _, err := svc.Search(ctx, key, query.SearchRequest{Sort: query.SortDate, Limit: 3, Cursor: *page.NextCursor}); err != nil {
+			t.Fatalf("the key's own cursor: %v", err)
+		}
+		other := query.KeyCaller("4f000000-0000-0000-0000-00000000004f", c3)
+		for _, c := range []query.Caller{other, query.UserCaller(bob)} {
+			_, err := svc.Search(ctx, c, query.SearchRequest{Sort: query.SortDate, Limit: 3, Cursor: *page.NextCursor})
+			if got := fields(t, err); !slices.Equal(got, []string{"cursor"}) {
+				t.Fatalf("%+v with the key's cursor: fields %v, want cursor", c, got)
+			}
+		}
+	})
+	if n := m.Calls("LinkedCustomerIDs"); n != 0 {
+		t.Errorf("LinkedCustomerIDs called %d times for a key, want 0 (its scope is its customer)", n)
+	}
 }
 
 func TestServiceCursorWalk(t *testing.T) {
@@ -142,7 +215,7 @@ func TestServiceCursorWalk(t *testing.T) {
 			var got []string
 			req := query.SearchRequest{Sort: sort, Limit: 7}
 			for pages := 0; ; pages++ {
-				page, err := svc.Search(ctx, bob, req)
+				page, err := svc.Search(ctx, query.UserCaller(bob), req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -164,11 +237,11 @@ func TestServiceCursorWalk(t *testing.T) {
 		})
 	}
 	t.Run("CursorOfAnotherUser", func(t *testing.T) {
-		page, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 1})
+		page, err := svc.Search(ctx, query.UserCaller(alice), query.SearchRequest{Sort: query.SortDate, Limit: 1})
 		if err != nil || !page.HasMore {
 			t.Fatal(err)
 		}
-		_, err = svc.Search(ctx, bob, query.SearchRequest{Sort: query.SortDate, Limit: 1, Cursor: *page.NextCursor})
+		_, err = svc.Search(ctx, query.UserCaller(bob), query.SearchRequest{Sort: query.SortDate, Limit: 1, Cursor: *page.NextCursor})
 		if got := fields(t, err); !slices.Equal(got, []string{"cursor"}) {
 			t.Fatalf("fields = %v", got)
 		}
@@ -191,7 +264,7 @@ func TestServiceScopeCache(t *testing.T) {
 	query.SetClock(svc, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	search := func() int64 {
-		page, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 10})
+		page, err := svc.Search(ctx, query.UserCaller(alice), query.SearchRequest{Sort: query.SortDate, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +286,7 @@ func TestServiceScopeCache(t *testing.T) {
 	t.Run("TokenBypassesCache", func(t *testing.T) {
 		m.PutCustomer(query.Customer{ID: c2, Name: "Alpha", Users: []query.User{{ID: bob}, {ID: alice}}})
 		m.SetApplied(10)
-		page, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 10, MinLSN: 10})
+		page, err := svc.Search(ctx, query.UserCaller(alice), query.SearchRequest{Sort: query.SortDate, Limit: 10, MinLSN: 10})
 		if err != nil || page.Total != 2 {
 			t.Fatalf("total = %d, %v; want 2 right after the link", page.Total, err)
 		}
@@ -223,11 +296,11 @@ func TestServiceScopeCache(t *testing.T) {
 		svc := query.NewService(m, query.Options{ScopeTTL: time.Hour})
 		now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 		query.SetClock(svc, func() time.Time { return now })
-		if _, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 1}); err != nil {
+		if _, err := svc.Search(ctx, query.UserCaller(alice), query.SearchRequest{Sort: query.SortDate, Limit: 1}); err != nil {
 			t.Fatal(err)
 		}
 		now = now.Add(query.MaxScopeTTL)
-		if _, err := svc.Search(ctx, alice, query.SearchRequest{Sort: query.SortDate, Limit: 1}); err != nil {
+		if _, err := svc.Search(ctx, query.UserCaller(alice), query.SearchRequest{Sort: query.SortDate, Limit: 1}); err != nil {
 			t.Fatal(err)
 		}
 		if got := m.Calls("LinkedCustomerIDs"); got != 2 {
@@ -298,7 +371,7 @@ func TestServiceExportPages(t *testing.T) {
 	svc := query.NewService(m, query.Options{ExportPageSize: 4})
 	var sizes []int
 	var got []string
-	err := svc.Export(ctx, alice, query.ExportRequest{Sort: query.SortAmountDesc}, func(ps []query.Payment) error {
+	err := svc.Export(ctx, query.UserCaller(alice), query.ExportRequest{Sort: query.SortAmountDesc}, func(ps []query.Payment) error {
 		sizes = append(sizes, len(ps))
 		got = append(got, ids(ps)...)
 		return nil
@@ -319,7 +392,7 @@ func TestServiceExportPages(t *testing.T) {
 	t.Run("YieldErrorStops", func(t *testing.T) {
 		stop := errors.New("stop")
 		calls := 0
-		err := svc.Export(ctx, alice, query.ExportRequest{Sort: query.SortDate}, func([]query.Payment) error { calls++; return stop })
+		err := svc.Export(ctx, query.UserCaller(alice), query.ExportRequest{Sort: query.SortDate}, func([]query.Payment) error { calls++; return stop })
 		if !errors.Is(err, stop) || calls != 1 {
 			t.Fatalf("err %v after %d calls, want stop after 1", err, calls)
 		}
@@ -346,11 +419,11 @@ func TestServiceTotalLimit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := query.NewService(m, query.Options{TotalHitsLimit: tc.limit})
 			req := query.SearchRequest{Sort: query.SortDate, Limit: 5, ExactTotal: tc.exact}
-			q, ok, err := svc.PlanSearch(ctx, alice, req)
+			q, ok, err := svc.PlanSearch(ctx, query.UserCaller(alice), req)
 			if err != nil || !ok || q.TotalLimit != tc.planned {
 				t.Fatalf("planned total limit %d (ok %v, %v), want %d", q.TotalLimit, ok, err, tc.planned)
 			}
-			page, err := svc.Search(ctx, alice, req)
+			page, err := svc.Search(ctx, query.UserCaller(alice), req)
 			if err != nil || page.Total != tc.total || page.TotalRelation != tc.relation || len(page.Data) != 5 {
 				t.Fatalf("total %d %q, %d rows, %v; want %d %q, 5 rows", page.Total, page.TotalRelation, len(page.Data), err, tc.total, tc.relation)
 			}
@@ -358,7 +431,7 @@ func TestServiceTotalLimit(t *testing.T) {
 	}
 	t.Run("EmptyScopeIsExact", func(t *testing.T) {
 		svc := query.NewService(m, query.Options{})
-		page, err := svc.Search(ctx, paymentID(999), query.SearchRequest{Sort: query.SortDate, Limit: 5})
+		page, err := svc.Search(ctx, query.UserCaller(paymentID(999)), query.SearchRequest{Sort: query.SortDate, Limit: 5})
 		if err != nil || page.Total != 0 || page.TotalRelation != query.TotalEqual {
 			t.Fatalf("total %d %q, %v; want 0 eq", page.Total, page.TotalRelation, err)
 		}

@@ -96,6 +96,7 @@ func boolQuery(f query.Filter) map[string]any {
 	}
 	terms("customer_id", f.CustomerIDs)
 	terms("user_id", f.UserIDs)
+	terms("executed_by.id", f.ExecutedBy)
 	statuses := make([]string, len(f.Statuses))
 	for i, s := range f.Statuses {
 		statuses[i] = string(s)

@@ -50,7 +50,10 @@ type Searcher struct {
 	latency *prometheus.HistogramVec
 }
 
-var _ query.Searcher = (*Searcher)(nil)
+var (
+	_ query.Searcher  = (*Searcher)(nil)
+	_ query.KeyFinder = (*Searcher)(nil)
+)
 
 // New returns a Searcher over the indices with the given prefix
 // (INDEX_PREFIX). If reg is not nil, the latency of every engine request is
@@ -291,33 +294,92 @@ func (s *Searcher) Events(ctx context.Context, id string, customerIDs []string) 
 // the customers index (paged by id for users with very many customers).
 func (s *Searcher) LinkedCustomerIDs(ctx context.Context, userID string) ([]string, error) {
 	var ids []string
-	err := s.linked(ctx, "scope", userID, []string{"id"}, func(d projection.CustomerDoc) {
+	err := s.linked(ctx, "scope", map[string]any{"term": map[string]any{"user_ids": userID}}, []string{"id"}, func(d projection.CustomerDoc) {
 		ids = append(ids, d.ID)
 	})
 	return ids, err
 }
 
+// customerFields are what the customers list reads of an access document
+// (never its API keys).
+var customerFields = []string{"id", "name", "email", "users"}
+
 // LinkedCustomers implements query.Searcher.
 func (s *Searcher) LinkedCustomers(ctx context.Context, userID string) ([]query.Customer, error) {
 	cs := []query.Customer{}
-	err := s.linked(ctx, "customers", userID, []string{"id", "name", "email", "users"}, func(d projection.CustomerDoc) {
-		c := query.Customer{ID: d.ID, Name: d.Name, Email: d.Email, Users: make([]query.User, len(d.Users))}
-		for i, u := range d.Users {
-			c.Users[i] = query.User{ID: u.ID, Name: u.Name, Email: u.Email}
-		}
-		cs = append(cs, c)
+	err := s.linked(ctx, "customers", map[string]any{"term": map[string]any{"user_ids": userID}}, customerFields, func(d projection.CustomerDoc) {
+		cs = append(cs, customer(d))
 	})
 	return cs, err
 }
 
-func (s *Searcher) linked(ctx context.Context, op, userID string, fields []string, each func(projection.CustomerDoc)) error {
+// CustomersByID implements query.Searcher.
+func (s *Searcher) CustomersByID(ctx context.Context, ids []string) ([]query.Customer, error) {
+	cs := []query.Customer{}
+	if len(ids) == 0 {
+		return cs, nil
+	}
+	err := s.linked(ctx, "customers", map[string]any{"terms": map[string]any{"id": ids}}, customerFields, func(d projection.CustomerDoc) {
+		cs = append(cs, customer(d))
+	})
+	return cs, err
+}
+
+func customer(d projection.CustomerDoc) query.Customer {
+	c := query.Customer{ID: d.ID, Name: d.Name, Email: d.Email, Users: make([]query.User, len(d.Users))}
+	for i, u := range d.Users {
+		c.Users[i] = query.User{ID: u.ID, Name: u.Name, Email: u.Email}
+	}
+	return c
+}
+
+// APIKey implements query.KeyFinder: the live API key with prefix, from
+// the access document of its customer (one small search of the indexed
+// api_keys.prefix); found is false when no customer has it (unknown or
+// revoked).
+func (s *Searcher) APIKey(ctx context.Context, prefix string) (key query.StoredKey, found bool, err error) {
+	body, err := json.Marshal(map[string]any{
+		"size":             2,
+		"track_total_hits": false,
+		"_source":          []string{"id", "api_keys"},
+		"query":            map[string]any{"bool": map[string]any{"filter": []any{map[string]any{"term": map[string]any{"api_keys.prefix": prefix}}}}},
+	})
+	if err != nil {
+		return query.StoredKey{}, false, fmt.Errorf("search: encode api key: %w", err)
+	}
+	_, out, err := s.do(ctx, "api_key", http.MethodPost, "/"+projection.CustomersAlias(s.prefix)+"/_search?filter_path=hits.hits._source", body)
+	if err != nil {
+		return query.StoredKey{}, false, err
+	}
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				Source projection.CustomerDoc `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := unmarshal(out, &res); err != nil {
+		return query.StoredKey{}, false, fmt.Errorf("search: decode api key: %w", err)
+	}
+	for _, h := range res.Hits.Hits {
+		for _, k := range h.Source.APIKeys {
+			if k.Prefix == prefix {
+				return query.StoredKey{ID: k.ID, Name: k.Name, CustomerID: h.Source.ID, Hash: k.Hash, Scopes: k.Scopes}, true, nil
+			}
+		}
+	}
+	return query.StoredKey{}, false, nil
+}
+
+// linked walks the access documents matching clause in id order, paged.
+func (s *Searcher) linked(ctx context.Context, op string, clause map[string]any, fields []string, each func(projection.CustomerDoc)) error {
 	after := ""
 	for {
 		req := map[string]any{
 			"size":             customerPage,
 			"track_total_hits": false,
 			"_source":          fields,
-			"query":            map[string]any{"bool": map[string]any{"filter": []any{map[string]any{"term": map[string]any{"user_ids": userID}}}}},
+			"query":            map[string]any{"bool": map[string]any{"filter": []any{clause}}},
 			"sort":             []any{map[string]any{"id": map[string]any{"order": "asc"}}},
 		}
 		if after != "" {

@@ -43,6 +43,12 @@ var (
 	// integer the JSON calls amount) and as amount (a decimal in the
 	// currency's units).
 	csvOnly = []string{"amount_minor"}
+	// executor is who executed the payment (domain.Executor: its user, or
+	// the API key it was made with, SPEC §10): built from the payment's
+	// user or key on both sides; the CSV export spells it out in three
+	// columns (csvExecutor).
+	executor    = []string{"executed_by"}
+	csvExecutor = []string{"executed_by_type", "executed_by_id", "executed_by_name"}
 )
 
 // TestPaymentShape compares every place a payment's fields are spelled
@@ -59,17 +65,17 @@ func TestPaymentShape(t *testing.T) {
 		fields      []string
 		extra, left []string // besides base, and of base not in it
 	}{
-		{"domain.PaymentView", goFields[domain.PaymentView](t), denormalized, nil},
-		{"projection.PaymentDoc (decoded)", goFields[projection.PaymentDoc](t), cat(denormalized, timeline), nil},
-		{"projection.PaymentDoc (written)", written(t, docWithID()), cat(denormalized, timeline, sortKeys), nil},
-		{"projection.PaymentsMapping", mappingFields(t, projection.PaymentsMapping), cat(denormalized, timeline, sortKeys), nil},
-		{"query.Payment", goFields[query.Payment](t), denormalized, nil},
-		{"query API OpenAPI Payment", queryAPI.properties(t, "Payment"), denormalized, nil},
-		{"query API OpenAPI Payment (required)", queryAPI.required(t, "Payment"), denormalized, nil},
-		{"query API CSV columns", queryhttp.CSVColumns, cat(denormalized, csvOnly), notExported},
-		{"commandhttp.PaymentJSON", goFields[commandhttp.PaymentJSON](t), nil, nil},
-		{"command API OpenAPI Payment", commandAPI.properties(t, "Payment"), nil, nil},
-		{"command API OpenAPI Payment (required)", commandAPI.required(t, "Payment"), nil, nil},
+		{"domain.PaymentView", goFields[domain.PaymentView](t), cat(denormalized, executor), nil},
+		{"projection.PaymentDoc (decoded)", goFields[projection.PaymentDoc](t), cat(denormalized, executor, timeline), nil},
+		{"projection.PaymentDoc (written)", written(t, docWithID()), cat(denormalized, executor, timeline, sortKeys), nil},
+		{"projection.PaymentsMapping", mappingFields(t, projection.PaymentsMapping), cat(denormalized, executor, timeline, sortKeys), nil},
+		{"query.Payment", goFields[query.Payment](t), cat(denormalized, executor), nil},
+		{"query API OpenAPI Payment", queryAPI.properties(t, "Payment"), cat(denormalized, executor), nil},
+		{"query API OpenAPI Payment (required)", queryAPI.required(t, "Payment"), cat(denormalized, executor), nil},
+		{"query API CSV columns", queryhttp.CSVColumns, cat(denormalized, csvOnly, csvExecutor), notExported},
+		{"commandhttp.PaymentJSON", goFields[commandhttp.PaymentJSON](t), executor, nil},
+		{"command API OpenAPI Payment", commandAPI.properties(t, "Payment"), executor, nil},
+		{"command API OpenAPI Payment (required)", commandAPI.required(t, "Payment"), executor, nil},
 		{"command.PaymentInput", goFields[command.PaymentInput](t), nil, serverSet},
 		{"command API OpenAPI NewPayment", commandAPI.properties(t, "NewPayment"), nil, serverSet},
 	} {

@@ -51,7 +51,8 @@ func newWorld(rnd *mrand.Rand) *world {
 		d := now.Add(time.Duration(i) * time.Hour)
 		return projection.PaymentDoc{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: uuidFrom(rnd), PaymentRefID: uuidFrom(rnd), CustomerID: c.ID, UserID: u,
 			Amount: int64(1000 + i), Currency: "DKK", ThirdParty: "Shop " + c.Name, Status: domain.StatusSucceeded,
-			Date: d, CreatedAt: d, UpdatedAt: d}, CustomerName: c.Name, UserName: users[u].Name, UserEmail: users[u].Email}}
+			Date: d, CreatedAt: d, UpdatedAt: d}, CustomerName: c.Name, UserName: users[u].Name, UserEmail: users[u].Email,
+			ExecutedBy: userExecutor(u, users[u].Name, users[u].Email)}}
 	}
 	for i := range 5 {
 		w.p1 = append(w.p1, mk(w.c1, w.l, i))
@@ -218,7 +219,7 @@ func TestCustomersAndPayment(t *testing.T) {
 		res := s.get(t, s.token(w.l), "/v1/payments/"+strings.ToUpper(w.p1[2].ID), nil)
 		res.decode(t, &p)
 		want := asPayments(w.p1[2:3])[0]
-		if res.status != http.StatusOK || normalize(p) != normalize(want) {
+		if res.status != http.StatusOK || !reflect.DeepEqual(normalize(p), normalize(want)) {
 			t.Fatalf("status %d\n got %+v\nwant %+v", res.status, p, want)
 		}
 	})
@@ -752,22 +753,23 @@ func TestCSVFormat(t *testing.T) {
 		Description: "say \"hi\", then\nleave", Status: domain.StatusSucceeded,
 		Date:     time.Date(2024, 5, 1, 14, 30, 0, 123456000, time.FixedZone("", 7200)),
 		Attempts: 1, ProcessedAt: &processed, AmountRefunded: 6000,
-	}, CustomerName: "=cmd|' /C calc'!A0", UserName: "@admin", UserEmail: "-x@example.com"}})
+	}, CustomerName: "=cmd|' /C calc'!A0", UserName: "@admin", UserEmail: "-x@example.com",
+		ExecutedBy: domain.Executor{Type: domain.ExecutorAPIKey, ID: "4e000000-0000-4000-8000-00000000004e", Name: "=ERP sync"}}})
 	code, msg := "=HYPERLINK(\"x\")", "declined"
 	m.PutPayment(query.Payment{PaymentView: domain.PaymentView{Payment: domain.Payment{
 		ID: "00000000-0000-4000-8000-000000000002", PaymentRefID: "00000000-0000-4000-8000-0000000000fe",
 		CustomerID: cid, UserID: user, Amount: 5, Currency: "DKK", ThirdParty: "x", Status: domain.StatusFailed,
 		Date: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), FailureCode: &code, FailureMessage: &msg, Attempts: 3, ProcessedAt: &processed,
-	}, CustomerName: "Shop", UserName: "Ann", UserEmail: "a@example.com"}})
+	}, CustomerName: "Shop", UserName: "Ann", UserEmail: "a@example.com", ExecutedBy: userExecutor(user, "Ann", "a@example.com")}})
 	s := memoryStack(t, m, query.Options{})
 	res := s.get(t, s.token(user), "/v1/payments/export.csv", nil)
 	want := "id,payment_ref_id,date,customer_id,customer_name,user_id,user_name,user_email,third_party,description,amount_minor,amount,currency,status," +
-		"failure_code,attempts,processed_at,amount_refunded\n" +
+		"failure_code,attempts,processed_at,amount_refunded,executed_by_type,executed_by_id,executed_by_name\n" +
 		"00000000-0000-4000-8000-000000000001,00000000-0000-4000-8000-0000000000ff,2024-05-01T12:30:00.123456Z," + cid +
 		",'=cmd|' /C calc'!A0," + user + ",'@admin,'-x@example.com,'+45 12 34,\"say \"\"hi\"\", then\nleave\",123456,123.456,KWD,succeeded," +
-		",1,2024-05-01T12:31:00.5Z,6000\n" +
+		",1,2024-05-01T12:31:00.5Z,6000,api_key,4e000000-0000-4000-8000-00000000004e,'=ERP sync\n" +
 		"00000000-0000-4000-8000-000000000002,00000000-0000-4000-8000-0000000000fe,2024-04-01T00:00:00Z," + cid +
-		",Shop," + user + ",Ann,a@example.com,x,,5,0.05,DKK,failed,\"'=HYPERLINK(\"\"x\"\")\",3,2024-05-01T12:31:00.5Z,0\n"
+		",Shop," + user + ",Ann,a@example.com,x,,5,0.05,DKK,failed,\"'=HYPERLINK(\"\"x\"\")\",3,2024-05-01T12:31:00.5Z,0,user," + user + ",Ann\n"
 	if string(res.body) != want {
 		t.Fatalf("csv\n got %q\nwant %q", res.body, want)
 	}

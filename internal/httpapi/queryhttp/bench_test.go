@@ -55,7 +55,7 @@ func BenchmarkSearch(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		plan, ok, err := s.svc.PlanSearch(context.Background(), caller, req)
+		plan, ok, err := s.svc.PlanSearch(context.Background(), query.UserCaller(caller), req)
 		if err != nil || !ok {
 			b.Fatalf("plan: %v %v", ok, err)
 		}

@@ -18,6 +18,7 @@ var CSVColumns = []string{
 	"id", "payment_ref_id", "date", "customer_id", "customer_name", "user_id", "user_name", "user_email",
 	"third_party", "description", "amount_minor", "amount", "currency", "status",
 	"failure_code", "attempts", "processed_at", "amount_refunded",
+	"executed_by_type", "executed_by_id", "executed_by_name",
 }
 
 // CSVRecord returns the cells of one payment's CSV row, protected against
@@ -28,6 +29,7 @@ func CSVRecord(p query.Payment) []string {
 		p.UserID, p.UserName, p.UserEmail, p.ThirdParty, p.Description,
 		strconv.FormatInt(p.Amount, 10), domain.FormatAmount(p.Amount, p.Currency), p.Currency, string(p.Status),
 		"", strconv.Itoa(p.Attempts), "", strconv.FormatInt(p.AmountRefunded, 10),
+		p.ExecutedBy.Type, p.ExecutedBy.ID, p.ExecutedBy.Name,
 	}
 	if p.FailureCode != nil {
 		rec[14] = *p.FailureCode // a provider's code: text we do not control
@@ -91,7 +93,7 @@ func (h *Handler) export(c *gin.Context) {
 		w.WriteHeader(http.StatusOK)
 		return cw.Write(CSVColumns)
 	}
-	err = h.svc.Export(ctx, httpapi.UserID(c), req, func(page []query.Payment) error {
+	err = h.svc.Export(ctx, caller(c), req, func(page []query.Payment) error {
 		if !started {
 			if err := start(); err != nil {
 				return err
@@ -114,7 +116,7 @@ func (h *Handler) export(c *gin.Context) {
 		httpapi.WriteError(c, err)
 	case err != nil:
 		_ = c.Error(err)
-		h.opts.Logger.Error("export aborted after rows were sent", "error", err.Error(), "user_id", httpapi.UserID(c))
+		h.opts.Logger.Error("export aborted after rows were sent", "error", err.Error(), "caller", caller(c).ID())
 		abort(c)
 	case !started:
 		if err := start(); err == nil {

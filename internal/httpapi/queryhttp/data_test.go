@@ -157,7 +157,7 @@ func newDataset(r *rand.Rand, n int) *dataset {
 			ThirdParty: textWith(r, 1+r.IntN(3)), Description: desc,
 			Status: statuses[r.IntN(len(statuses))], Date: date,
 			CreatedAt: date.Add(time.Second), UpdatedAt: date.Add(time.Duration(i) * time.Millisecond),
-		}, CustomerName: c.Name, UserName: u.Name, UserEmail: u.Email}})
+		}, CustomerName: c.Name, UserName: u.Name, UserEmail: u.Email, ExecutedBy: userExecutor(u.ID, u.Name, u.Email)}})
 		settle(r, &d.payments[len(d.payments)-1].Payment)
 	}
 	// Whales: sums far above 2^53 in CHF on two days of customer 0, so the
@@ -168,7 +168,8 @@ func newDataset(r *rand.Rand, n int) *dataset {
 			ID: uuidFrom(r), PaymentRefID: uuidFrom(r), CustomerID: d.customers[0].ID, UserID: d.users[0].ID,
 			Amount: domain.MaxAmount - int64(2*i+1), Currency: "CHF", ThirdParty: "Whale Capital", Description: "big",
 			Status: domain.StatusSucceeded, Date: date, CreatedAt: date, UpdatedAt: date,
-		}, CustomerName: d.customers[0].Name, UserName: d.users[0].Name, UserEmail: d.users[0].Email}})
+		}, CustomerName: d.customers[0].Name, UserName: d.users[0].Name, UserEmail: d.users[0].Email,
+			ExecutedBy: userExecutor(d.users[0].ID, d.users[0].Name, d.users[0].Email)}})
 	}
 	return d
 }

@@ -22,7 +22,8 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 		"page": query.Page{Data: []query.Payment{
 			{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: "0b9e6f3c-5a2d-4c1e-9f8a-7b6c5d4e3f2a", Amount: 123456789012345,
 				Currency: "DKK", ThirdParty: tricky, Description: tricky, Status: domain.StatusSucceeded, Date: at, CreatedAt: at.In(cph),
-				UpdatedAt: at.Truncate(time.Second)}, CustomerName: tricky, UserName: "Ann", UserEmail: "ann@example.com"}},
+				UpdatedAt: at.Truncate(time.Second)}, CustomerName: tricky, UserName: "Ann", UserEmail: "ann@example.com",
+				ExecutedBy: domain.Executor{Type: domain.ExecutorAPIKey, ID: "4e000000-0000-4000-8000-00000000004e", Name: tricky}}},
 			{PaymentView: domain.PaymentView{Payment: domain.Payment{ID: "x", Amount: 1, Date: time.Time{}}}},
 		}, NextCursor: &cursor, HasMore: true, Total: 10000, TotalRelation: "gte"},
 		"empty page": query.Page{Data: []query.Payment{}, TotalRelation: "eq"},
@@ -64,6 +65,8 @@ func TestPageBytes(t *testing.T) {
 	p.CreatedAt = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	p.UpdatedAt = time.Date(2024, 3, 1, 0, 0, 0, 120000000, time.UTC)
 	p.CustomerName, p.UserName, p.UserEmail = "Shop <&> Co", "Ann", "ann@example.com"
+	email := "ann@example.com"
+	p.ExecutedBy = domain.Executor{Type: domain.ExecutorUser, ID: p.UserID, Name: "Ann", Email: &email}
 	code, msg, processed := "do_not_honor", "Declined <by> the issuer", time.Date(2024, 3, 1, 0, 0, 1, 500000000, time.UTC)
 	p.Status, p.FailureCode, p.FailureMessage, p.Attempts, p.ProcessedAt = domain.StatusFailed, &code, &msg, 2, &processed
 	p.Key = query.SortKey{Value: 7, ID: p.ID}
@@ -74,7 +77,7 @@ func TestPageBytes(t *testing.T) {
 		`"updated_at":"2024-03-01T00:00:00.12Z","failure_code":"do_not_honor","failure_message":"Declined \u003cby\u003e the issuer",` +
 		`"attempts":2,"processed_at":"2024-03-01T00:00:01.5Z","amount_refunded":0,` +
 		`"customer_name":"Shop \u003c\u0026\u003e Co","user_name":"Ann",` +
-		`"user_email":"ann@example.com"}],"next_cursor":"c1.abc","has_more":true,"total":10000,"total_relation":"gte"}` + "\n"
+		`"user_email":"ann@example.com","executed_by":{"type":"user","id":"01a2145f-20a9-768a-b32a-158c0c04b3ce","name":"Ann","email":"ann@example.com"}}],"next_cursor":"c1.abc","has_more":true,"total":10000,"total_relation":"gte"}` + "\n"
 	got, err := encodeJSON(page)
 	if err != nil || string(got) != want {
 		t.Errorf("page (%v)\n%s\nwant\n%s", err, got, want)

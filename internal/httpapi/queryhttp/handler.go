@@ -17,6 +17,8 @@ import (
 	"github.com/bytedance/sonic"
 	"github.com/gin-gonic/gin"
 
+	"github.com/wildcat-payments/wildcat/internal/auth"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
 	"github.com/wildcat-payments/wildcat/internal/query"
 )
@@ -40,7 +42,15 @@ type Options struct {
 	ExportTimeout time.Duration
 	// Logger reports exports aborted after rows were sent; nil discards.
 	Logger *slog.Logger
+	// Keys, when set, authenticates API keys (`Bearer wc_…`) besides user
+	// access tokens; nil accepts access tokens only.
+	Keys httpapi.KeyAuthenticator
+	// KeyLimiter, when set, limits the requests of each API key (users are
+	// not limited here).
+	KeyLimiter *auth.KeyedLimiter
 }
+
+var _ httpapi.KeyAuthenticator = (*query.KeyAuthenticator)(nil)
 
 // Handler serves the query API. It is safe for concurrent use.
 type Handler struct {
@@ -49,8 +59,10 @@ type Handler struct {
 }
 
 // Register adds the query API's routes to r: GET /openapi.json without
-// authentication and the /v1 routes behind bearer-token authentication by
-// verifier.
+// authentication and the /v1 routes behind bearer authentication: an
+// access token verified by verifier or an API key (opts.Keys), which needs
+// the payments:read scope for every route and is rate limited
+// (opts.KeyLimiter).
 func Register(r gin.IRouter, svc *query.Service, verifier httpapi.TokenVerifier, opts Options) {
 	if opts.ExportTimeout <= 0 {
 		opts.ExportTimeout = DefaultExportTimeout
@@ -63,7 +75,8 @@ func Register(r gin.IRouter, svc *query.Service, verifier httpapi.TokenVerifier,
 		c.Header("Cache-Control", "public, max-age=300")
 		c.Data(http.StatusOK, "application/json", OpenAPI)
 	})
-	v1 := r.Group("/v1", httpapi.Authenticate(verifier, nil))
+	v1 := r.Group("/v1", httpapi.Authenticate(verifier, opts.Keys), limitKeys(opts.KeyLimiter),
+		httpapi.RequireScope(auth.ScopePaymentsRead))
 	v1.GET("/payments", h.search)
 	v1.GET("/payments/summary", h.summary)
 	v1.GET("/payments/export.csv", h.export)
@@ -83,7 +96,7 @@ func (h *Handler) search(c *gin.Context) {
 		httpapi.WriteError(c, err)
 		return
 	}
-	page, err := h.svc.Search(c.Request.Context(), httpapi.UserID(c), req)
+	page, err := h.svc.Search(c.Request.Context(), caller(c), req)
 	if err != nil {
 		httpapi.WriteError(c, err)
 		return
@@ -102,7 +115,7 @@ func (h *Handler) summary(c *gin.Context) {
 		httpapi.WriteError(c, err)
 		return
 	}
-	sum, err := h.svc.Summary(c.Request.Context(), httpapi.UserID(c), req)
+	sum, err := h.svc.Summary(c.Request.Context(), caller(c), req)
 	if err != nil {
 		httpapi.WriteError(c, err)
 		return
@@ -115,7 +128,7 @@ func (h *Handler) payment(c *gin.Context) {
 	if !ok {
 		return
 	}
-	p, err := h.svc.Payment(c.Request.Context(), httpapi.UserID(c), c.Param("id"), req)
+	p, err := h.svc.Payment(c.Request.Context(), caller(c), c.Param("id"), req)
 	if err != nil {
 		httpapi.WriteError(c, err)
 		return
@@ -128,7 +141,7 @@ func (h *Handler) events(c *gin.Context) {
 	if !ok {
 		return
 	}
-	evs, err := h.svc.Events(c.Request.Context(), httpapi.UserID(c), c.Param("id"), req)
+	evs, err := h.svc.Events(c.Request.Context(), caller(c), c.Param("id"), req)
 	if err != nil {
 		httpapi.WriteError(c, err)
 		return
@@ -159,7 +172,7 @@ func (h *Handler) customers(c *gin.Context) {
 	if !ok {
 		return
 	}
-	cs, err := h.svc.Customers(c.Request.Context(), httpapi.UserID(c), req)
+	cs, err := h.svc.Customers(c.Request.Context(), caller(c), req)
 	if err != nil {
 		httpapi.WriteError(c, err)
 		return
@@ -167,6 +180,30 @@ func (h *Handler) customers(c *gin.Context) {
 	writeJSON(c, struct {
 		Data []query.Customer `json:"data"`
 	}{cs})
+}
+
+// caller is the query use cases' view of the authenticated principal.
+func caller(c *gin.Context) query.Caller {
+	p := httpapi.Caller(c)
+	if p.IsKey() {
+		return query.KeyCaller(p.KeyID, p.CustomerID)
+	}
+	return query.UserCaller(p.UserID)
+}
+
+// limitKeys ends a request of an API key that has used up its requests
+// with 429 and Retry-After; users pass (nil l passes everyone).
+func limitKeys(l *auth.KeyedLimiter) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if p := httpapi.Caller(c); l != nil && p.IsKey() {
+			if ok, wait := l.Take(p.KeyID); !ok {
+				httpapi.WriteError(c, &domain.Error{Code: domain.ERATELIMITED, RetryAfter: auth.RetryAfterSeconds(wait),
+					Message: "This API key has made too many requests; retry after the time in Retry-After."})
+				return
+			}
+		}
+		c.Next()
+	}
 }
 
 func (h *Handler) read(c *gin.Context) (query.ReadRequest, bool) {

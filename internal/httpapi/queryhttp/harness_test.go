@@ -22,6 +22,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/wildcat-payments/wildcat/internal/auth"
+	"github.com/wildcat-payments/wildcat/internal/domain"
 	"github.com/wildcat-payments/wildcat/internal/httpapi"
 	"github.com/wildcat-payments/wildcat/internal/httpapi/queryhttp"
 	"github.com/wildcat-payments/wildcat/internal/projection"
@@ -51,6 +52,8 @@ type stack struct {
 type stackOptions struct {
 	query.Options
 	noIndices bool
+	// keyLimiter limits API keys (nil: unlimited).
+	keyLimiter *auth.KeyedLimiter
 }
 
 // mustStack starts the query API on a test server with its own index
@@ -70,7 +73,7 @@ func mustStack(t testing.TB, opts stackOptions) *stack {
 		s.createIndex(projection.StateIndex(prefix), projection.StateMapping, "")
 	}
 	reg := httpapi.NewRegistry()
-	s.serve(search.New(sc, prefix, reg), reg, opts.Options)
+	s.serve(search.New(sc, prefix, reg), reg, opts.Options, opts.keyLimiter)
 	return s
 }
 
@@ -79,11 +82,13 @@ func mustStack(t testing.TB, opts stackOptions) *stack {
 func memoryStack(t testing.TB, searcher query.Searcher, opts query.Options) *stack {
 	t.Helper()
 	s := &stack{t: t}
-	s.serve(searcher, httpapi.NewRegistry(), opts)
+	s.serve(searcher, httpapi.NewRegistry(), opts, nil)
 	return s
 }
 
-func (s *stack) serve(searcher query.Searcher, reg *prometheus.Registry, opts query.Options) {
+// serve starts the API; a searcher that is a query.KeyFinder also
+// authenticates API keys, as cmd/query-api wires it.
+func (s *stack) serve(searcher query.Searcher, reg *prometheus.Registry, opts query.Options, keyLimiter *auth.KeyedLimiter) {
 	s.t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -93,7 +98,11 @@ func (s *stack) serve(searcher query.Searcher, reg *prometheus.Registry, opts qu
 	verifier := auth.NewCachedVerifier(auth.NewVerifier(s.issuer.PublicKey(), testIssuer, testAudience), 1000)
 	s.svc = query.NewService(searcher, opts)
 	r := httpapi.NewEngine(testenv.Logger(s.t), reg, httpapi.EngineOptions{Service: "query-api", RequestTimeout: 30 * time.Second})
-	queryhttp.Register(r, s.svc, verifier, queryhttp.Options{Logger: testenv.Logger(s.t)})
+	hopts := queryhttp.Options{Logger: testenv.Logger(s.t), KeyLimiter: keyLimiter}
+	if kf, ok := searcher.(query.KeyFinder); ok {
+		hopts.Keys = query.NewKeyAuthenticator(kf, query.KeyOptions{})
+	}
+	queryhttp.Register(r, s.svc, verifier, hopts)
 	srv := httptest.NewServer(r)
 	s.t.Cleanup(srv.Close)
 	s.url = srv.URL
@@ -369,4 +378,10 @@ func (sp *spec) check(t testing.TB, path string, r response) {
 	if err := sch.Validate(inst); err != nil {
 		t.Fatalf("openapi: GET %s %d: body does not match the document: %v\n%.1000s", tmpl, r.status, err, r.body)
 	}
+}
+
+// userExecutor is the executed_by of a payment a user made with an access
+// token, as the projector writes it.
+func userExecutor(id, name, email string) domain.Executor {
+	return domain.Executor{Type: domain.ExecutorUser, ID: id, Name: name, Email: &email}
 }

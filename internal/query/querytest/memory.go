@@ -130,6 +130,24 @@ func (m *Memory) LinkedCustomers(ctx context.Context, userID string) ([]query.Cu
 	return cs, nil
 }
 
+// CustomersByID implements query.Searcher.
+func (m *Memory) CustomersByID(ctx context.Context, ids []string) ([]query.Customer, error) {
+	if err := m.enter("CustomersByID"); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var cs []query.Customer
+	for id, c := range m.customers {
+		if slices.Contains(ids, id) {
+			cc := c.c
+			cc.Users = slices.Clone(c.c.Users)
+			cs = append(cs, cc)
+		}
+	}
+	return cs, nil
+}
+
 // Search implements query.Searcher.
 func (m *Memory) Search(ctx context.Context, q query.SearchQuery) (query.SearchResult, error) {
 	if err := m.enter("Search"); err != nil {
@@ -239,6 +257,7 @@ func Match(f query.Filter, p query.Payment) bool {
 		f.To != nil && ms >= f.To.UnixMilli(),
 		!in(f.CustomerIDs, p.CustomerID),
 		!in(f.UserIDs, p.UserID),
+		!in(f.ExecutedBy, p.ExecutedBy.ID),
 		len(f.Statuses) > 0 && !slices.Contains(f.Statuses, p.Status),
 		!in(f.Currencies, p.Currency),
 		f.PaymentRefID != "" && f.PaymentRefID != p.PaymentRefID,
