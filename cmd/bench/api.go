@@ -1,26 +1,36 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/wildcat-payments/wildcat/client"
+	"github.com/wildcat-payments/wildcat/client/queryapi"
 )
 
-// api is a minimal client of the command and query APIs.
+// api holds the bench's clients of the command and query APIs (package
+// client) and the plain HTTP client it uses for the search engine and the
+// projector. Every API client sends each request once (client.NoRetry):
+// the bench counts failures, it does not hide them behind retries.
 type api struct {
 	hc      *http.Client
 	command string
 	query   string
-	token   string
 	userID  string
+	// cl acts as the bench user (once logged in) for setup and writes.
+	cl *client.Client
+	// reads is the same user for the measured query-API reads. It writes
+	// nothing, so it never sends a consistency token: the searches are
+	// measured as before the client, without read-your-writes waits.
+	reads *client.Client
+	login *client.LoginTokenSource
 }
 
 func newHTTPClient() *http.Client {
@@ -29,54 +39,24 @@ func newHTTPClient() *http.Client {
 	}}
 }
 
+func newAPI(command, query string) (*api, error) {
+	a := &api{hc: newHTTPClient(), command: command, query: query}
+	var err error
+	a.cl, err = a.newClient(client.Options{})
+	return a, err
+}
+
+// newClient returns a client of both APIs with o's credentials, the bench's
+// HTTP client and no retries.
+func (a *api) newClient(o client.Options) (*client.Client, error) {
+	o.CommandURL, o.QueryURL, o.HTTPClient, o.Retry = a.command, a.query, a.hc, client.NoRetry
+	return client.New(o)
+}
+
 func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// do sends a JSON request and decodes a JSON answer into out (if not nil).
-// It returns the status and the response headers.
-func (a *api) do(ctx context.Context, method, url string, body any, hdr map[string]string, out any) (int, http.Header, error) {
-	var rd io.Reader
-	if body != nil {
-		switch b := body.(type) {
-		case []byte:
-			rd = bytes.NewReader(b)
-		default:
-			buf, err := json.Marshal(body)
-			if err != nil {
-				return 0, nil, err
-			}
-			rd = bytes.NewReader(buf)
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if a.token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.token)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := a.hc.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	if out != nil && res.StatusCode < 300 {
-		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-			return res.StatusCode, res.Header, err
-		}
-	} else {
-		_, _ = io.Copy(io.Discard, res.Body)
-	}
-	return res.StatusCode, res.Header, nil
 }
 
 // errLoginRejected marks a login the command API refused for the
@@ -85,33 +65,37 @@ var errLoginRejected = errors.New("login rejected")
 
 // signUp creates a user and returns its id.
 func (a *api) signUp(ctx context.Context, email, password string) (string, error) {
-	var u struct {
-		ID string `json:"id"`
+	name := "Bench " + strings.TrimPrefix(strings.TrimSuffix(email, "@example.com"), "bench-")
+	u, err := a.cl.SignUp(ctx, client.SignUp{Email: email, Password: password, Name: name})
+	if err != nil {
+		return "", fmt.Errorf("sign up: %w", err)
 	}
-	body := map[string]string{"email": email, "password": password, "name": "Bench " + strings.TrimPrefix(strings.TrimSuffix(email, "@example.com"), "bench-")}
-	st, _, err := a.do(ctx, "POST", a.command+"/v1/users", body, nil, &u)
-	if err != nil || st != http.StatusCreated {
-		return "", fmt.Errorf("sign up: status %d: %v", st, err)
-	}
-	return u.ID, nil
+	return u.Id, nil
 }
 
-// logIn takes a token for email and password (POST /v1/auth/token) and
-// sends it with every later request.
+// logIn logs in as email (POST /v1/auth/token) and acts as that user from
+// then on; the token is renewed before it expires.
 func (a *api) logIn(ctx context.Context, email, password string) error {
-	var tok struct {
-		AccessToken string `json:"access_token"`
+	login := client.Login(email, password)
+	cl, err := a.newClient(client.Options{TokenSource: login})
+	if err != nil {
+		return err
 	}
-	st, _, err := a.do(ctx, "POST", a.command+"/v1/auth/token", map[string]string{"email": email, "password": password}, nil, &tok)
-	switch {
-	case err != nil:
-		return fmt.Errorf("token: status %d: %w", st, err)
-	case st == http.StatusBadRequest, st == http.StatusUnauthorized, st == http.StatusForbidden, st == http.StatusNotFound:
-		return fmt.Errorf("token: status %d: %w", st, errLoginRejected)
-	case st != http.StatusOK || tok.AccessToken == "":
-		return fmt.Errorf("token: status %d", st)
+	reads, err := a.newClient(client.Options{TokenSource: login})
+	if err != nil {
+		return err
 	}
-	a.token = tok.AccessToken
+	if _, err := login.Token(ctx); err != nil {
+		var e *client.Error
+		if errors.As(err, &e) {
+			switch e.Status {
+			case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+				return fmt.Errorf("token: %w: %w", err, errLoginRejected)
+			}
+		}
+		return fmt.Errorf("token: %w", err)
+	}
+	a.cl, a.reads, a.login = cl, reads, login
 	return nil
 }
 
@@ -120,14 +104,44 @@ func (a *api) logIn(ctx context.Context, email, password string) error {
 func (a *api) customers(ctx context.Context, first, n int) ([]string, error) {
 	ids := make([]string, 0, n)
 	for i := first; i < first+n; i++ {
-		var c struct {
-			ID string `json:"id"`
+		c, err := a.cl.CreateCustomer(ctx, client.NewCustomer{Name: fmt.Sprintf("Bench shop %02d %s", i, randHex(3))})
+		if err != nil {
+			return ids, fmt.Errorf("create customer: %w", err)
 		}
-		st, _, err := a.do(ctx, "POST", a.command+"/v1/customers", map[string]string{"name": fmt.Sprintf("Bench shop %02d %s", i, randHex(3))}, nil, &c)
-		if err != nil || st != http.StatusCreated {
-			return ids, fmt.Errorf("create customer: status %d: %v", st, err)
-		}
-		ids = append(ids, c.ID)
+		ids = append(ids, c.Id)
 	}
 	return ids, nil
+}
+
+// errorKind names the failure of an API call for the stats: "http_<status>"
+// for an answer other than the expected one, "transport" for anything else.
+func errorKind(err error) string {
+	var e *client.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return fmt.Sprintf("http_%d", e.Status)
+	}
+	return "transport"
+}
+
+// searchRaw sends GET /v1/payments?<qs> through c's generated query
+// client (its credentials and transport) and drains the answer without
+// decoding it, as the bench always measured searches; qs is a query the
+// bench planned itself. It returns the failure kind ("" on 200).
+func searchRaw(ctx context.Context, c *client.Client, qs string) string {
+	res, err := c.Query().SearchPayments(ctx, &queryapi.SearchPaymentsParams{}, func(_ context.Context, req *http.Request) error {
+		req.URL.RawQuery = qs
+		return nil
+	})
+	if err != nil {
+		return "transport"
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Sprintf("http_%d", res.StatusCode)
+	}
+	return ""
 }

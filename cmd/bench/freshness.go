@@ -52,17 +52,13 @@ func (b *bench) freshnessAt(ctx context.Context, rate int) (Stats, float64, erro
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 			for range work {
-				var p struct {
-					ID string `json:"id"`
-				}
-				st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments", paymentBody(r, b.loadCustomers[r.IntN(len(b.loadCustomers))]),
-					map[string]string{"Idempotency-Key": randHex(12)}, &p)
-				if kind := statusKind(st, err, 201); kind != "" {
+				p, err := b.api.cl.CreatePayment(ctx, paymentBody(r, b.loadCustomers[r.IntN(len(b.loadCustomers))]))
+				if kind := errorKind(err); kind != "" {
 					rec.fail("create_" + kind)
 					continue
 				}
 				mu.Lock()
-				pending[p.ID] = time.Now()
+				pending[p.Id] = time.Now()
 				sentCount++
 				mu.Unlock()
 			}

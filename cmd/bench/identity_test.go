@@ -8,12 +8,15 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/wildcat-payments/wildcat/client"
 )
 
 func testIdentity() identity {
@@ -156,7 +159,12 @@ func setup(t *testing.T, fake *fakeCommandAPI, dir string, customers int) (ident
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	var out strings.Builder
-	b := &bench{cfg: Config{RunDir: dir, Customers: customers}, out: &out, api: &api{hc: srv.Client(), command: srv.URL}}
+	a := &api{hc: srv.Client(), command: srv.URL}
+	var err error
+	if a.cl, err = a.newClient(client.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	b := &bench{cfg: Config{RunDir: dir, Customers: customers}, out: &out, api: a}
 	id, err := b.setupIdentity(context.Background())
 	if err == nil && b.api.userID != id.UserID {
 		t.Errorf("api user %q, identity user %q", b.api.userID, id.UserID)

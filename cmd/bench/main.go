@@ -18,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/wildcat-payments/wildcat/client"
 	"github.com/wildcat-payments/wildcat/internal/config"
 )
 
@@ -71,7 +72,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	b := &bench{cfg: cfg, out: stdout, report: &Report{StartedAt: time.Now().UTC(), Machine: machine()}}
-	b.api = &api{hc: newHTTPClient(), command: cfg.CommandAPI, query: cfg.QueryAPI}
+	var err error
+	if b.api, err = newAPI(cfg.CommandAPI, cfg.QueryAPI); err != nil {
+		return err
+	}
 	id, err := b.setupIdentity(ctx)
 	if err != nil {
 		return fmt.Errorf("setup: %w (is the stack up? make up)", err)
@@ -91,6 +95,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		"search":     b.search,
 		"memory":     b.memory,
 		"processing": b.processing,
+		"apikey":     b.apiKeyVsUser,
 	}
 	// The search data set first, so that the searches measure an index
 	// built by ingestion alone: the write scenarios' load comes after them
@@ -168,15 +173,16 @@ var (
 	parties    = []string{"Acme Supplies", "Nordic Freight", "Copenhagen Coffee", "Baltic Paper", "Oresund Energy", "Viking Tools", "Fjord Fisheries", "Aarhus Print", "Skagen Design", "Odense Bikes"}
 )
 
-// paymentBody returns a realistic payment request for customer.
-func paymentBody(r *rand.Rand, customer string) map[string]any {
-	return map[string]any{
-		"customer_id": customer,
-		"amount":      1 + r.Int64N(10_000_000),
-		"currency":    currencies[r.IntN(len(currencies))],
-		"third_party": parties[r.IntN(len(parties))],
-		"description": "invoice " + randHex(4),
-		"date":        time.Now().Add(-time.Duration(r.Int64N(int64(365 * 24 * time.Hour)))).UTC().Format(time.RFC3339),
+// paymentBody returns a realistic payment request for customer (dated to
+// the second, as the JSON the bench always sent).
+func paymentBody(r *rand.Rand, customer string) client.NewPayment {
+	return client.NewPayment{
+		CustomerId:  customer,
+		Amount:      1 + r.Int64N(10_000_000),
+		Currency:    currencies[r.IntN(len(currencies))],
+		ThirdParty:  parties[r.IntN(len(parties))],
+		Description: client.Ptr("invoice " + randHex(4)),
+		Date:        client.Ptr(time.Now().Add(-time.Duration(r.Int64N(int64(365 * 24 * time.Hour)))).UTC().Truncate(time.Second)),
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/wildcat-payments/wildcat/client"
 )
 
 // processing measures payment processing end to end (issue 15): payments
@@ -95,9 +97,8 @@ func (b *bench) settleBurst(ctx context.Context, n int) (Stats, error) {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			items := samples(min(size, n-done), customer)
-			st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments/batch", map[string]any{"payments": items}, nil, nil)
-			if err != nil || st != http.StatusCreated {
-				errs <- fmt.Errorf("batch: status %d: %v", st, err)
+			if _, err := b.api.cl.CreatePayments(ctx, items); err != nil {
+				errs <- fmt.Errorf("batch: %w", err)
 			}
 		})
 	}
@@ -131,10 +132,10 @@ func (b *bench) settleSteady(ctx context.Context, rate int, d time.Duration) (St
 	for end := time.Now().Add(d); time.Now().Before(end); {
 		<-tick.C
 		wg.Go(func() {
-			st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments", loads[rand.IntN(len(loads))], nil, nil)
+			_, err := b.api.cl.CreatePayment(ctx, loads[rand.IntN(len(loads))])
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil || st != http.StatusCreated {
+			if err != nil {
 				failed++
 				return
 			}
@@ -158,15 +159,12 @@ func (b *bench) settleSteady(ctx context.Context, rate int, d time.Duration) (St
 func (b *bench) waitSucceeded(ctx context.Context, customer string, n int, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		var s struct {
-			CountByStatus map[string]int `json:"count_by_status"`
-		}
-		url := b.api.query + "/v1/payments/summary?customer_id=" + customer
-		if st, _, err := b.api.do(ctx, "GET", url, nil, nil, &s); err == nil && st == http.StatusOK && s.CountByStatus["succeeded"] >= n {
+		s, err := b.api.reads.Summarize(ctx, &client.SummaryParams{CustomerId: &[]string{customer}})
+		if err == nil && s.CountByStatus.Succeeded >= int64(n) {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d payments not all searchable as succeeded after %s (summary: %v)", n, limit, s.CountByStatus)
+			return fmt.Errorf("%d payments not all searchable as succeeded after %s (summary: %+v, %v)", n, limit, s, err)
 		}
 		select {
 		case <-ctx.Done():

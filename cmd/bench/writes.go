@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/wildcat-payments/wildcat/client"
 	"github.com/wildcat-payments/wildcat/internal/projection"
 )
 
@@ -33,9 +33,9 @@ func (b *bench) pool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
 }
 
 // samples returns n realistic payments over customers.
-func samples(n int, customers []string) []map[string]any {
+func samples(n int, customers []string) []client.NewPayment {
 	r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
-	out := make([]map[string]any, n)
+	out := make([]client.NewPayment, n)
 	for i := range out {
 		out[i] = paymentBody(r, customers[r.IntN(len(customers))])
 	}
@@ -56,21 +56,16 @@ func (b *bench) single(ctx context.Context) error {
 	defer pool.Exec(context.Background(), "DROP TABLE IF EXISTS bench_raw_payments")
 
 	// The same pre-generated payments on both sides, so that making load
-	// costs the harness next to nothing.
+	// costs the harness next to nothing (the client encodes each request:
+	// about a microsecond, see docs/client.md).
 	loads := samples(4096, b.loadCustomers)
-	bodies := make([][]byte, len(loads))
-	for i, p := range loads {
-		if bodies[i], err = json.Marshal(p); err != nil {
-			return err
-		}
-	}
 
 	base := newRecorder()
 	baseElapsed := drive(b.cfg.Clients, b.cfg.Duration, base, func(w int) string {
 		p := loads[rand.IntN(len(loads))]
 		_, err := pool.Exec(ctx, `INSERT INTO bench_raw_payments (customer_id, user_id, amount, currency, third_party, description, status, date)
 			VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)`,
-			p["customer_id"], b.api.userID, p["amount"], p["currency"], p["third_party"], p["description"], p["date"])
+			p.CustomerId, b.api.userID, p.Amount, p.Currency, p.ThirdParty, *p.Description, *p.Date)
 		if err != nil {
 			return "insert"
 		}
@@ -83,9 +78,8 @@ func (b *bench) single(ctx context.Context) error {
 
 	prod := newRecorder()
 	elapsed := drive(b.cfg.Clients, b.cfg.Duration, prod, func(w int) string {
-		st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments", bodies[rand.IntN(len(bodies))],
-			map[string]string{"Idempotency-Key": randHex(12)}, nil)
-		return statusKind(st, err, 201)
+		_, err := b.api.cl.CreatePayment(ctx, loads[rand.IntN(len(loads))]) // with a generated Idempotency-Key
+		return errorKind(err)
 	})
 	ps := prod.stats(elapsed, 1)
 	b.add(Result{Scenario: fmt.Sprintf("single create, %d clients", b.cfg.Clients), Product: ps, Baseline: &bs, Ratio: ps.PerSec / bs.PerSec,
@@ -115,17 +109,14 @@ func (b *bench) batch(ctx context.Context) error {
 		cust, cur, tp, desc, date []string
 		amt                       []int64
 	}
-	cols, bodies := make([]columns, batches), make([][]byte, batches)
+	cols, bodies := make([]columns, batches), make([][]client.NewPayment, batches)
 	for k := range batches {
 		items := samples(size, b.loadCustomers)
 		c := columns{make([]string, size), make([]string, size), make([]string, size), make([]string, size), make([]string, size), make([]int64, size)}
 		for i, p := range items {
-			c.cust[i], c.amt[i], c.cur[i], c.tp[i], c.desc[i], c.date[i] = p["customer_id"].(string), p["amount"].(int64), p["currency"].(string), p["third_party"].(string), p["description"].(string), p["date"].(string)
+			c.cust[i], c.amt[i], c.cur[i], c.tp[i], c.desc[i], c.date[i] = p.CustomerId, p.Amount, p.Currency, p.ThirdParty, *p.Description, p.Date.Format(time.RFC3339)
 		}
-		cols[k] = c
-		if bodies[k], err = json.Marshal(map[string]any{"payments": items}); err != nil {
-			return err
-		}
+		cols[k], bodies[k] = c, items
 	}
 
 	base := newRecorder()
@@ -148,9 +139,8 @@ func (b *bench) batch(ctx context.Context) error {
 
 	prod := newRecorder()
 	elapsed := drive(b.cfg.BatchClients, b.cfg.Duration, prod, func(w int) string {
-		st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments/batch", bodies[rand.IntN(batches)],
-			map[string]string{"Idempotency-Key": randHex(12)}, nil)
-		return statusKind(st, err, 201)
+		_, err := b.api.cl.CreatePayments(ctx, bodies[rand.IntN(batches)])
+		return errorKind(err)
 	})
 	ps := prod.stats(elapsed, size)
 	var have int
@@ -208,9 +198,8 @@ func (b *bench) seed(ctx context.Context) error {
 	for range b.cfg.BatchClients {
 		wg.Go(func() {
 			for n := take(); n > 0 && ctx.Err() == nil && time.Since(start) < 15*time.Minute; n = take() {
-				st, _, err := b.api.do(ctx, "POST", b.api.command+"/v1/payments/batch", map[string]any{"payments": samples(n, b.seedCustomers)},
-					map[string]string{"Idempotency-Key": randHex(12)}, nil)
-				if kind := statusKind(st, err, 201); kind != "" {
+				_, err := b.api.cl.CreatePayments(ctx, samples(n, b.seedCustomers))
+				if kind := errorKind(err); kind != "" {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("seed batch: %s %v", kind, err))
 					mu.Unlock()
