@@ -17,6 +17,24 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ExecutedByType.
+const (
+	ApiKey ExecutedByType = "api_key"
+	User   ExecutedByType = "user"
+)
+
+// Valid indicates whether the value is a known member of the ExecutedByType enum.
+func (e ExecutedByType) Valid() bool {
+	switch e {
+	case ApiKey:
+		return true
+	case User:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PaymentEventType.
 const (
 	PaymentAttemptFailed PaymentEventType = "payment.attempt_failed"
@@ -196,6 +214,17 @@ type CustomerUser struct {
 	Name  string `json:"name"`
 }
 
+// ExecutedBy Who executed the payment: a user with an access token (type user, with email), or an API key of the customer (type api_key: id is the key's id, name its name; no email). user_id is then the key's creator.
+type ExecutedBy struct {
+	Email *string        `json:"email,omitempty"`
+	Id    UUID           `json:"id"`
+	Name  string         `json:"name"`
+	Type  ExecutedByType `json:"type"`
+}
+
+// ExecutedByType defines model for ExecutedBy.Type.
+type ExecutedByType string
+
 // Payment defines model for Payment.
 type Payment struct {
 	// Amount Minor units.
@@ -214,6 +243,9 @@ type Payment struct {
 	CustomerName string    `json:"customer_name"`
 	Date         time.Time `json:"date"`
 	Description  string    `json:"description"`
+
+	// ExecutedBy Who executed the payment: a user with an access token (type user, with email), or an API key of the customer (type api_key: id is the key's id, name its name; no email). user_id is then the key's creator.
+	ExecutedBy ExecutedBy `json:"executed_by"`
 
 	// FailureCode The provider's decline code, or retries_exhausted (a dead letter); set exactly when failed.
 	FailureCode *string `json:"failure_code"`
@@ -352,6 +384,9 @@ type CustomerId = []string
 // ExactTotal defines model for exact_total.
 type ExactTotal = bool
 
+// ExecutedByParameter defines model for executed_by.
+type ExecutedByParameter = []string
+
 // FailureCode defines model for failure_code.
 type FailureCode = []string
 
@@ -385,6 +420,9 @@ type Tz = string
 // UserId defines model for user_id.
 type UserId = []string
 
+// Forbidden RFC 9457 problem details.
+type Forbidden = Problem
+
 // Internal RFC 9457 problem details.
 type Internal = Problem
 
@@ -393,6 +431,9 @@ type Invalid = Problem
 
 // NotFound RFC 9457 problem details.
 type NotFound = Problem
+
+// RateLimited RFC 9457 problem details.
+type RateLimited = Problem
 
 // Unauthorized RFC 9457 problem details.
 type Unauthorized = Problem
@@ -425,6 +466,9 @@ type SearchPaymentsParams struct {
 
 	// UserId Repeatable. Only payments executed by these users.
 	UserId *UserId `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// ExecutedBy Repeatable. Only payments executed by these users or API keys (executed_by.id: a payment made with an API key matches its key's id, not its user_id).
+	ExecutedBy *ExecutedByParameter `form:"executed_by,omitempty" json:"executed_by,omitempty"`
 
 	// Status Repeatable.
 	Status *StatusParameter `form:"status,omitempty" json:"status,omitempty"`
@@ -486,6 +530,9 @@ type ExportPaymentsParams struct {
 	// UserId Repeatable. Only payments executed by these users.
 	UserId *UserId `form:"user_id,omitempty" json:"user_id,omitempty"`
 
+	// ExecutedBy Repeatable. Only payments executed by these users or API keys (executed_by.id: a payment made with an API key matches its key's id, not its user_id).
+	ExecutedBy *ExecutedByParameter `form:"executed_by,omitempty" json:"executed_by,omitempty"`
+
 	// Status Repeatable.
 	Status *StatusParameter `form:"status,omitempty" json:"status,omitempty"`
 
@@ -536,6 +583,9 @@ type SummarizePaymentsParams struct {
 
 	// UserId Repeatable. Only payments executed by these users.
 	UserId *UserId `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// ExecutedBy Repeatable. Only payments executed by these users or API keys (executed_by.id: a payment made with an API key matches its key's id, not its user_id).
+	ExecutedBy *ExecutedByParameter `form:"executed_by,omitempty" json:"executed_by,omitempty"`
 
 	// Status Repeatable.
 	Status *StatusParameter `form:"status,omitempty" json:"status,omitempty"`
@@ -680,7 +730,7 @@ type ClientInterface interface {
 
 	// ExportPayments Every matching payment as CSV, streamed in the requested order.
 	//
-	// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units). Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+	// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
 	//
 	// Corresponds with GET /v1/payments/export.csv (the `ExportPayments` operationId).
 	ExportPayments(ctx context.Context, params *ExportPaymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -750,7 +800,7 @@ func (c *Client) SearchPayments(ctx context.Context, params *SearchPaymentsParam
 
 // ExportPayments Every matching payment as CSV, streamed in the requested order.
 //
-// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units). Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
 //
 // Corresponds with GET /v1/payments/export.csv (the `ExportPayments` operationId).
 func (c *Client) ExportPayments(ctx context.Context, params *ExportPaymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -975,6 +1025,18 @@ func NewSearchPaymentsRequest(server string, params *SearchPaymentsParams) (*htt
 		if params.UserId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExecutedBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "executed_by", *params.ExecutedBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1245,6 +1307,18 @@ func NewExportPaymentsRequest(server string, params *ExportPaymentsParams) (*htt
 
 		}
 
+		if params.ExecutedBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "executed_by", *params.ExecutedBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
@@ -1461,6 +1535,18 @@ func NewSummarizePaymentsRequest(server string, params *SummarizePaymentsParams)
 		if params.UserId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExecutedBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "executed_by", *params.ExecutedBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1838,7 +1924,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExportPaymentsWithResponse Every matching payment as CSV, streamed in the requested order.
 	//
-	// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units). Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+	// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1910,6 +1996,11 @@ func (r OpenAPIResponse) ContentType() string {
 	return ""
 }
 
+// ListCustomersResponse429Headers the declared response headers of an HTTP 429 response for ListCustomers
+type ListCustomersResponse429Headers struct {
+	RetryAfter *int64
+}
+
 // ListCustomersResponse503Headers the declared response headers of an HTTP 503 response for ListCustomers
 type ListCustomersResponse503Headers struct {
 	RetryAfter *int64
@@ -1924,10 +2015,16 @@ type ListCustomersResponse struct {
 	ApplicationproblemJSON400 *Invalid
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListCustomersResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListCustomersResponse503Headers
 }
@@ -1945,6 +2042,16 @@ func (r ListCustomersResponse) GetApplicationproblemJSON400() *Invalid {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListCustomersResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -1986,6 +2093,11 @@ func (r ListCustomersResponse) ContentType() string {
 	return ""
 }
 
+// SearchPaymentsResponse429Headers the declared response headers of an HTTP 429 response for SearchPayments
+type SearchPaymentsResponse429Headers struct {
+	RetryAfter *int64
+}
+
 // SearchPaymentsResponse503Headers the declared response headers of an HTTP 503 response for SearchPayments
 type SearchPaymentsResponse503Headers struct {
 	RetryAfter *int64
@@ -2000,10 +2112,16 @@ type SearchPaymentsResponse struct {
 	ApplicationproblemJSON400 *Invalid
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SearchPaymentsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *SearchPaymentsResponse503Headers
 }
@@ -2021,6 +2139,16 @@ func (r SearchPaymentsResponse) GetApplicationproblemJSON400() *Invalid {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r SearchPaymentsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SearchPaymentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SearchPaymentsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -2067,6 +2195,11 @@ type ExportPaymentsResponse200Headers struct {
 	ContentDisposition *string
 }
 
+// ExportPaymentsResponse429Headers the declared response headers of an HTTP 429 response for ExportPayments
+type ExportPaymentsResponse429Headers struct {
+	RetryAfter *int64
+}
+
 // ExportPaymentsResponse503Headers the declared response headers of an HTTP 503 response for ExportPayments
 type ExportPaymentsResponse503Headers struct {
 	RetryAfter *int64
@@ -2079,12 +2212,18 @@ type ExportPaymentsResponse struct {
 	ApplicationproblemJSON400 *Invalid
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ExportPaymentsResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportPaymentsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ExportPaymentsResponse503Headers
 }
@@ -2097,6 +2236,16 @@ func (r ExportPaymentsResponse) GetApplicationproblemJSON400() *Invalid {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ExportPaymentsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportPaymentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ExportPaymentsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -2138,6 +2287,11 @@ func (r ExportPaymentsResponse) ContentType() string {
 	return ""
 }
 
+// SummarizePaymentsResponse429Headers the declared response headers of an HTTP 429 response for SummarizePayments
+type SummarizePaymentsResponse429Headers struct {
+	RetryAfter *int64
+}
+
 // SummarizePaymentsResponse503Headers the declared response headers of an HTTP 503 response for SummarizePayments
 type SummarizePaymentsResponse503Headers struct {
 	RetryAfter *int64
@@ -2152,12 +2306,18 @@ type SummarizePaymentsResponse struct {
 	ApplicationproblemJSON400 *Invalid
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SummarizePaymentsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *SummarizePaymentsResponse503Headers
 }
@@ -2177,9 +2337,19 @@ func (r SummarizePaymentsResponse) GetApplicationproblemJSON401() *Unauthorized 
 	return r.ApplicationproblemJSON401
 }
 
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SummarizePaymentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r SummarizePaymentsResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SummarizePaymentsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -2221,6 +2391,11 @@ func (r SummarizePaymentsResponse) ContentType() string {
 	return ""
 }
 
+// GetPaymentResponse429Headers the declared response headers of an HTTP 429 response for GetPayment
+type GetPaymentResponse429Headers struct {
+	RetryAfter *int64
+}
+
 // GetPaymentResponse503Headers the declared response headers of an HTTP 503 response for GetPayment
 type GetPaymentResponse503Headers struct {
 	RetryAfter *int64
@@ -2235,12 +2410,18 @@ type GetPaymentResponse struct {
 	ApplicationproblemJSON400 *Invalid
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPaymentResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetPaymentResponse503Headers
 }
@@ -2260,9 +2441,19 @@ func (r GetPaymentResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
 }
 
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPaymentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetPaymentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPaymentResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -2304,6 +2495,11 @@ func (r GetPaymentResponse) ContentType() string {
 	return ""
 }
 
+// ListPaymentEventsResponse429Headers the declared response headers of an HTTP 429 response for ListPaymentEvents
+type ListPaymentEventsResponse429Headers struct {
+	RetryAfter *int64
+}
+
 // ListPaymentEventsResponse503Headers the declared response headers of an HTTP 503 response for ListPaymentEvents
 type ListPaymentEventsResponse503Headers struct {
 	RetryAfter *int64
@@ -2318,12 +2514,18 @@ type ListPaymentEventsResponse struct {
 	ApplicationproblemJSON400 *Invalid
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListPaymentEventsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListPaymentEventsResponse503Headers
 }
@@ -2343,9 +2545,19 @@ func (r ListPaymentEventsResponse) GetApplicationproblemJSON401() *Unauthorized 
 	return r.ApplicationproblemJSON401
 }
 
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPaymentEventsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListPaymentEventsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListPaymentEventsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -2428,7 +2640,7 @@ func (c *ClientWithResponses) SearchPaymentsWithResponse(ctx context.Context, pa
 
 // ExportPaymentsWithResponse Every matching payment as CSV, streamed in the requested order.
 //
-// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units). Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2543,6 +2755,20 @@ func ParseListCustomersResponse(rsp *http.Response) (*ListCustomersResponse, err
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2560,6 +2786,16 @@ func ParseListCustomersResponse(rsp *http.Response) (*ListCustomersResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers ListCustomersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListCustomersResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -2610,6 +2846,20 @@ func ParseSearchPaymentsResponse(rsp *http.Response) (*SearchPaymentsResponse, e
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2627,6 +2877,16 @@ func ParseSearchPaymentsResponse(rsp *http.Response) (*SearchPaymentsResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers SearchPaymentsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers SearchPaymentsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -2670,6 +2930,20 @@ func ParseExportPaymentsResponse(rsp *http.Response) (*ExportPaymentsResponse, e
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2697,6 +2971,16 @@ func ParseExportPaymentsResponse(rsp *http.Response) (*ExportPaymentsResponse, e
 			headers.ContentDisposition = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportPaymentsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ExportPaymentsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -2747,12 +3031,26 @@ func ParseSummarizePaymentsResponse(rsp *http.Response) (*SummarizePaymentsRespo
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Unprocessable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
@@ -2771,6 +3069,16 @@ func ParseSummarizePaymentsResponse(rsp *http.Response) (*SummarizePaymentsRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers SummarizePaymentsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers SummarizePaymentsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -2821,12 +3129,26 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
@@ -2845,6 +3167,16 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers GetPaymentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetPaymentResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -2895,12 +3227,26 @@ func ParseListPaymentEventsResponse(rsp *http.Response) (*ListPaymentEventsRespo
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
@@ -2919,6 +3265,16 @@ func ParseListPaymentEventsResponse(rsp *http.Response) (*ListPaymentEventsRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers ListPaymentEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListPaymentEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
