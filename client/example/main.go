@@ -33,6 +33,9 @@ func env(name, def string) string {
 	return def
 }
 
+// run is the walk-through.
+//
+// long: one story told top to bottom, as docs/client.md points readers to it.
 func run(ctx context.Context, commandURL, queryURL string) error {
 	// 1. A person signs up and logs in; Login renews the access token.
 	email, password := "example-"+randHex(4)+"@example.com", "example-password-"+randHex(8)
