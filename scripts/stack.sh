@@ -69,6 +69,8 @@ service_env() {
 		echo "DATABASE_URL=$DATABASE_URL"
 		echo "COMMAND_API_ADDR=$COMMAND_API_ADDR"
 		echo "JWT_PRIVATE_KEY_FILE=$PRIVATE_KEY"
+		# the local stack's webhooks go to receivers on this machine
+		echo "WEBHOOK_ALLOW_PRIVATE=true"
 		;;
 	query-api)
 		echo "SEARCH_URL=$SEARCH_URL"
@@ -84,6 +86,7 @@ service_env() {
 		echo "DATABASE_URL=$DATABASE_URL"
 		echo "PROCESSOR_ADDR=$PROCESSOR_ADDR"
 		echo "PROVIDER_URL=$(service_url provider-sim)"
+		echo "WEBHOOK_ALLOW_PRIVATE=true"
 		;;
 	provider-sim)
 		echo "SIM_ADDR=$SIM_ADDR"

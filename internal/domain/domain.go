@@ -78,7 +78,7 @@ type Payment struct {
 	// APIKeyID is the API key that made the payment, when a key did (SPEC
 	// §10); UserID is then the user who created the key. The APIs show both
 	// as executed_by (Executor).
-	APIKeyID *string `json:"-"`
+	APIKeyID *string `json:"-" db:"api_key_id"`
 }
 
 // Executor types: who made a payment.

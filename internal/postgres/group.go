@@ -180,7 +180,7 @@ func (g *grouper) alone(it *groupItem) groupResult {
 // ordinal. The key records are those sqlInsertPayment writes.
 const sqlInsertGroup = `WITH input AS MATERIALIZED (
     SELECT t.ord, t.user_id, t.customer_id, coalesce(t.payment_ref_id, uuid_v7()) AS payment_ref_id, t.amount,
-           t.currency, t.third_party, t.description, coalesce(t.date, now()) AS date, t.key, t.hash, t.ttl
+           t.currency, t.third_party, t.description, coalesce(t.date, now()) AS date, t.key, t.hash, t.ttl, t.api_key_id
     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[],
                 $8::timestamptz[], $9::text[], $10::bytea[], $11::bigint[], $12::uuid[])
          WITH ORDINALITY AS t(user_id, customer_id, payment_ref_id, amount, currency, third_party, description,

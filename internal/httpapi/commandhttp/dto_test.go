@@ -27,12 +27,14 @@ func TestPaymentBody(t *testing.T) {
 		`"amount":1250,"currency":"DKK","third_party":"Shop <&> Co","description":"Invoice \"11\"\n","status":"succeeded",` +
 		`"failure_code":null,"failure_message":null,"attempts":2,"amount_refunded":0,` +
 		`"date":"2024-02-29T22:59:59.123456Z","created_at":"2024-03-01T00:00:00.000000Z","updated_at":"2024-03-01T00:00:00.120000Z",` +
-		`"processed_at":"2024-03-01T00:00:00.000005Z"}` + "\n"
-	got, err := encode(paymentOf(p, domain.Executor{}))
+		`"processed_at":"2024-03-01T00:00:00.000005Z","executed_by":{"type":"user","id":"01a2145f-20a9-768a-b32a-158c0c04b3ce","name":"Ann","email":"ann@example.com"}}` + "\n"
+	email := "ann@example.com"
+	by := domain.Executor{Type: domain.ExecutorUser, ID: p.UserID, Name: "Ann", Email: &email}
+	got, err := encode(paymentOf(p, by))
 	if err != nil || string(got) != want {
 		t.Errorf("payment body (%v)\n%s\nwant\n%s", err, got, want)
 	}
-	batch, err := encode(batchOf([]domain.Payment{p}, domain.Executor{}))
+	batch, err := encode(batchOf([]domain.Payment{p}, by))
 	if err != nil || string(batch) != `{"payments":[`+want[:len(want)-1]+"]}\n" {
 		t.Errorf("batch body (%v)\n%s", err, batch)
 	}
