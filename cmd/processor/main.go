@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"io"
 	"log/slog"
 	"os"
@@ -33,6 +34,9 @@ func main() {
 
 // run is the whole program; tests call it with their own environment and
 // port 0. ready, if not nil, receives the listening address.
+// long: the composition root reads top to bottom in start-up order (pool,
+// provider, workers, relay, HTTP, then the ordered shutdown); splitting it
+// would scatter that order.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, ready func(addr string)) error {
 	if len(args) > 0 {
 		return fmt.Errorf("unknown arguments %q (usage: processor)", args)
@@ -67,20 +71,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	sender := webhook.NewSender(webhook.Options{AllowPrivate: cfg.WebhookAllowPrivate, Timeout: cfg.WebhookTimeout})
 	defer sender.CloseIdleConnections()
-	wcfg := cfg.workerConfig()
-	wcfg.Webhooks = processing.NewWebhooks(postgres.NewWebhookStore(pool), webhookSender{sender}, cfg.WebhookRetryPolicy(),
-		cfg.WebhookDisableAfter, m.webhookHooks())
-	workers, err := queue.NewWorkerClient(pool, svc, wcfg, logger)
+	workers, err := queue.NewWorkerClient(pool, svc, cfg.workerConfigWith(pool, sender, m), logger)
 	if err != nil {
 		return err
 	}
-	relayCtx, stopRelay := context.WithCancel(ctx)
-	relayDone := make(chan struct{})
-	go func() {
-		defer close(relayDone)
-		queue.NewRelay(pool, workers, cfg.WebhookRelayInterval, logger).Run(relayCtx)
-	}()
-	defer func() { stopRelay(); <-relayDone }()
+	defer runRelay(ctx, queue.NewRelay(pool, workers, cfg.WebhookRelayInterval, logger))()
 	// The workers run on a context of their own: on SIGTERM they stop
 	// taking jobs and get ShutdownGrace to finish the attempts in flight;
 	// what is still running then is cancelled, and those jobs run again
@@ -112,4 +107,23 @@ type webhookSender struct{ s *webhook.Sender }
 func (w webhookSender) Send(ctx context.Context, url, secret, eventID string, body []byte) processing.WebhookResult {
 	r := w.s.Send(ctx, url, secret, eventID, body)
 	return processing.WebhookResult{StatusCode: r.StatusCode, Duration: r.Duration, ResponseBody: r.ResponseBody, Err: r.Err}
+}
+
+// workerConfigWith is workerConfig with the webhook deliveries.
+func (c *Config) workerConfigWith(pool *pgxpool.Pool, sender *webhook.Sender, m *metrics) queue.WorkerConfig {
+	wcfg := c.workerConfig()
+	wcfg.Webhooks = processing.NewWebhooks(postgres.NewWebhookStore(pool), webhookSender{sender}, c.WebhookRetryPolicy(),
+		c.WebhookDisableAfter, m.webhookHooks())
+	return wcfg
+}
+
+// runRelay runs the webhook outbox relay until the returned stop is called.
+func runRelay(ctx context.Context, r *queue.Relay) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }

@@ -158,15 +158,7 @@ func itemPrefix(i int) string { return fmt.Sprintf("payments[%d].", i) }
 func (s *Service) createPayments(ctx context.Context, userID, key, endpoint string, items []NewPayment, prefix func(int) string) (PaymentResult, error) {
 	w := PaymentWrite{UserID: userID, Payments: items}
 	if k, ok := KeyActorFrom(ctx); ok {
-		// A key acts only for its customer: others are as unknown to it as
-		// an unlinked customer is to a user.
-		var other []int
-		for i, p := range items {
-			if !strings.EqualFold(p.CustomerID, k.CustomerID) {
-				other = append(other, i)
-			}
-		}
-		if len(other) > 0 {
+		if other := otherCustomers(items, k.CustomerID); len(other) > 0 {
 			return PaymentResult{}, paymentError(&NotLinkedError{Indexes: other}, prefix)
 		}
 		w.APIKeyID = k.ID
@@ -273,4 +265,17 @@ func (s *Service) DeleteExpiredIdempotencyKeys(ctx context.Context, batchSize in
 			return total, nil
 		}
 	}
+}
+
+// otherCustomers lists the items not for customerID: an API key acts only
+// for its customer, and others are as unknown to it as an unlinked customer
+// is to a user.
+func otherCustomers(items []NewPayment, customerID string) []int {
+	var other []int
+	for i, p := range items {
+		if !strings.EqualFold(p.CustomerID, customerID) {
+			other = append(other, i)
+		}
+	}
+	return other
 }

@@ -131,6 +131,10 @@ func (s *Sender) Send(ctx context.Context, url, secret, eventID string, body []b
 	if err != nil {
 		return Result{Err: &Error{Kind: ErrInvalidURL, Cause: err}}
 	}
+	// Without GetBody the transport cannot replay the POST on its own (it
+	// would on a kept-alive connection the endpoint closed mid-request):
+	// every try is one attempt, recorded in the delivery log.
+	req.GetBody = nil
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", s.opts.UserAgent)
 	req.Header.Set(clientwebhook.EventIDHeader, eventID)
