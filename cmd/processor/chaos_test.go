@@ -70,7 +70,7 @@ func TestChaos(t *testing.T) {
 		addr := testenv.FreeAddr(t)
 		procs[i] = testenv.MustStart(t, procBin, []string{
 			"DATABASE_URL=" + dbURL, "PROCESSOR_ADDR=" + addr, "PROVIDER_URL=" + sim.URL, "MIGRATE_ON_START=false",
-			"PROVIDER_TIMEOUT=300ms", "PROCESSOR_JOB_TIMEOUT=2s", "PROCESSOR_RESCUE_AFTER=3s", "PROCESSOR_POLL_INTERVAL=50ms",
+			"PROVIDER_TIMEOUT=300ms", "PROCESSOR_JOB_TIMEOUT=2s", "PROCESSOR_RESCUE_AFTER=3s", "WEBHOOK_TIMEOUT=1s", "PROCESSOR_POLL_INTERVAL=50ms",
 			"RETRY_STRATEGY=exponential", "RETRY_BASE=20ms", "RETRY_CAP=300ms", "RETRY_MAX_ATTEMPTS=6",
 			"PROCESSOR_PAYMENT_WORKERS=24", "SHUTDOWN_GRACE=2s", "DB_MAX_CONNS=8",
 		}, "http://"+addr+"/readyz")

@@ -57,6 +57,10 @@ type Config struct {
 	WebhookRelayInterval time.Duration `env:"WEBHOOK_RELAY_INTERVAL" envDefault:"1s"`
 }
 
+// webhookJobMargin is a delivery job's time beyond the HTTP attempt: its
+// reads and writes of the delivery log.
+const webhookJobMargin = time.Second
+
 // WebhookRetryPolicy is the configured webhook retry policy: attempts are
 // bounded by age only.
 func (c *Config) WebhookRetryPolicy() processing.RetryPolicy {
@@ -115,8 +119,10 @@ func (c *Config) Validate() error {
 		ck.That(false, "RETRY_*: %v", err)
 	}
 	ck.That(c.WebhookWorkers >= 1 && c.WebhookWorkers <= 10_000, "WEBHOOK_WORKERS must be 1..10000, got %d", c.WebhookWorkers)
-	ck.That(c.WebhookTimeout >= 10*time.Millisecond && c.WebhookTimeout < c.JobTimeout,
-		"WEBHOOK_TIMEOUT must be at least 10ms and below PROCESSOR_JOB_TIMEOUT (%s), got %s", c.JobTimeout, c.WebhookTimeout)
+	ck.That(c.WebhookTimeout >= 10*time.Millisecond && c.WebhookTimeout <= time.Minute,
+		"WEBHOOK_TIMEOUT must be 10ms..1m, got %s", c.WebhookTimeout)
+	ck.That(c.RescueAfter > c.WebhookTimeout+webhookJobMargin,
+		"PROCESSOR_RESCUE_AFTER (%s) must exceed WEBHOOK_TIMEOUT (%s) + %s", c.RescueAfter, c.WebhookTimeout, webhookJobMargin)
 	ck.That(c.WebhookRetryBase > 0 && c.WebhookRetryCap >= c.WebhookRetryBase,
 		"WEBHOOK_RETRY_BASE must be positive and WEBHOOK_RETRY_CAP at least as long")
 	ck.That(c.WebhookRetryMaxAge >= c.WebhookRetryBase, "WEBHOOK_RETRY_MAX_AGE must be at least WEBHOOK_RETRY_BASE, got %s", c.WebhookRetryMaxAge)

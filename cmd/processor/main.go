@@ -112,6 +112,7 @@ func (w webhookSender) Send(ctx context.Context, url, secret, eventID string, bo
 // workerConfigWith is workerConfig with the webhook deliveries.
 func (c *Config) workerConfigWith(pool *pgxpool.Pool, sender *webhook.Sender, m *metrics) queue.WorkerConfig {
 	wcfg := c.workerConfig()
+	wcfg.WebhookJobTimeout = c.WebhookTimeout + webhookJobMargin
 	wcfg.Webhooks = processing.NewWebhooks(postgres.NewWebhookStore(pool), webhookSender{sender}, c.WebhookRetryPolicy(),
 		c.WebhookDisableAfter, m.webhookHooks())
 	return wcfg

@@ -37,8 +37,13 @@ type WebhookDeliverer interface {
 
 type webhookWorker struct {
 	river.WorkerDefaults[DeliverWebhook]
-	d WebhookDeliverer
+	d       WebhookDeliverer
+	timeout time.Duration
 }
+
+// Timeout bounds a delivery job by its own limit (the HTTP timeout and the
+// database writes around it), not by the payment jobs'.
+func (w *webhookWorker) Timeout(*river.Job[DeliverWebhook]) time.Duration { return w.timeout }
 
 func (w *webhookWorker) Work(ctx context.Context, job *river.Job[DeliverWebhook]) error {
 	return outcome(w.d.Deliver(ctx, job.Args.DeliveryID, job.Args.Generation))

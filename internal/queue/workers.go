@@ -28,8 +28,11 @@ type WorkerConfig struct {
 	RefundWorkers  int // concurrent refund attempts per processor
 	WebhookWorkers int // concurrent webhook deliveries per processor
 	// Webhooks delivers webhook events; nil leaves the webhooks queue alone.
-	Webhooks   WebhookDeliverer
-	JobTimeout time.Duration // one attempt, provider call included
+	Webhooks WebhookDeliverer
+	// WebhookJobTimeout bounds one delivery job (the HTTP timeout plus the
+	// database writes around it).
+	WebhookJobTimeout time.Duration
+	JobTimeout        time.Duration // one attempt, provider call included
 	// RescueAfter is how long a job may stay running before River
 	// considers its processor dead and runs it again (a SIGKILLed
 	// processor's jobs). It must exceed JobTimeout.
@@ -56,7 +59,7 @@ func NewWorkerClient(pool *pgxpool.Pool, exec Executor, cfg WorkerConfig, logger
 		QueueRefunds:  {MaxWorkers: cfg.RefundWorkers},
 	}
 	if cfg.Webhooks != nil {
-		if err := river.AddWorkerSafely(workers, &webhookWorker{d: cfg.Webhooks}); err != nil {
+		if err := river.AddWorkerSafely(workers, &webhookWorker{d: cfg.Webhooks, timeout: cfg.WebhookJobTimeout}); err != nil {
 			return nil, fmt.Errorf("queue: %w", err)
 		}
 		queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: cfg.WebhookWorkers}
