@@ -11,7 +11,8 @@ package projection
 // which is all GET /v1/payments/{id}/events needs. Ids are keywords,
 // amounts are longs (integers, never floats), text that is searched and
 // also sorted or aggregated has a keyword sub-field. executed_by.id (a user
-// or API key id) is a keyword for the executed_by filter. Of a customer's
+// or API key id) is a keyword for the executed_by filter; its email is kept
+// in the source only (user_email is the searchable copy). Of a customer's
 // API keys only the prefix is indexed (how a presented key is found); the
 // rest is kept in the source for the comparison (not searchable, no doc
 // values).
@@ -57,7 +58,7 @@ const PaymentsMapping = `{
           "type":  {"type": "keyword"},
           "id":    {"type": "keyword"},
           "name":  {"type": "keyword", "ignore_above": 256},
-          "email": {"type": "keyword"}
+          "email": {"type": "keyword", "index": false, "doc_values": false}
         }
       }
     }
@@ -84,7 +85,7 @@ const CustomersMapping = `{
         "properties": {
           "id":    {"type": "keyword"},
           "name":  {"type": "keyword"},
-          "email": {"type": "keyword"}
+          "email": {"type": "keyword", "index": false, "doc_values": false}
         }
       },
       "api_keys": {
