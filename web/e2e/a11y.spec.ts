@@ -1,16 +1,8 @@
-import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
-import { Api, logIn, newUser, passwordInput, runId } from './support';
+import { expect, test } from '@playwright/test';
+import { Api, expectNoSeriousViolations, logIn, newUser, passwordInput, runId } from './support';
 
 // Automated accessibility checks (axe-core, WCAG 2.1 A/AA rules) of the main pages; serious and
 // critical violations fail. Plus the keyboard path through login.
-
-async function expectNoSeriousViolations(page: Page, what: string) {
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const report = bad.map((v) => `${v.impact}: ${v.id} — ${v.help}\n  ${v.nodes.map((n) => n.target.join(' ')).join('\n  ')}`).join('\n');
-  expect(bad, `${what}: axe violations\n${report}`).toEqual([]);
-}
 
 test('login and sign-up pages have no serious accessibility violations', async ({ page }) => {
   await page.goto('/login');

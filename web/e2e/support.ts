@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 import type { CreatedPayment, Customer, Login, NewCustomer, NewPayment, Payment, PaymentStatus, SignUp, TokenResponse, User } from '../src/api/types';
 
@@ -135,4 +136,12 @@ export async function pickOption(scope: Page | Locator, page: Page, label: strin
   await input.fill(option);
   await page.getByRole('option', { name: option, exact: true }).click();
   if (closeAfter) await input.press('Escape');
+}
+
+/** expectNoSeriousViolations runs axe-core (WCAG 2.1 A/AA rules) on the page and fails on serious or critical violations. */
+export async function expectNoSeriousViolations(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const report = bad.map((v) => `${v.impact}: ${v.id} — ${v.help}\n  ${v.nodes.map((n) => n.target.join(' ')).join('\n  ')}`).join('\n');
+  expect(bad, `${what}: axe violations\n${report}`).toEqual([]);
 }

@@ -7,6 +7,8 @@ import { NotFoundPage } from './pages/NotFoundPage';
 import { PaymentsPage } from './payments/PaymentsPage';
 import { CustomersPage } from './customers/CustomersPage';
 import { AttentionPage } from './attention/AttentionPage';
+import { IntegrationsPage } from './integrations/IntegrationsPage';
+import { WebhookDeliveriesPage } from './integrations/WebhookDeliveriesPage';
 
 /** AppRoutes maps URLs to pages; everything but login and sign-up needs a session. */
 export function AppRoutes() {
@@ -24,6 +26,8 @@ export function AppRoutes() {
         <Route index element={<Navigate to="/payments" replace />} />
         <Route path="/payments" element={<PaymentsPage />} />
         <Route path="/customers" element={<CustomersPage />} />
+        <Route path="/customers/:customerId/integrations" element={<IntegrationsPage />} />
+        <Route path="/customers/:customerId/webhooks/:endpointId" element={<WebhookDeliveriesPage />} />
         <Route path="/attention" element={<AttentionPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>

@@ -36,6 +36,33 @@ describe('ApiClient', () => {
     expect(calls[0]!.body).toEqual({ customer_id: 'c', amount: 1250, currency: 'DKK', third_party: 'x' });
   });
 
+  it('reaches a customer\'s keys, endpoints and deliveries on the command API', async () => {
+    const base = '/api/command/v1/customers/c%2F1';
+    const { api, calls } = client([
+      ['GET', `${base}/api-keys`, { body: { data: [] } }],
+      ['DELETE', `${base}/api-keys/k1`, { status: 204 }],
+      ['PATCH', `${base}/webhook-endpoints/e1`, { body: { id: 'e1' } }],
+      ['GET', `${base}/webhook-endpoints/e1/deliveries`, { body: { data: [], next_cursor: null } }],
+      ['POST', `${base}/webhook-endpoints/e1/deliveries/d1/redeliver`, { status: 202, body: { id: 'd1' } }],
+    ]);
+    expect(await api.listApiKeys('c/1')).toEqual([]);
+    await api.revokeApiKey('c/1', 'k1');
+    expect(await api.updateWebhookEndpoint('c/1', 'e1', { enabled: true })).toEqual({ id: 'e1' });
+    await api.webhookDeliveries('c/1', 'e1', { limit: 25, cursor: 'abc' });
+    await api.webhookDeliveries('c/1', 'e1', { cursor: null });
+    expect(await api.redeliverWebhook('c/1', 'e1', 'd1')).toEqual({ id: 'd1' });
+    expect(calls.map((c) => `${c.method} ${c.url.pathname}${c.url.search}`)).toEqual([
+      `GET ${base}/api-keys`,
+      `DELETE ${base}/api-keys/k1`,
+      `PATCH ${base}/webhook-endpoints/e1`,
+      `GET ${base}/webhook-endpoints/e1/deliveries?limit=25&cursor=abc`,
+      `GET ${base}/webhook-endpoints/e1/deliveries`,
+      `POST ${base}/webhook-endpoints/e1/deliveries/d1/redeliver`,
+    ]);
+    expect(calls[2]!.body).toEqual({ enabled: true });
+    expect(calls.every((c) => c.headers.get('Authorization') === 'Bearer tok')).toBe(true);
+  });
+
   it('throws problem+json as ApiError with field errors', async () => {
     const problem = {
       type: 'https://wildcat/validation',

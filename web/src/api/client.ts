@@ -1,5 +1,16 @@
 import { ApiError, toProblem } from './problem';
 import type {
+  ApiKey,
+  ApiKeyList,
+  CreatedApiKey,
+  CreatedWebhookEndpoint,
+  NewApiKey,
+  NewWebhookEndpoint,
+  WebhookDelivery,
+  WebhookDeliveryPage,
+  WebhookEndpoint,
+  WebhookEndpointList,
+  WebhookEndpointPatch,
   CreatedPayment,
   Customer,
   CustomerList,
@@ -198,6 +209,70 @@ export class ApiClient {
     return this.json('command', '/v1/dead-letters', { query, signal });
   }
 
+  // Integrations (command API, user token only).
+
+  /** listApiKeys returns a customer's API keys, newest first, revoked ones included. */
+  async listApiKeys(customerId: string, signal?: AbortSignal): Promise<ApiKey[]> {
+    const res = await this.json<ApiKeyList>('command', `${customerPath(customerId)}/api-keys`, { signal });
+    return res.data;
+  }
+
+  /** createApiKey creates an API key; the answer holds its secret, which is never shown again. */
+  createApiKey(customerId: string, body: NewApiKey): Promise<CreatedApiKey> {
+    return this.json('command', `${customerPath(customerId)}/api-keys`, { method: 'POST', body });
+  }
+
+  /** revokeApiKey revokes an API key (idempotent); it stops working on both APIs within a second. */
+  async revokeApiKey(customerId: string, keyId: string): Promise<void> {
+    await this.send('command', `${customerPath(customerId)}/api-keys/${encodeURIComponent(keyId)}`, { method: 'DELETE' });
+  }
+
+  /** listWebhookEndpoints returns a customer's webhook endpoints. */
+  async listWebhookEndpoints(customerId: string, signal?: AbortSignal): Promise<WebhookEndpoint[]> {
+    const res = await this.json<WebhookEndpointList>('command', `${customerPath(customerId)}/webhook-endpoints`, { signal });
+    return res.data;
+  }
+
+  /** getWebhookEndpoint returns one webhook endpoint. */
+  getWebhookEndpoint(customerId: string, endpointId: string, signal?: AbortSignal): Promise<WebhookEndpoint> {
+    return this.json('command', endpointPath(customerId, endpointId), { signal });
+  }
+
+  /** createWebhookEndpoint creates an endpoint; the answer holds its signing secret, which is never shown again. */
+  createWebhookEndpoint(customerId: string, body: NewWebhookEndpoint): Promise<CreatedWebhookEndpoint> {
+    return this.json('command', `${customerPath(customerId)}/webhook-endpoints`, { method: 'POST', body });
+  }
+
+  /** updateWebhookEndpoint changes an endpoint; `enabled: true` re-enables it and resets its failures. */
+  updateWebhookEndpoint(customerId: string, endpointId: string, body: WebhookEndpointPatch): Promise<WebhookEndpoint> {
+    return this.json('command', endpointPath(customerId, endpointId), { method: 'PATCH', body });
+  }
+
+  /** deleteWebhookEndpoint deletes an endpoint and its delivery log. */
+  async deleteWebhookEndpoint(customerId: string, endpointId: string): Promise<void> {
+    await this.send('command', endpointPath(customerId, endpointId), { method: 'DELETE' });
+  }
+
+  /** webhookDeliveries returns one page of an endpoint's deliveries, newest first. */
+  webhookDeliveries(
+    customerId: string,
+    endpointId: string,
+    page: { limit?: number; cursor?: string | null },
+    signal?: AbortSignal,
+  ): Promise<WebhookDeliveryPage> {
+    const query = new URLSearchParams();
+    if (page.limit) query.set('limit', String(page.limit));
+    if (page.cursor) query.set('cursor', page.cursor);
+    return this.json('command', `${endpointPath(customerId, endpointId)}/deliveries`, { query, signal });
+  }
+
+  /** redeliverWebhook sends a delivery again (same event id and payload); it is pending again. */
+  redeliverWebhook(customerId: string, endpointId: string, deliveryId: string): Promise<WebhookDelivery> {
+    return this.json('command', `${endpointPath(customerId, endpointId)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`, {
+      method: 'POST',
+    });
+  }
+
   // Query API.
 
   /** searchPayments returns one page of payments matching the query. */
@@ -242,6 +317,14 @@ export class ApiClient {
     const blob = await res.blob();
     return { blob, filename: filenameFrom(res.headers.get('Content-Disposition')) };
   }
+}
+
+function customerPath(customerId: string): string {
+  return `/v1/customers/${encodeURIComponent(customerId)}`;
+}
+
+function endpointPath(customerId: string, endpointId: string): string {
+  return `${customerPath(customerId)}/webhook-endpoints/${encodeURIComponent(endpointId)}`;
 }
 
 function tokenQuery(consistencyToken?: string | null): URLSearchParams {

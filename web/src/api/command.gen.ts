@@ -259,6 +259,159 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+            };
+            cookie?: never;
+        };
+        /** The customer's API keys, newest first, revoked ones included. */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key that acts for this customer with the given scopes.
+         * @description User access token only (an API key gets 403 `insufficient_scope`). The
+         *     secret is in this response only; it is stored as a hash and cannot be
+         *     shown again.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+                /** @description The key's id; unknown ids answer 404 `api_key_not_found`. */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key (idempotent).
+         * @description Effective on both APIs within 1 s.
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+            };
+            cookie?: never;
+        };
+        /** The customer's webhook endpoints. */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register a URL that receives the customer's events.
+         * @description User access token only. The URL must be `https://` and must not resolve
+         *     to a private, loopback or link-local address (unless the server runs
+         *     with `WEBHOOK_ALLOW_PRIVATE=true`). The signing secret is in this
+         *     response only.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/webhook-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+                /** @description The webhook endpoint's id; unknown ids answer 404 `webhook_endpoint_not_found`. */
+                endpoint_id: components["parameters"]["EndpointID"];
+            };
+            cookie?: never;
+        };
+        /** One webhook endpoint. */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /** Delete an endpoint and its deliveries. */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an endpoint's URL, events, description, or enable it again.
+         * @description Absent fields stay as they are. `"enabled": true` re-enables an
+         *     endpoint that was disabled after repeated failures and resets
+         *     `consecutive_failures`.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/customers/{id}/webhook-endpoints/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+                /** @description The webhook endpoint's id; unknown ids answer 404 `webhook_endpoint_not_found`. */
+                endpoint_id: components["parameters"]["EndpointID"];
+            };
+            cookie?: never;
+        };
+        /** The endpoint's deliveries, newest first, with every attempt and its response. */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+                /** @description The webhook endpoint's id; unknown ids answer 404 `webhook_endpoint_not_found`. */
+                endpoint_id: components["parameters"]["EndpointID"];
+                /** @description The delivery's id; unknown ids answer 404 `webhook_delivery_not_found`. */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a delivery again (the same payload and event id), now. */
+        post: operations["redeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -418,6 +571,7 @@ export interface components {
             id: components["schemas"]["UUID"];
             payment_ref_id: components["schemas"]["UUID"];
             customer_id: components["schemas"]["UUID"];
+            /** @description the user on whose authority it was made (for an API key: the key's creator) */
             user_id: components["schemas"]["UUID"];
             amount: number;
             currency: string;
@@ -437,6 +591,7 @@ export interface components {
             processed_at: components["schemas"]["Timestamp"] | null;
             /** @description sum of succeeded refunds, in minor units */
             amount_refunded: number;
+            executed_by: components["schemas"]["ExecutedBy"];
         };
         NewRefund: {
             /** @description minor units; default what is not refunded yet */
@@ -469,6 +624,141 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * @description Who executed a payment: a user with an access token (`email` present), or
+         *     an API key (`id` is the key's id, `name` its name; no `email`).
+         */
+        ExecutedBy: {
+            /** @enum {string} */
+            type: "user" | "api_key";
+            id: components["schemas"]["UUID"];
+            name: string;
+            email?: string;
+        };
+        /** @enum {string} */
+        Scope: "payments:read" | "payments:write";
+        NewApiKey: {
+            name: string;
+            scopes: components["schemas"]["Scope"][];
+        };
+        ApiKey: {
+            id: components["schemas"]["UUID"];
+            customer_id: components["schemas"]["UUID"];
+            name: string;
+            /** @description The first 12 characters of the secret, to recognise a key. */
+            prefix: string;
+            scopes: components["schemas"]["Scope"][];
+            created_by: components["schemas"]["UUID"];
+            created_at: components["schemas"]["Timestamp"];
+            /**
+             * Format: date-time
+             * @description When the key last authenticated a request (recorded in batches); null if never.
+             */
+            last_used_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
+        /** @description An ApiKey with its secret, returned once by the create. */
+        CreatedApiKey: {
+            id: components["schemas"]["UUID"];
+            customer_id: components["schemas"]["UUID"];
+            name: string;
+            prefix: string;
+            scopes: components["schemas"]["Scope"][];
+            created_by: components["schemas"]["UUID"];
+            created_at: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description Send as `Authorization: Bearer <secret>`. Shown only here. */
+            secret: string;
+        };
+        ApiKeyList: {
+            data: components["schemas"]["ApiKey"][];
+        };
+        /** @enum {string} */
+        WebhookEventType: "payment.created" | "payment.processing" | "payment.attempt_failed" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.retried" | "refund.created" | "refund.succeeded" | "refund.failed";
+        NewWebhookEndpoint: {
+            /** @description https:// (http:// and private addresses only with WEBHOOK_ALLOW_PRIVATE=true) */
+            url: string;
+            events: components["schemas"]["WebhookEventType"][];
+            description?: string;
+        };
+        WebhookEndpointPatch: {
+            url?: string;
+            events?: components["schemas"]["WebhookEventType"][];
+            description?: string;
+            /** @description true re-enables a disabled endpoint and resets consecutive_failures. */
+            enabled?: boolean;
+        };
+        WebhookEndpoint: {
+            id: components["schemas"]["UUID"];
+            customer_id: components["schemas"]["UUID"];
+            url: string;
+            description: string;
+            events: components["schemas"]["WebhookEventType"][];
+            enabled: boolean;
+            /** @description Why deliveries stopped (set when the endpoint was disabled after repeated failures). */
+            disabled_reason: string | null;
+            consecutive_failures: number;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        /** @description A WebhookEndpoint with its signing secret, returned once by the create. */
+        CreatedWebhookEndpoint: {
+            id: components["schemas"]["UUID"];
+            customer_id: components["schemas"]["UUID"];
+            url: string;
+            description: string;
+            events: components["schemas"]["WebhookEventType"][];
+            enabled: boolean;
+            disabled_reason: string | null;
+            consecutive_failures: number;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+            /** @description The HMAC-SHA256 key of the Wildcat-Signature header. Shown only here. */
+            secret: string;
+        };
+        WebhookEndpointList: {
+            data: components["schemas"]["WebhookEndpoint"][];
+        };
+        WebhookAttempt: {
+            attempt: number;
+            started_at: components["schemas"]["Timestamp"];
+            duration_ms: number;
+            /** @description The receiver's HTTP status; null when no answer came (timeout, connection error). */
+            status_code: number | null;
+            /** @description Why the attempt failed without an answer; null otherwise. */
+            error: string | null;
+            /** @description The start of the receiver's answer (at most 1 KiB). */
+            response_body: string;
+        };
+        WebhookDelivery: {
+            id: components["schemas"]["UUID"];
+            endpoint_id: components["schemas"]["UUID"];
+            event_id: components["schemas"]["UUID"];
+            event_type: components["schemas"]["WebhookEventType"];
+            /** Format: uuid */
+            payment_id: string | null;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            attempts: number;
+            /** Format: date-time */
+            next_attempt_at: string | null;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            delivered_at: string | null;
+            /** @description The JSON object that is POSTed: {id, type, created_at, data: {object, details?}}. */
+            payload: Record<string, never>;
+            responses: components["schemas"]["WebhookAttempt"][];
+        };
+        WebhookDeliveryPage: {
+            data: components["schemas"]["WebhookDelivery"][];
+            /** @description Pass as cursor for the next page; null on the last page. */
+            next_cursor: string | null;
+        };
     };
     responses: {
         /** @description The request is malformed (bad JSON, unknown field, wrong type, invalid value, bad header). */
@@ -482,6 +772,18 @@ export interface components {
         };
         /** @description Missing, invalid or expired token; or wrong credentials. */
         Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description `insufficient_scope`: an API key without the scope this needs, or an API
+         *     key on an endpoint that takes a user's access token only.
+         */
+        Forbidden: {
             headers: {
                 [name: string]: unknown;
             };
@@ -539,8 +841,11 @@ export interface components {
     parameters: {
         /** @description The customer's id; malformed or invisible ids answer 404. */
         CustomerID: string;
+        /** @description The webhook endpoint's id; unknown ids answer 404 `webhook_endpoint_not_found`. */
+        EndpointID: string;
         /**
-         * @description 1–255 printable ASCII characters, scoped to the caller and kept at least 24 h.
+         * @description 1–255 printable ASCII characters, scoped to the caller (the user, or the
+         *     API key) and kept at least 24 h.
          *     A repeat with the same body replays the original response with
          *     `Idempotent-Replayed: true`; another body → 422 `idempotency_key_reused`;
          *     while the first request is still running → 409 `idempotency_in_progress`.
@@ -551,6 +856,8 @@ export interface components {
     headers: {
         /** @description Opaque; names a WAL position at or after this write's commit. Pass it to the query API as `consistency_token`. */
         ConsistencyToken: string;
+        /** @description Opaque; names a WAL position at or after this write's commit. Pass it to the query API as `consistency_token`. */
+        ConsistencyTokenOptional: string;
         /** @description Present (`true`) when the response is the replay of an earlier request with the same Idempotency-Key. */
         IdempotentReplayed: "true";
         /** @description Seconds to wait before retrying. */
@@ -636,7 +943,9 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
         };
     };
     createCustomer: {
@@ -666,7 +975,9 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
         };
     };
     getCustomer: {
@@ -691,7 +1002,9 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
         };
     };
     updateCustomer: {
@@ -722,8 +1035,10 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
         };
     };
     linkUserByEmail: {
@@ -755,6 +1070,7 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
@@ -782,7 +1098,9 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
         };
     };
     unlinkUser: {
@@ -807,8 +1125,10 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
         };
     };
     createPayment: {
@@ -816,7 +1136,8 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description 1–255 printable ASCII characters, scoped to the caller and kept at least 24 h.
+                 * @description 1–255 printable ASCII characters, scoped to the caller (the user, or the
+                 *     API key) and kept at least 24 h.
                  *     A repeat with the same body replays the original response with
                  *     `Idempotent-Replayed: true`; another body → 422 `idempotency_key_reused`;
                  *     while the first request is still running → 409 `idempotency_in_progress`.
@@ -845,10 +1166,12 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
         };
     };
     createPayments: {
@@ -856,7 +1179,8 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description 1–255 printable ASCII characters, scoped to the caller and kept at least 24 h.
+                 * @description 1–255 printable ASCII characters, scoped to the caller (the user, or the
+                 *     API key) and kept at least 24 h.
                  *     A repeat with the same body replays the original response with
                  *     `Idempotent-Replayed: true`; another body → 422 `idempotency_key_reused`;
                  *     while the first request is still running → 409 `idempotency_in_progress`.
@@ -889,10 +1213,12 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
         };
     };
     cancelPayment: {
@@ -917,6 +1243,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             /** @description `not_cancelable`: processing has started or the payment is settled. */
             409: {
@@ -927,6 +1254,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
         };
     };
     retryPayment: {
@@ -951,6 +1279,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             /** @description `not_retryable`: the payment is not a dead letter. */
             409: {
@@ -961,6 +1290,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
         };
     };
     createRefund: {
@@ -968,7 +1298,8 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description 1–255 printable ASCII characters, scoped to the caller and kept at least 24 h.
+                 * @description 1–255 printable ASCII characters, scoped to the caller (the user, or the
+                 *     API key) and kept at least 24 h.
                  *     A repeat with the same body replays the original response with
                  *     `Idempotent-Replayed: true`; another body → 422 `idempotency_key_reused`;
                  *     while the first request is still running → 409 `idempotency_in_progress`.
@@ -999,6 +1330,7 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             /** @description `not_refundable` (the payment has not succeeded), `refund_exceeds_amount`, or `idempotency_in_progress`. */
             409: {
@@ -1010,6 +1342,7 @@ export interface operations {
                 };
             };
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
         };
     };
     listDeadLetters: {
@@ -1036,6 +1369,321 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys (never their secrets). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewApiKey"];
+            };
+        };
+        responses: {
+            /** @description The key, with its secret. */
+            201: {
+                headers: {
+                    "X-Consistency-Token": components["headers"]["ConsistencyTokenOptional"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+                /** @description The key's id; unknown ids answer 404 `api_key_not_found`. */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key is revoked. */
+            204: {
+                headers: {
+                    "X-Consistency-Token": components["headers"]["ConsistencyTokenOptional"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints (never their secrets). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewWebhookEndpoint"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its signing secret. */
+            201: {
+                headers: {
+                    "X-Consistency-Token": components["headers"]["ConsistencyTokenOptional"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+                /** @description The webhook endpoint's id; unknown ids answer 404 `webhook_endpoint_not_found`. */
+                endpoint_id: components["parameters"]["EndpointID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+                /** @description The webhook endpoint's id; unknown ids answer 404 `webhook_endpoint_not_found`. */
+                endpoint_id: components["parameters"]["EndpointID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint is deleted. */
+            204: {
+                headers: {
+                    "X-Consistency-Token": components["headers"]["ConsistencyTokenOptional"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+                /** @description The webhook endpoint's id; unknown ids answer 404 `webhook_endpoint_not_found`. */
+                endpoint_id: components["parameters"]["EndpointID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated endpoint. */
+            200: {
+                headers: {
+                    "X-Consistency-Token": components["headers"]["ConsistencyTokenOptional"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+                /** @description The webhook endpoint's id; unknown ids answer 404 `webhook_endpoint_not_found`. */
+                endpoint_id: components["parameters"]["EndpointID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    redeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's id; malformed or invisible ids answer 404. */
+                id: components["parameters"]["CustomerID"];
+                /** @description The webhook endpoint's id; unknown ids answer 404 `webhook_endpoint_not_found`. */
+                endpoint_id: components["parameters"]["EndpointID"];
+                /** @description The delivery's id; unknown ids answer 404 `webhook_delivery_not_found`. */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, queued again. */
+            202: {
+                headers: {
+                    "X-Consistency-Token": components["headers"]["ConsistencyTokenOptional"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
         };
     };
     jwks: {

@@ -45,7 +45,7 @@ export interface paths {
         };
         /**
          * Every matching payment as CSV, streamed in the requested order.
-         * @description Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units). Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+         * @description Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
          */
         get: operations["exportPayments"];
         put?: never;
@@ -169,6 +169,15 @@ export interface components {
             /** @description The executing user's current name. */
             user_name: string;
             user_email: string;
+            executed_by: components["schemas"]["ExecutedBy"];
+        };
+        /** @description Who executed the payment: a user with an access token (type user, with email), or an API key of the customer (type api_key: id is the key's id, name its name; no email). user_id is then the key's creator. */
+        ExecutedBy: {
+            /** @enum {string} */
+            type: "user" | "api_key";
+            id: components["schemas"]["UUID"];
+            name: string;
+            email?: string;
         };
         PaymentPage: {
             data: components["schemas"]["Payment"][];
@@ -272,6 +281,25 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description insufficient_scope: an API key without the payments:read scope. */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description rate_limited: this API key has made too many requests; see Retry-After. */
+        RateLimited: {
+            headers: {
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No such payment visible to the caller. */
         NotFound: {
             headers: {
@@ -325,6 +353,8 @@ export interface components {
         customer_id: string[];
         /** @description Repeatable. Only payments executed by these users. */
         user_id: string[];
+        /** @description Repeatable. Only payments executed by these users or API keys (executed_by.id: a payment made with an API key matches its key's id, not its user_id). */
+        executed_by: string[];
         /** @description Repeatable. */
         status: components["schemas"]["Status"][];
         /** @description Repeatable. Upper-case ISO 4217 codes. */
@@ -387,6 +417,8 @@ export interface operations {
                 customer_id?: components["parameters"]["customer_id"];
                 /** @description Repeatable. Only payments executed by these users. */
                 user_id?: components["parameters"]["user_id"];
+                /** @description Repeatable. Only payments executed by these users or API keys (executed_by.id: a payment made with an API key matches its key's id, not its user_id). */
+                executed_by?: components["parameters"]["executed_by"];
                 /** @description Repeatable. */
                 status?: components["parameters"]["status"];
                 /** @description Repeatable. Upper-case ISO 4217 codes. */
@@ -439,6 +471,8 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -460,6 +494,8 @@ export interface operations {
                 customer_id?: components["parameters"]["customer_id"];
                 /** @description Repeatable. Only payments executed by these users. */
                 user_id?: components["parameters"]["user_id"];
+                /** @description Repeatable. Only payments executed by these users or API keys (executed_by.id: a payment made with an API key matches its key's id, not its user_id). */
+                executed_by?: components["parameters"]["executed_by"];
                 /** @description Repeatable. */
                 status?: components["parameters"]["status"];
                 /** @description Repeatable. Upper-case ISO 4217 codes. */
@@ -509,7 +545,9 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -531,6 +569,8 @@ export interface operations {
                 customer_id?: components["parameters"]["customer_id"];
                 /** @description Repeatable. Only payments executed by these users. */
                 user_id?: components["parameters"]["user_id"];
+                /** @description Repeatable. Only payments executed by these users or API keys (executed_by.id: a payment made with an API key matches its key's id, not its user_id). */
+                executed_by?: components["parameters"]["executed_by"];
                 /** @description Repeatable. */
                 status?: components["parameters"]["status"];
                 /** @description Repeatable. Upper-case ISO 4217 codes. */
@@ -579,6 +619,8 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -611,7 +653,9 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -644,7 +688,9 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -675,6 +721,8 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

@@ -61,8 +61,14 @@ export type CustomerWithUsers = QuerySchemas['Customer'];
 /** CustomerList is the body of GET /v1/customers on the query API. */
 export type CustomerList = QuerySchemas['CustomerList'];
 
-/** Payment is a payment document as the query API returns it, with the denormalized names. */
+/** Payment is a payment document as the query API returns it, with the denormalized names and who executed it. */
 export type Payment = QuerySchemas['Payment'];
+
+/**
+ * ExecutedBy is who executed a payment: a user with an access token (`email` present), or an API
+ * key (`id` is the key's id, `name` its name, no `email`).
+ */
+export type ExecutedBy = QuerySchemas['ExecutedBy'];
 
 /** PaymentPage is one page of GET /v1/payments. */
 export type PaymentPage = QuerySchemas['PaymentPage'];
@@ -129,3 +135,77 @@ export interface Written<T> {
   value: T;
   consistencyToken: string | null;
 }
+
+// Integrations (issue 16, command API): API keys, webhook endpoints and their deliveries.
+
+/** ApiKeyScope is what an API key may do. */
+export type ApiKeyScope = CommandSchemas['Scope'];
+
+// SCOPE_SET has one entry per scope of the contract: a scope added there fails to compile here.
+const SCOPE_SET: Record<ApiKeyScope, true> = { 'payments:read': true, 'payments:write': true };
+
+/** API_KEY_SCOPES lists every scope, in display order. */
+export const API_KEY_SCOPES = Object.keys(SCOPE_SET) as readonly ApiKeyScope[];
+
+/** ApiKey is a customer's API key as GET /v1/customers/{id}/api-keys lists it; never its secret. */
+export type ApiKey = CommandSchemas['ApiKey'];
+
+/** ApiKeyList is the body of GET /v1/customers/{id}/api-keys: newest first, revoked keys included. */
+export type ApiKeyList = CommandSchemas['ApiKeyList'];
+
+/** NewApiKey is the body of POST /v1/customers/{id}/api-keys. */
+export type NewApiKey = CommandSchemas['NewApiKey'];
+
+/** CreatedApiKey is what POST /v1/customers/{id}/api-keys returns: the only time the secret is shown. */
+export type CreatedApiKey = CommandSchemas['CreatedApiKey'];
+
+/** WebhookEventType is an event a webhook endpoint can subscribe to. */
+export type WebhookEventType = CommandSchemas['WebhookEventType'];
+
+// EVENT_TYPE_SET has one entry per event type of the contract.
+const EVENT_TYPE_SET: Record<WebhookEventType, true> = {
+  'payment.created': true,
+  'payment.processing': true,
+  'payment.attempt_failed': true,
+  'payment.succeeded': true,
+  'payment.failed': true,
+  'payment.canceled': true,
+  'payment.retried': true,
+  'refund.created': true,
+  'refund.succeeded': true,
+  'refund.failed': true,
+};
+
+/** WEBHOOK_EVENT_TYPES lists every event type, in the contract's order. */
+export const WEBHOOK_EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as readonly WebhookEventType[];
+
+/** WebhookEndpoint is a URL that receives a customer's signed event notifications. */
+export type WebhookEndpoint = CommandSchemas['WebhookEndpoint'];
+
+/** WebhookEndpointList is the body of GET /v1/customers/{id}/webhook-endpoints. */
+export type WebhookEndpointList = CommandSchemas['WebhookEndpointList'];
+
+/** NewWebhookEndpoint is the body of POST /v1/customers/{id}/webhook-endpoints. */
+export type NewWebhookEndpoint = CommandSchemas['NewWebhookEndpoint'];
+
+/** WebhookEndpointPatch is the body of PATCH …/webhook-endpoints/{id}; `enabled: true` re-enables it. */
+export type WebhookEndpointPatch = CommandSchemas['WebhookEndpointPatch'];
+
+/** CreatedWebhookEndpoint is what POST …/webhook-endpoints returns: the only time the signing secret is shown. */
+export type CreatedWebhookEndpoint = CommandSchemas['CreatedWebhookEndpoint'];
+
+/** WebhookResponse is one attempt of a delivery and what came back. */
+export type WebhookResponse = CommandSchemas['WebhookAttempt'];
+
+/**
+ * WebhookDelivery is one event sent (or to be sent) to one endpoint. The document gives the
+ * payload (the JSON object POSTed) no properties, which the generator reads as an empty object;
+ * it is any JSON object.
+ */
+export type WebhookDelivery = Omit<CommandSchemas['WebhookDelivery'], 'payload'> & { payload: Record<string, unknown> };
+
+/** WebhookDeliveryStatus is where a delivery stands. */
+export type WebhookDeliveryStatus = WebhookDelivery['status'];
+
+/** WebhookDeliveryPage is one page of GET …/webhook-endpoints/{id}/deliveries, newest first. */
+export type WebhookDeliveryPage = Omit<CommandSchemas['WebhookDeliveryPage'], 'data'> & { data: WebhookDelivery[] };

@@ -20,6 +20,7 @@ function dead(i: number, over: Partial<CreatedPayment> = {}): CreatedPayment {
     payment_ref_id: `bbbbbbbb-0000-4000-8000-${n}`,
     customer_id: SHOP.id,
     user_id: TEST_USER.id,
+    executed_by: { type: 'user', id: TEST_USER.id, name: TEST_USER.name, email: TEST_USER.email },
     amount: 12_345,
     currency: 'DKK',
     third_party: `Supplier ${i}`,

@@ -32,6 +32,9 @@ export function describeError(err: unknown, t: TFunction): Described {
       case err.code === 'not_refundable':
         message = t('errors.notRefundable');
         break;
+      case err.code === 'insufficient_scope':
+        message = t('errors.insufficientScope');
+        break;
       case err.code === 'refund_exceeds_amount':
         message = t('errors.refundExceedsAmount');
         break;

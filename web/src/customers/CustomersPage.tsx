@@ -17,7 +17,7 @@ import {
 import { useForm } from '@mantine/form';
 import { useDisclosure } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
-import { IconEdit, IconPlus, IconTrash, IconUserPlus } from '@tabler/icons-react';
+import { IconEdit, IconPlugConnected, IconPlus, IconTrash, IconUserPlus } from '@tabler/icons-react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
@@ -26,6 +26,8 @@ import { ApiError } from '../api/problem';
 import type { CustomerWithUsers, LinkedUser } from '../api/types';
 import { useApi, useSession } from '../auth/context';
 import { ProblemAlert } from '../components/ProblemAlert';
+import { canManageIntegrations } from '../integrations/access';
+import { integrationsPath } from '../integrations/keys';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -235,9 +237,19 @@ export function CustomersPage() {
                   </ActionIcon>
                 </Tooltip>
               </Group>
-              <Anchor component={Link} to={`/payments?customer_id=${encodeURIComponent(c.id)}`} size="sm" mt={4}>
-                {t('customers.viewPayments')}
-              </Anchor>
+              <Group gap="md" mt={4} wrap="wrap">
+                <Anchor component={Link} to={`/payments?customer_id=${encodeURIComponent(c.id)}`} size="sm">
+                  {t('customers.viewPayments')}
+                </Anchor>
+                {canManageIntegrations(c, user.id) && (
+                  <Anchor component={Link} to={integrationsPath(c.id)} size="sm" aria-label={t('integrations.linkLabel', { customer: c.name })}>
+                    <Group gap={4} component="span" wrap="nowrap">
+                      <IconPlugConnected size={14} aria-hidden />
+                      {t('integrations.link')}
+                    </Group>
+                  </Anchor>
+                )}
+              </Group>
               <Text size="sm" fw={600} mt="md" mb={4}>
                 {t('customers.users')}
               </Text>

@@ -17,6 +17,7 @@ const created: CreatedPayment = {
   payment_ref_id: 'bbbbbbbb-0000-4000-8000-000000000099',
   customer_id: SHOP.id,
   user_id: TEST_USER.id,
+  executed_by: { type: 'user', id: TEST_USER.id, name: TEST_USER.name, email: TEST_USER.email },
   amount: 123456,
   currency: 'DKK',
   third_party: 'Roastery',

@@ -2,6 +2,7 @@ import { Group, Paper, Stack, Text, UnstyledButton } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
+import { ExecutedBy } from './ExecutedBy';
 import { formatDateTime, shortRef } from './format';
 import type { PaymentListProps } from './PaymentsTable';
 import { FailureReason, RefundHint, StatusBadge } from './StatusBadge';
@@ -53,7 +54,7 @@ export function PaymentCards({ payments, onOpen, highlightId, busy }: PaymentLis
                 </Stack>
               </Group>
               <Text size="xs" c="dimmed" mt={4} truncate>
-                {t('payments.columns.executedBy')}: {p.user_name || p.user_id}
+                {t('payments.columns.executedBy')}: <ExecutedBy payment={p} inline withEmail={false} />
               </Text>
             </UnstyledButton>
           </Paper>

@@ -21,6 +21,7 @@ function payment(over: Partial<Payment> = {}): Payment {
     customer_id: SHOP.id,
     customer_name: SHOP.name,
     user_id: TEST_USER.id,
+    executed_by: { type: 'user', id: TEST_USER.id, name: TEST_USER.name, email: TEST_USER.email },
     user_name: TEST_USER.name,
     user_email: TEST_USER.email,
     amount: 10_000,

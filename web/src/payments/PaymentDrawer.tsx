@@ -9,6 +9,7 @@ import type { Payment } from '../api/types';
 import { useApi } from '../auth/context';
 import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
+import { ExecutedBy } from './ExecutedBy';
 import { formatDateTime } from './format';
 import { failureLabel, hasPendingRefund, isMoving, refundState } from './lifecycle';
 import { PaymentActions } from './PaymentActions';
@@ -102,10 +103,7 @@ function PaymentDetails({ row }: { row: Payment }) {
     [t('payments.fields.date'), formatDateTime(payment.date, locale)],
     [t('payments.fields.thirdParty'), payment.third_party],
     [t('payments.fields.customer'), payment.customer_name || payment.customer_id],
-    [
-      t('payments.fields.executedBy'),
-      payment.user_name ? `${payment.user_name}${payment.user_email ? ` (${payment.user_email})` : ''}` : payment.user_id,
-    ],
+    [t('payments.fields.executedBy'), <ExecutedBy key="e" payment={payment} inline />],
     [t('payments.fields.description'), payment.description || '—'],
     [t('payments.fields.attempts'), String(payment.attempts)],
     [t('payments.fields.processedAt'), payment.processed_at ? formatDateTime(payment.processed_at, locale) : '—'],

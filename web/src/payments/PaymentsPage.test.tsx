@@ -26,6 +26,7 @@ function payment(i: number, over: Partial<Payment> = {}): Payment {
     customer_id: SHOP.id,
     customer_name: SHOP.name,
     user_id: TEST_USER.id,
+    executed_by: { type: 'user', id: TEST_USER.id, name: TEST_USER.name, email: TEST_USER.email },
     user_name: TEST_USER.name,
     user_email: TEST_USER.email,
     amount: 1000 * i + 50,
@@ -98,6 +99,22 @@ describe('PaymentsPage', () => {
     expect(await screen.findByTestId('summary-count')).toHaveTextContent('3');
     expect(screen.getByTestId('summary-totals')).toHaveTextContent('€30.50');
     expect(screen.getByTestId('page-range')).toHaveTextContent('1–2 of 3 · Page 1 of 2');
+  });
+
+  it('says which API key executed a payment, and which user the others', async () => {
+    const byKey = payment(1, { executed_by: { type: 'api_key', id: 'a0000000-0000-4000-8000-000000000001', name: 'Webshop' } });
+    const byUser = payment(2, { executed_by: { type: 'user', id: TEST_USER.id, name: TEST_USER.name, email: TEST_USER.email } });
+    const { fetch } = fakeFetch(
+      routes([['GET', '/api/query/v1/payments', { body: { data: [byKey, byUser], next_cursor: null, has_more: false, total: 2, total_relation: 'eq' } }]]),
+    );
+    renderApp('/payments', fetch);
+    const rows = await screen.findAllByTestId('payment-row');
+    expect(within(rows[0]!).getByTestId('executed-by')).toHaveTextContent('API key: Webshop');
+    expect(within(rows[0]!).queryByText(TEST_USER.email)).not.toBeInTheDocument();
+    expect(within(rows[1]!).getByTestId('executed-by')).toHaveTextContent(`${TEST_USER.name}${TEST_USER.email}`);
+    await userEvent.click(within(rows[0]!).getByRole('button', { name: /Show details of payment/ }));
+    const drawer = await screen.findByRole('dialog', { name: 'Payment details' });
+    expect(within(drawer).getByRole('row', { name: /Executed by/ })).toHaveTextContent('API key: Webshop');
   });
 
   it('shows the failure reason under a failed status and the refund state under the amount', async () => {

@@ -1,9 +1,10 @@
-import { Anchor, Stack, Table, Text, UnstyledButton, Group } from '@mantine/core';
+import { Anchor, Table, UnstyledButton, Group } from '@mantine/core';
 import { IconArrowDown, IconArrowUp, IconArrowsSort } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
 import type { Payment } from '../api/types';
 import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
+import { ExecutedBy } from './ExecutedBy';
 import type { SortKey } from './filters';
 import { formatDateTime, shortRef } from './format';
 import { FailureReason, RefundHint, StatusBadge } from './StatusBadge';
@@ -102,14 +103,7 @@ export function PaymentsTable({
               </Table.Td>
               <Table.Td>{p.customer_name || p.customer_id}</Table.Td>
               <Table.Td>
-                <Stack gap={0}>
-                  <Text size="sm">{p.user_name || p.user_id}</Text>
-                  {p.user_email && (
-                    <Text size="xs" c="dimmed">
-                      {p.user_email}
-                    </Text>
-                  )}
-                </Stack>
+                <ExecutedBy payment={p} />
               </Table.Td>
               <Table.Td className="wrap">{p.third_party}</Table.Td>
               <Table.Td className="tabular" ta="right" fw={600}>
