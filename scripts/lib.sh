@@ -27,6 +27,7 @@ PROJECTOR_ADDR=${PROJECTOR_ADDR:-$STACK_HOST:8083}     # PROJECTOR_ADDR (health,
 WEB_ADDR=${WEB_ADDR:-$STACK_HOST:8080}                 # WEB_ADDR (the UI, one origin for the browser)
 PROCESSOR_ADDR=${PROCESSOR_ADDR:-$STACK_HOST:8084}     # PROCESSOR_ADDR (health, metrics)
 SIM_ADDR=${SIM_ADDR:-$STACK_HOST:8090}                 # SIM_ADDR, the payment provider simulator
+RECEIVER_ADDR=${RECEIVER_ADDR:-$STACK_HOST:8095}       # RECEIVER_ADDR, a webhook receiver for tests and benchmarks
 
 _script_name="$(basename "$0" .sh)"
 

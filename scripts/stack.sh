@@ -28,11 +28,11 @@ STACK_ENV="$RUN_DIR/stack.env"
 READY_TIMEOUT="${READY_TIMEOUT:-90}"
 
 # Start order; down runs it backwards.
-SERVICES=(provider-sim command-api query-api projector processor web)
+SERVICES=(provider-sim webhook-receiver command-api query-api projector processor web)
 
 # Variables stack.sh sets per service; removed from what services inherit.
 MANAGED_VARS=(DATABASE_URL SEARCH_URL COMMAND_API_ADDR QUERY_API_ADDR PROJECTOR_ADDR WEB_ADDR
-	PROCESSOR_ADDR SIM_ADDR PROVIDER_URL SIM_LEDGER_FILE WEB_DIST COMMAND_API QUERY_API JWT_PRIVATE_KEY_FILE JWT_PUBLIC_KEY_FILE)
+	PROCESSOR_ADDR SIM_ADDR RECEIVER_ADDR PROVIDER_URL SIM_LEDGER_FILE WEB_DIST COMMAND_API QUERY_API JWT_PRIVATE_KEY_FILE JWT_PUBLIC_KEY_FILE)
 
 usage() {
 	awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0" >&2
@@ -48,6 +48,7 @@ service_addr_var() {
 	projector) echo PROJECTOR_ADDR ;;
 	processor) echo PROCESSOR_ADDR ;;
 	provider-sim) echo SIM_ADDR ;;
+	webhook-receiver) echo RECEIVER_ADDR ;;
 	web) echo WEB_ADDR ;;
 	*) return 1 ;;
 	esac
@@ -87,6 +88,9 @@ service_env() {
 		echo "PROCESSOR_ADDR=$PROCESSOR_ADDR"
 		echo "PROVIDER_URL=$(service_url provider-sim)"
 		echo "WEBHOOK_ALLOW_PRIVATE=true"
+		;;
+	webhook-receiver)
+		echo "RECEIVER_ADDR=$RECEIVER_ADDR"
 		;;
 	provider-sim)
 		echo "SIM_ADDR=$SIM_ADDR"
@@ -259,6 +263,7 @@ export WEB_URL=$(service_url web)
 export PROJECTOR_URL=$(service_url projector)
 export PROCESSOR_URL=$(service_url processor)
 export PROVIDER_URL=$(service_url provider-sim)
+export WEBHOOK_RECEIVER=$(service_url webhook-receiver)
 export JWT_PUBLIC_KEY_FILE='$PUBLIC_KEY'
 EOF
 	mv "$STACK_ENV.tmp" "$STACK_ENV"

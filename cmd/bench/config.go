@@ -9,28 +9,33 @@ import (
 // Config is what the benchmark harness reads from its environment; `make
 // bench` fills the URLs from .run/stack.env.
 type Config struct {
-	DatabaseURL   string        `env:"DATABASE_URL" envDefault:"postgres://wildcat:wildcat@127.0.0.1:55432/wildcat?sslmode=disable"`
-	SearchURL     string        `env:"SEARCH_URL" envDefault:"http://127.0.0.1:9200"`
-	CommandAPI    string        `env:"COMMAND_API" envDefault:"http://127.0.0.1:8081"`
-	QueryAPI      string        `env:"QUERY_API" envDefault:"http://127.0.0.1:8082"`
-	ProjectorURL  string        `env:"PROJECTOR_URL" envDefault:"http://127.0.0.1:8083"`
-	IndexPrefix   string        `env:"INDEX_PREFIX" envDefault:""`
-	RunDir        string        `env:"BENCH_RUN_DIR" envDefault:".run"`
-	Duration      time.Duration `env:"BENCH_DURATION" envDefault:"15s"`
-	Clients       int           `env:"BENCH_CLIENTS" envDefault:"64"`
-	BatchClients  int           `env:"BENCH_BATCH_CLIENTS" envDefault:"4"`
-	SearchClients int           `env:"BENCH_SEARCH_CLIENTS" envDefault:"16"`
-	SeedPayments  int           `env:"BENCH_SEED_PAYMENTS" envDefault:"1000000"`
-	Customers     int           `env:"BENCH_CUSTOMERS" envDefault:"20"`
-	Rates         []int         `env:"BENCH_FRESHNESS_RATES" envDefault:"1000,2000,4000"`
-	Scenarios     []string      `env:"BENCH_SCENARIOS" envDefault:"search,single,batch,freshness,backfill,memory,processing"`
-	Out           string        `env:"BENCH_OUT" envDefault:".run/bench.json"`
+	DatabaseURL      string        `env:"DATABASE_URL" envDefault:"postgres://wildcat:wildcat@127.0.0.1:55432/wildcat?sslmode=disable"`
+	SearchURL        string        `env:"SEARCH_URL" envDefault:"http://127.0.0.1:9200"`
+	CommandAPI       string        `env:"COMMAND_API" envDefault:"http://127.0.0.1:8081"`
+	QueryAPI         string        `env:"QUERY_API" envDefault:"http://127.0.0.1:8082"`
+	Receiver         string        `env:"WEBHOOK_RECEIVER" envDefault:"http://127.0.0.1:8095"`
+	WebhookEvents    int           `env:"BENCH_WEBHOOK_EVENTS" envDefault:"20000"`
+	WebhookEndpoints int           `env:"BENCH_WEBHOOK_ENDPOINTS" envDefault:"5"`
+	ProjectorURL     string        `env:"PROJECTOR_URL" envDefault:"http://127.0.0.1:8083"`
+	IndexPrefix      string        `env:"INDEX_PREFIX" envDefault:""`
+	RunDir           string        `env:"BENCH_RUN_DIR" envDefault:".run"`
+	Duration         time.Duration `env:"BENCH_DURATION" envDefault:"15s"`
+	Clients          int           `env:"BENCH_CLIENTS" envDefault:"64"`
+	BatchClients     int           `env:"BENCH_BATCH_CLIENTS" envDefault:"4"`
+	SearchClients    int           `env:"BENCH_SEARCH_CLIENTS" envDefault:"16"`
+	SeedPayments     int           `env:"BENCH_SEED_PAYMENTS" envDefault:"1000000"`
+	Customers        int           `env:"BENCH_CUSTOMERS" envDefault:"20"`
+	Rates            []int         `env:"BENCH_FRESHNESS_RATES" envDefault:"1000,2000,4000"`
+	Scenarios        []string      `env:"BENCH_SCENARIOS" envDefault:"search,single,batch,freshness,backfill,memory,processing"`
+	Out              string        `env:"BENCH_OUT" envDefault:".run/bench.json"`
 }
 
 // Validate reports every out-of-range value.
 func (c *Config) Validate() error {
 	var ck config.Check
 	ck.That(c.Duration >= time.Second, "BENCH_DURATION must be at least 1s")
+	ck.That(c.WebhookEvents >= 1000, "BENCH_WEBHOOK_EVENTS must be at least 1000")
+	ck.That(c.WebhookEndpoints >= 1 && c.WebhookEndpoints <= 50, "BENCH_WEBHOOK_ENDPOINTS must be 1..50")
 	ck.That(c.Clients >= 1 && c.Clients <= 1024, "BENCH_CLIENTS must be 1..1024")
 	ck.That(c.BatchClients >= 1 && c.BatchClients <= 64, "BENCH_BATCH_CLIENTS must be 1..64")
 	ck.That(c.SearchClients >= 1 && c.SearchClients <= 256, "BENCH_SEARCH_CLIENTS must be 1..256")

@@ -13,7 +13,7 @@
 //	POST /_admin/behaviour    {"fail_first": N, "drop_first": K, "status": 503, "delay_ms": M} replaces it
 //	GET  /_admin/received     what was received (?records=true adds every delivery)
 //	POST /_admin/reset        forgets what was received (secrets and behaviour stay)
-//	GET  /healthz
+//	GET  /healthz, /readyz
 //
 // It listens on loopback only unless RECEIVER_ALLOW_REMOTE=true: the admin
 // routes have no authentication.

@@ -100,9 +100,12 @@ func newReceiver(secrets []string, tolerance time.Duration, b Behaviour, maxReco
 
 func (rc *receiver) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	ok := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	}
+	mux.HandleFunc("GET /healthz", ok)
+	mux.HandleFunc("GET /readyz", ok) // nothing to depend on: ready when alive
+
 	mux.HandleFunc("POST /hooks/{name}", rc.hook)
 	mux.HandleFunc("POST /_admin/secrets", rc.addSecret)
 	mux.HandleFunc("GET /_admin/behaviour", rc.getBehaviour)
