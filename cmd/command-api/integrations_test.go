@@ -296,3 +296,37 @@ func TestWebhookEndpoints(t *testing.T) {
 	s.must(req{Method: "DELETE", Path: path + "/" + e.ID, Token: alice.Token}, http.StatusNoContent)
 	s.must(req{Method: "GET", Path: path + "/" + e.ID, Token: alice.Token}, http.StatusNotFound)
 }
+
+// TestKeyOutlivesItsCreatorsLink: a key belongs to its customer, not to the
+// person who created it. After the creator is unlinked, the key still
+// writes and acts on its customer's payments; a revoked one does not.
+func TestKeyOutlivesItsCreatorsLink(t *testing.T) {
+	s := mustServer(t, nil)
+	alice, bob := s.signUp("Alice"), s.signUp("Bob")
+	shop := s.createCustomer(alice, "Shop")
+	s.must(req{Method: "PUT", Path: "/v1/customers/" + shop.ID + "/users/" + bob.ID, Token: alice.Token}, http.StatusNoContent)
+	k := s.createKey(alice, shop, "ingest", "payments:write", "payments:read")
+	s.must(req{Method: "DELETE", Path: "/v1/customers/" + shop.ID + "/users/" + alice.ID, Token: bob.Token}, http.StatusNoContent)
+
+	var p payment
+	s.must(req{Method: "POST", Path: "/v1/payments", Token: k.Secret, Body: newPayment(shop.ID)}, http.StatusCreated).json(t, &p)
+	s.must(req{Method: "POST", Path: "/v1/payments/" + p.ID + "/cancel", Token: k.Secret}, http.StatusOK)
+	s.must(req{Method: "POST", Path: "/v1/payments/" + p.ID + "/retry", Token: k.Secret}, http.StatusConflict)
+	var dead payment
+	s.must(req{Method: "POST", Path: "/v1/payments", Token: k.Secret, Body: newPayment(shop.ID)}, http.StatusCreated).json(t, &dead)
+	s.settle(dead.ID, "retries_exhausted")
+	var letters struct {
+		Data []payment `json:"data"`
+	}
+	s.must(req{Method: "GET", Path: "/v1/dead-letters", Token: k.Secret}, http.StatusOK).json(t, &letters)
+	if len(letters.Data) != 1 || letters.Data[0].ID != dead.ID || letters.Data[0].ExecutedBy.Type != "api_key" {
+		t.Fatalf("dead letters seen by the key: %+v", letters.Data)
+	}
+	s.must(req{Method: "POST", Path: "/v1/payments/" + dead.ID + "/retry", Token: k.Secret}, http.StatusOK)
+	// The creator, unlinked, sees nothing.
+	s.must(req{Method: "POST", Path: "/v1/payments/" + p.ID + "/cancel", Token: alice.Token}, http.StatusNotFound)
+
+	q := s.newPaymentOf(bob, shop, 900)
+	s.must(req{Method: "DELETE", Path: "/v1/customers/" + shop.ID + "/api-keys/" + k.ID, Token: bob.Token}, http.StatusNoContent)
+	s.must(req{Method: "POST", Path: "/v1/payments/" + q.ID + "/cancel", Token: k.Secret}, http.StatusUnauthorized)
+}

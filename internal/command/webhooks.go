@@ -15,8 +15,10 @@ import (
 // WebhookEventTypes are the events an endpoint may ask for: every type of
 // the payment timeline, and payment.created.
 var WebhookEventTypes = []string{
-	"payment.created", "payment.processing", "payment.attempt_failed", "payment.succeeded", "payment.failed",
-	"payment.canceled", "payment.retried", "refund.created", "refund.succeeded", "refund.failed",
+	string(domain.EventPaymentCreated), string(domain.EventPaymentProcessing), string(domain.EventPaymentAttemptFailed),
+	string(domain.EventPaymentSucceeded), string(domain.EventPaymentFailed), string(domain.EventPaymentCanceled),
+	string(domain.EventPaymentRetried), string(domain.EventRefundCreated), string(domain.EventRefundSucceeded),
+	string(domain.EventRefundFailed),
 }
 
 const (

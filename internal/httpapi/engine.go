@@ -101,7 +101,9 @@ func observe(logger *slog.Logger, duration *prometheus.HistogramVec, timeout tim
 			"duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes", c.Writer.Size(),
 			"client_ip", c.ClientIP(),
 		}
-		if uid, ok := c.Get(UserIDKey); ok {
+		if p := Caller(c); p.IsKey() {
+			attrs = append(attrs, "api_key_id", p.KeyID, "customer_id", p.CustomerID)
+		} else if uid, ok := c.Get(UserIDKey); ok {
 			attrs = append(attrs, "user_id", uid)
 		}
 		level := slog.LevelInfo

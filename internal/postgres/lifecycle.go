@@ -16,7 +16,19 @@ import (
 // payment event; the row lock serializes it against the processor, so a
 // cancel racing an attempt ends in exactly one of the two.
 const (
-	sqlVisiblePayment = `EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = p.customer_id AND cu.user_id = $1::uuid)`
+	// sqlVisiblePayment: the payment p is the caller's to act on: a user
+	// ($1) linked to its customer, or, for a write made with an API key
+	// ($3, $8 for refunds: see visibleTo), that key while it is live and
+	// of the payment's customer.
+	sqlVisiblePayment = `CASE WHEN $3::uuid IS NULL
+        THEN EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = p.customer_id AND cu.user_id = $1::uuid)
+        ELSE EXISTS (SELECT 1 FROM api_keys k WHERE k.id = $3::uuid AND k.customer_id = p.customer_id AND k.revoked_at IS NULL)
+    END`
+	// refundVisible is sqlVisiblePayment with the key as $8.
+	refundVisible = `CASE WHEN $8::uuid IS NULL
+        THEN EXISTS (SELECT 1 FROM customer_users cu WHERE cu.customer_id = p.customer_id AND cu.user_id = $1::uuid)
+        ELSE EXISTS (SELECT 1 FROM api_keys k WHERE k.id = $8::uuid AND k.customer_id = p.customer_id AND k.revoked_at IS NULL)
+    END`
 
 	sqlCancelPayment = `WITH upd AS (
     UPDATE payments p SET status = 'canceled', updated_at = now()
@@ -47,7 +59,7 @@ SELECT ` + paymentColumns + ` FROM upd`
 	// the payment and enforces "succeeded" and "never more than the
 	// amount"), its event and the Idempotency-Key with the response body.
 	sqlCreateRefund = `WITH pay AS MATERIALIZED (
-    SELECT p.id, p.amount, p.currency FROM payments p WHERE p.id = $2::uuid AND ` + sqlVisiblePayment + `
+    SELECT p.id, p.amount, p.currency FROM payments p WHERE p.id = $2::uuid AND ` + refundVisible + `
 ), ins AS (
     INSERT INTO refunds (payment_id, user_id, amount, reason)
     SELECT pay.id, $1::uuid, coalesce($3::bigint, pay.amount - (
@@ -72,11 +84,23 @@ FROM idempotency_keys k WHERE k.user_id = $1 AND k.key = $2`
 
 	sqlDeadLetters = `SELECT ` + paymentColumns + ` FROM payments p
 WHERE p.failure_code = 'retries_exhausted'
-  AND p.customer_id IN (SELECT customer_id FROM customer_users WHERE user_id = $1::uuid)
+  AND CASE WHEN $5::uuid IS NULL
+           THEN p.customer_id IN (SELECT customer_id FROM customer_users WHERE user_id = $1::uuid)
+           ELSE p.customer_id = (SELECT customer_id FROM api_keys WHERE id = $5::uuid AND revoked_at IS NULL)
+      END
   AND (cardinality($2::uuid[]) = 0 OR p.customer_id = ANY($2::uuid[]))
   AND p.id > $3::uuid
 ORDER BY p.id LIMIT $4`
 )
+
+// actingKey is the id of the API key the request is made with (the
+// command use cases put it on the context), or nil for a user.
+func actingKey(ctx context.Context) any {
+	if k, ok := command.KeyActorFrom(ctx); ok {
+		return k.ID
+	}
+	return nil
+}
 
 // CancelPayment implements command.LifecycleStore.
 func (s *Store) CancelPayment(ctx context.Context, userID, paymentID string) (domain.Payment, command.Commit, error) {
@@ -96,7 +120,8 @@ func (s *Store) transition(ctx context.Context, what, sql, userID, paymentID str
 	enqueue func(ctx context.Context, tx pgx.Tx) error) (domain.Payment, command.Commit, error) {
 	var p domain.Payment
 	found := false
-	queue := func(b *pgx.Batch) { b.Queue(sql, userID, paymentID) }
+	key := actingKey(ctx)
+	queue := func(b *pgx.Batch) { b.Queue(sql, userID, paymentID, key) }
 	read := func(br pgx.BatchResults) error {
 		err := scanPayment(br.QueryRow(), &p)
 		if isNoRows(err) {
@@ -124,7 +149,7 @@ func (s *Store) transition(ctx context.Context, what, sql, userID, paymentID str
 		return p, c, nil
 	}
 	var status string
-	err = s.pool.QueryRow(ctx, sqlPaymentState, userID, paymentID).Scan(&status)
+	err = s.pool.QueryRow(ctx, sqlPaymentState, userID, paymentID, key).Scan(&status)
 	if isNoRows(err) {
 		return p, command.Commit{}, command.ErrPaymentNotFound
 	}
@@ -143,7 +168,7 @@ func (s *Store) CreateRefund(ctx context.Context, w command.RefundWrite) (domain
 	var r domain.Refund
 	found := false
 	c, err := s.writeEnqueue(ctx, "create refund", func(b *pgx.Batch) {
-		b.Queue(sqlCreateRefund, w.UserID, w.PaymentID, w.Amount, w.Reason, key, hash, ttl)
+		b.Queue(sqlCreateRefund, w.UserID, w.PaymentID, w.Amount, w.Reason, key, hash, ttl, actingKey(ctx))
 	}, func(br pgx.BatchResults) error {
 		err := br.QueryRow().Scan(&r.ID, &r.PaymentID, &r.Amount, &r.Currency, &r.Reason, &r.Status, &r.FailureCode,
 			&r.FailureMessage, &r.Attempts, &r.CreatedAt, &r.UpdatedAt)
@@ -203,7 +228,7 @@ func (s *Store) DeadLetters(ctx context.Context, userID string, customerIDs []st
 	if customerIDs == nil {
 		customerIDs = []string{}
 	}
-	rows, err := s.pool.Query(ctx, sqlDeadLetters, userID, customerIDs, afterID, limit)
+	rows, err := s.pool.Query(ctx, sqlDeadLetters, userID, customerIDs, afterID, limit, actingKey(ctx))
 	if err != nil {
 		return nil, translate(err, "dead letters")
 	}
