@@ -60,6 +60,7 @@ test('API keys and webhooks: create, use, see deliveries, revoke', async ({ page
   const signing = page.getByRole('dialog', { name: 'Webhook endpoint created' });
   expect(((await signing.getByTestId('secret').textContent()) ?? '').trim()).toMatch(/^whsec_[0-9A-Za-z]{43}$/);
   await signing.getByRole('button', { name: 'I have copied it' }).click();
+  await expect(signing).toBeHidden();
   const endpoint = page.getByRole('article', { name: url });
   await expect(endpoint.getByTestId('endpoint-state')).toHaveText('Enabled');
   await expect(endpoint.getByText('E2E receiver')).toBeVisible();

@@ -138,8 +138,11 @@ export async function pickOption(scope: Page | Locator, page: Page, label: strin
   if (closeAfter) await input.press('Escape');
 }
 
-/** expectNoSeriousViolations runs axe-core (WCAG 2.1 A/AA rules) on the page and fails on serious or critical violations. */
+/** expectNoSeriousViolations runs axe-core (WCAG 2.1 A/AA rules) on the page and fails on serious or critical violations.
+ * It first waits for running CSS transitions and animations (a modal fading in or out has colours half-way,
+ * which axe would judge as they are at that instant). */
 export async function expectNoSeriousViolations(page: Page, what: string) {
+  await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined))));
   const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
   const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   const report = bad.map((v) => `${v.impact}: ${v.id} — ${v.help}\n  ${v.nodes.map((n) => n.target.join(' ')).join('\n  ')}`).join('\n');
