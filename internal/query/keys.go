@@ -131,6 +131,15 @@ func (a *KeyAuthenticator) AuthenticateKey(ctx context.Context, secret string) (
 	return v.(keyEntry).result()
 }
 
+// Forget drops the cached answer for secret, so the next authentication
+// looks it up again.
+func (a *KeyAuthenticator) Forget(secret string) {
+	sum := sha256.Sum256([]byte(secret))
+	a.mu.Lock()
+	delete(a.cache, sum)
+	a.mu.Unlock()
+}
+
 func (e keyEntry) result() (auth.Principal, error) {
 	if !e.ok {
 		return auth.Principal{}, errBadKey

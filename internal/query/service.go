@@ -333,6 +333,10 @@ func (s *Service) Export(ctx context.Context, caller Caller, req ExportRequest, 
 	}
 }
 
+// Applied is the highest applied position seen so far (it may lag the
+// projector's until the next wait looks again).
+func (s *Service) Applied() uint64 { return s.applied.Load() }
+
 // WaitFor returns once the projector has applied lsn (every write committed
 // at or before it is searchable), polling with a short backoff for at most
 // MaxWait; then it fails with EUNAVAILABLE and a Retry-After. lsn 0 never

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -75,7 +76,11 @@ func Register(r gin.IRouter, svc *query.Service, verifier httpapi.TokenVerifier,
 		c.Header("Cache-Control", "public, max-age=300")
 		c.Data(http.StatusOK, "application/json", OpenAPI)
 	})
-	v1 := r.Group("/v1", httpapi.Authenticate(verifier, opts.Keys), limitKeys(opts.KeyLimiter),
+	var keys httpapi.KeyAuthenticator
+	if opts.Keys != nil {
+		keys = freshKeys{keys: opts.Keys, svc: svc}
+	}
+	v1 := r.Group("/v1", consistencyFirst, httpapi.Authenticate(verifier, keys), limitKeys(opts.KeyLimiter),
 		httpapi.RequireScope(auth.ScopePaymentsRead))
 	v1.GET("/payments", h.search)
 	v1.GET("/payments/summary", h.summary)
@@ -194,16 +199,53 @@ func caller(c *gin.Context) query.Caller {
 // limitKeys ends a request of an API key that has used up its requests
 // with 429 and Retry-After; users pass (nil l passes everyone).
 func limitKeys(l *auth.KeyedLimiter) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if p := httpapi.Caller(c); l != nil && p.IsKey() {
-			if ok, wait := l.Take(p.KeyID); !ok {
-				httpapi.WriteError(c, &domain.Error{Code: domain.ERATELIMITED, RetryAfter: auth.RetryAfterSeconds(wait),
-					Message: "This API key has made too many requests; retry after the time in Retry-After."})
-				return
-			}
-		}
-		c.Next()
+	if l == nil {
+		return func(c *gin.Context) { c.Next() }
 	}
+	return httpapi.LimitKeys(l)
+}
+
+// freshKeys authenticates API keys through keys and, when a key is unknown
+// but the request carries a consistency token (a client that has just
+// created the key, then written with it), waits for the read model to
+// reach that position and looks once more: read-your-writes holds for the
+// key itself, not only for what it wrote.
+type freshKeys struct {
+	keys httpapi.KeyAuthenticator
+	svc  *query.Service
+}
+
+type tokenCtx struct{}
+
+// consistencyFirst puts the request's consistency position (header or
+// consistency_token parameter; unreadable ones are left to the handlers'
+// validation) on its context, for freshKeys.
+func consistencyFirst(c *gin.Context) {
+	var lsn uint64
+	for _, tok := range append(c.Request.URL.Query()["consistency_token"], c.GetHeader(ConsistencyHeader)) {
+		if v, err := domain.DecodeConsistencyToken(strings.TrimSpace(tok)); err == nil {
+			lsn = max(lsn, v)
+		}
+	}
+	if lsn > 0 {
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), tokenCtx{}, lsn))
+	}
+	c.Next()
+}
+
+func (f freshKeys) AuthenticateKey(ctx context.Context, secret string) (auth.Principal, error) {
+	p, err := f.keys.AuthenticateKey(ctx, secret)
+	lsn, _ := ctx.Value(tokenCtx{}).(uint64)
+	if domain.ErrorCode(err) != domain.EUNAUTHORIZED || lsn == 0 || f.svc.Applied() >= lsn {
+		return p, err
+	}
+	if werr := f.svc.WaitFor(ctx, lsn); werr != nil {
+		return p, err
+	}
+	if fk, ok := f.keys.(interface{ Forget(secret string) }); ok {
+		fk.Forget(secret)
+	}
+	return f.keys.AuthenticateKey(ctx, secret)
 }
 
 func (h *Handler) read(c *gin.Context) (query.ReadRequest, bool) {
