@@ -32,7 +32,7 @@ SERVICES=(provider-sim webhook-receiver command-api query-api projector processo
 
 # Variables stack.sh sets per service; removed from what services inherit.
 MANAGED_VARS=(DATABASE_URL SEARCH_URL COMMAND_API_ADDR QUERY_API_ADDR PROJECTOR_ADDR WEB_ADDR
-	PROCESSOR_ADDR SIM_ADDR RECEIVER_ADDR PROVIDER_URL SIM_LEDGER_FILE WEB_DIST COMMAND_API QUERY_API JWT_PRIVATE_KEY_FILE JWT_PUBLIC_KEY_FILE)
+	PROCESSOR_ADDR SIM_ADDR RECEIVER_ADDR COMMAND_API_URL PROVIDER_URL SIM_LEDGER_FILE WEB_DIST COMMAND_API QUERY_API JWT_PRIVATE_KEY_FILE JWT_PUBLIC_KEY_FILE)
 
 usage() {
 	awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0" >&2
@@ -77,6 +77,7 @@ service_env() {
 		echo "SEARCH_URL=$SEARCH_URL"
 		echo "QUERY_API_ADDR=$QUERY_API_ADDR"
 		echo "JWT_PUBLIC_KEY_FILE=$PUBLIC_KEY"
+		echo "COMMAND_API_URL=$(service_url command-api)"
 		;;
 	projector)
 		echo "DATABASE_URL=$DATABASE_URL"

@@ -17,6 +17,24 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for CallingApiKeyScopes.
+const (
+	CallingApiKeyScopesPaymentsRead  CallingApiKeyScopes = "payments:read"
+	CallingApiKeyScopesPaymentsWrite CallingApiKeyScopes = "payments:write"
+)
+
+// Valid indicates whether the value is a known member of the CallingApiKeyScopes enum.
+func (e CallingApiKeyScopes) Valid() bool {
+	switch e {
+	case CallingApiKeyScopesPaymentsRead:
+		return true
+	case CallingApiKeyScopesPaymentsWrite:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExecutedByType.
 const (
 	ExecutedByTypeApiKey ExecutedByType = "api_key"
@@ -85,16 +103,16 @@ func (e RefundStatus) Valid() bool {
 
 // Defines values for Scope.
 const (
-	PaymentsRead  Scope = "payments:read"
-	PaymentsWrite Scope = "payments:write"
+	ScopePaymentsRead  Scope = "payments:read"
+	ScopePaymentsWrite Scope = "payments:write"
 )
 
 // Valid indicates whether the value is a known member of the Scope enum.
 func (e Scope) Valid() bool {
 	switch e {
-	case PaymentsRead:
+	case ScopePaymentsRead:
 		return true
-	case PaymentsWrite:
+	case ScopePaymentsWrite:
 		return true
 	default:
 		return false
@@ -260,6 +278,17 @@ type ApiKey struct {
 type ApiKeyList struct {
 	Data []ApiKey `json:"data"`
 }
+
+// CallingApiKey defines model for CallingApiKey.
+type CallingApiKey struct {
+	CustomerId UUID                  `json:"customer_id"`
+	Id         UUID                  `json:"id"`
+	Name       string                `json:"name"`
+	Scopes     []CallingApiKeyScopes `json:"scopes"`
+}
+
+// CallingApiKeyScopes defines model for CallingApiKey.Scopes.
+type CallingApiKeyScopes string
 
 // CreatedApiKey An ApiKey with its secret, returned once by the create.
 type CreatedApiKey struct {
@@ -798,6 +827,15 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CurrentAPIKey The calling API key (who am I, for a key); counts as a use of it.
+	//
+	// For requests made with an API key only: answers which customer the key acts for and its scopes.
+	// A user access token gets 404. The query API calls it with each key used on it since its last
+	// report, so that `last_used_at` covers reads too.
+	//
+	// Corresponds with GET /v1/api-key (the `CurrentAPIKey` operationId).
+	CurrentAPIKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateTokenWithBody Exchange email and password for an access token.
 	//
 	// Failed attempts are limited per email and per client address (429 with
@@ -1140,6 +1178,25 @@ func (c *Client) Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReadyzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CurrentAPIKey The calling API key (who am I, for a key); counts as a use of it.
+//
+// For requests made with an API key only: answers which customer the key acts for and its scopes.
+// A user access token gets 404. The query API calls it with each key used on it since its last
+// report, so that `last_used_at` covers reads too.
+//
+// Corresponds with GET /v1/api-key (the `CurrentAPIKey` operationId).
+func (c *Client) CurrentAPIKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCurrentAPIKeyRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1904,6 +1961,33 @@ func NewReadyzRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/readyz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCurrentAPIKeyRequest constructs an http.Request for the CurrentAPIKey method
+func NewCurrentAPIKeyRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/api-key")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3142,6 +3226,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
 
+	// CurrentAPIKeyWithResponse The calling API key (who am I, for a key); counts as a use of it.
+	//
+	// For requests made with an API key only: answers which customer the key acts for and its scopes.
+	// A user access token gets 404. The query API calls it with each key used on it since its last
+	// report, so that `last_used_at` covers reads too.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/api-key (the `CurrentAPIKey` operationId).
+	CurrentAPIKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CurrentAPIKeyResponse, error)
+
 	// CreateTokenWithBodyWithResponse Exchange email and password for an access token.
 	//
 	// Failed attempts are limited per email and per client address (429 with
@@ -3664,6 +3759,82 @@ func (r ReadyzResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReadyzResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CurrentAPIKeyResponse429Headers the declared response headers of an HTTP 429 response for CurrentAPIKey
+type CurrentAPIKeyResponse429Headers struct {
+	RetryAfter string
+}
+
+type CurrentAPIKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CallingApiKey
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CurrentAPIKeyResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CurrentAPIKeyResponse) GetJSON200() *CallingApiKey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CurrentAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CurrentAPIKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CurrentAPIKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CurrentAPIKeyResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r CurrentAPIKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CurrentAPIKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CurrentAPIKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CurrentAPIKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5937,6 +6108,23 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 	return ParseReadyzResponse(rsp)
 }
 
+// CurrentAPIKeyWithResponse The calling API key (who am I, for a key); counts as a use of it.
+//
+// For requests made with an API key only: answers which customer the key acts for and its scopes.
+// A user access token gets 404. The query API calls it with each key used on it since its last
+// report, so that `last_used_at` covers reads too.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/api-key (the `CurrentAPIKey` operationId).
+func (c *ClientWithResponses) CurrentAPIKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CurrentAPIKeyResponse, error) {
+	rsp, err := c.CurrentAPIKey(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCurrentAPIKeyResponse(rsp)
+}
+
 // CreateTokenWithBodyWithResponse Exchange email and password for an access token.
 //
 // Failed attempts are limited per email and per client address (429 with
@@ -6588,6 +6776,73 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseCurrentAPIKeyResponse parses an HTTP response from a CurrentAPIKeyWithResponse call
+func ParseCurrentAPIKeyResponse(rsp *http.Response) (*CurrentAPIKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CurrentAPIKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CallingApiKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CurrentAPIKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

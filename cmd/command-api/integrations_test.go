@@ -106,6 +106,15 @@ func TestAPIKeys(t *testing.T) {
 			}
 		}
 		s.must(req{Method: "GET", Path: "/v1/dead-letters", Token: reader.Secret}, http.StatusOK)
+		var self struct {
+			ID, CustomerID string
+			Scopes         []string
+		}
+		s.must(req{Method: "GET", Path: "/v1/api-key", Token: reader.Secret}, http.StatusOK).json(t, &self)
+		if self.ID != reader.ID || !slices.Equal(self.Scopes, []string{"payments:read"}) {
+			t.Fatalf("GET /v1/api-key: %+v", self)
+		}
+		s.must(req{Method: "GET", Path: "/v1/api-key", Token: alice.Token}, http.StatusNotFound)
 		s.must(req{Method: "GET", Path: "/v1/dead-letters?customer_id=" + other.ID, Token: reader.Secret}, http.StatusOK)
 	})
 
@@ -162,7 +171,7 @@ func TestAPIKeys(t *testing.T) {
 		s.must(req{Method: "DELETE", Path: "/v1/customers/" + shop.ID + "/api-keys/" + victim.ID, Token: alice.Token}, http.StatusNoContent)
 		// This instance forgets it at once; the write itself checks it too.
 		s.must(req{Method: "POST", Path: "/v1/payments", Token: victim.Secret, Body: newPayment(shop.ID)}, http.StatusUnauthorized)
-		s.must(req{Method: "DELETE", Path: "/v1/customers/" + shop.ID + "/api-keys/" + writer.ID[:35] + "0", Token: alice.Token}, http.StatusNotFound)
+		s.must(req{Method: "DELETE", Path: "/v1/customers/" + shop.ID + "/api-keys/00000000-0000-7000-8000-000000000000", Token: alice.Token}, http.StatusNotFound)
 		s.must(req{Method: "DELETE", Path: "/v1/customers/" + shop.ID + "/api-keys/" + victim.ID, Token: bob.Token}, http.StatusNotFound)
 	})
 }

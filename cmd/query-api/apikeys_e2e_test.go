@@ -40,12 +40,14 @@ func TestAPIKeysAcrossBothAPIs(t *testing.T) {
 	commandAddr, projectorAddr := freeAddr(t), freeAddr(t)
 	common := []string{"DATABASE_URL=" + dbURL, "SEARCH_URL=" + searchURL, "LOG_LEVEL=info"}
 	startBinary(t, filepath.Join(dir, "command-api"), append(common, "COMMAND_API_ADDR="+commandAddr,
-		"JWT_PRIVATE_KEY_FILE="+keyFile, "PASSWORD_HASH_MEMORY_KIB=8192", "PASSWORD_HASH_ITERATIONS=1"), "http://"+commandAddr+"/readyz")
+		"JWT_PRIVATE_KEY_FILE="+keyFile, "PASSWORD_HASH_MEMORY_KIB=8192", "PASSWORD_HASH_ITERATIONS=1",
+		"API_KEY_USAGE_FLUSH_INTERVAL=100ms"), "http://"+commandAddr+"/readyz")
 	startBinary(t, filepath.Join(dir, "projector"), append(common, "PROJECTOR_ADDR="+projectorAddr, "INDEX_PREFIX="+prefix,
 		"REPLICATION_SLOT="+testenv.Name("wct_qk_"), "PROJECTOR_FLUSH_INTERVAL=20ms"), "http://"+projectorAddr+"/readyz")
 	cmd := "http://" + commandAddr
 	query := start(t, map[string]string{"SEARCH_URL": searchURL, "INDEX_PREFIX": prefix,
-		"JWKS_URL": cmd + "/.well-known/jwks.json", "JWT_PUBLIC_KEY_FILE": ""})
+		"JWKS_URL": cmd + "/.well-known/jwks.json", "JWT_PUBLIC_KEY_FILE": "",
+		"COMMAND_API_URL": cmd, "API_KEY_USAGE_REPORT_INTERVAL": "100ms"})
 
 	newClient := func(o client.Options) *client.Client {
 		o.CommandURL, o.QueryURL = cmd, query
@@ -100,10 +102,8 @@ func TestAPIKeysAcrossBothAPIs(t *testing.T) {
 	if _, err := svc.CreatePayment(ctx, client.NewPayment{CustomerId: other.Id, Amount: 1, Currency: "DKK", ThirdParty: "x"}); client.ErrorCode(err) != "customer_not_found" {
 		t.Fatalf("writing for another customer: %v", err)
 	}
-	// Scopes on both APIs.
-	if _, err := reporting.CreatePayment(ctx, client.NewPayment{CustomerId: shop.Id, Amount: 1, Currency: "DKK", ThirdParty: "x"}); client.ErrorCode(err) != "insufficient_scope" {
-		t.Fatalf("a read-only key writing: %v", err)
-	}
+	// Scopes on both APIs (the read-only key is tried on the command API at
+	// the end, after its last_used_at has been checked).
 	writeOnly, err := users["ann"].CreateAPIKey(ctx, shop.Id, "write only", client.ScopePaymentsWrite)
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +117,23 @@ func TestAPIKeysAcrossBothAPIs(t *testing.T) {
 	}
 	if cs, err := reporting.ListCustomers(ctx); err != nil || len(cs) != 1 || cs[0].Id != shop.Id {
 		t.Fatalf("the key's customers: %+v, %v", cs, err)
+	}
+
+	// A key used only on the query API so far: its use reaches last_used_at
+	// through the query API's report to the command API.
+	if _, err := reporting.SearchPayments(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for lastUsed(t, users["ann"], shop.Id, ro.Id) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("a key used on the query API has no last_used_at after 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	if _, err := reporting.CreatePayment(ctx, client.NewPayment{CustomerId: shop.Id, Amount: 1, Currency: "DKK", ThirdParty: "x"}); client.ErrorCode(err) != "insufficient_scope" {
+		t.Fatalf("a read-only key writing: %v", err)
 	}
 
 	// Revoke: the command API refuses at once, the query API within its lag.
@@ -137,4 +154,19 @@ func TestAPIKeysAcrossBothAPIs(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("query API refused the revoked key %s after the revocation committed", latency.Round(time.Millisecond))
+}
+
+func lastUsed(t *testing.T, c *client.Client, customerID, keyID string) *time.Time {
+	t.Helper()
+	keys, err := c.ListAPIKeys(context.Background(), customerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.Id == keyID {
+			return k.LastUsedAt
+		}
+	}
+	t.Fatalf("key %s not listed", keyID)
+	return nil
 }

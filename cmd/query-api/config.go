@@ -42,9 +42,13 @@ type Config struct {
 	// API key (users are not limited here).
 	APIKeyRateLimit  int           `env:"API_KEY_RATE_LIMIT" envDefault:"5000"`
 	APIKeyRateWindow time.Duration `env:"API_KEY_RATE_WINDOW" envDefault:"1s"`
-	RequestTimeout   time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
-	ShutdownGrace    time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
-	LogLevel         slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
+	// CommandAPIURL is where uses of API keys are reported, so that their
+	// last_used_at covers reads ("" turns reporting off).
+	CommandAPIURL          string        `env:"COMMAND_API_URL" envDefault:"http://127.0.0.1:8081"`
+	KeyUsageReportInterval time.Duration `env:"API_KEY_USAGE_REPORT_INTERVAL" envDefault:"5s"`
+	RequestTimeout         time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
+	ShutdownGrace          time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
+	LogLevel               slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 }
 
 // Validate reports every out-of-range value.
@@ -58,6 +62,11 @@ func (c *Config) Validate() error {
 		ck.That(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "JWKS_URL must be an http(s) URL")
 	}
 	ck.That(c.JWKSRefresh >= time.Second, "JWKS_REFRESH_INTERVAL must be at least 1s")
+	if c.CommandAPIURL != "" {
+		u, err := url.Parse(c.CommandAPIURL)
+		ck.That(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "COMMAND_API_URL must be an http(s) URL or empty")
+	}
+	ck.That(c.KeyUsageReportInterval >= 10*time.Millisecond, "API_KEY_USAGE_REPORT_INTERVAL must be at least 10ms")
 	ck.That(c.JWKSStartTimeout > 0, "JWKS_START_TIMEOUT must be positive")
 	ck.That(c.JWTIssuer != "" && c.JWTAudience != "", "JWT_ISSUER and JWT_AUDIENCE must not be empty")
 	ck.That(c.CursorSecret == "" || len(c.CursorSecret) >= query.MinCursorSecret,

@@ -93,6 +93,9 @@ func newIssuer(t *testing.T) *auth.Issuer {
 func start(t *testing.T, env map[string]string) string {
 	t.Helper()
 	env["QUERY_API_ADDR"] = "127.0.0.1:0"
+	if _, ok := env["COMMAND_API_URL"]; !ok {
+		env["COMMAND_API_URL"] = "" // no command API here to report key uses to
+	}
 	return testenv.MustServe(t, 60*time.Second, func(ctx context.Context, ready func(string)) error {
 		return run(ctx, envOf(env), io.Discard, ready)
 	})

@@ -107,6 +107,7 @@ func Register(r *gin.Engine, o Options) error {
 	w.POST("/payments/:id/retry", h.retryPayment)
 	w.POST("/payments/:id/refunds", h.createRefund)
 	a.GET("/dead-letters", httpapi.RequireScope(auth.ScopePaymentsRead), o.KeyLimit, h.deadLetters)
+	a.GET("/api-key", o.KeyLimit, currentKey)
 	return nil
 }
 

@@ -62,6 +62,21 @@ func (h *handler) executor(c *gin.Context, p domain.Payment) domain.Executor {
 	return h.users.Of(c.Request.Context(), p)
 }
 
+// currentKey answers who the calling API key is. Authenticating it was the
+// use it records.
+func currentKey(c *gin.Context) {
+	p := httpapi.Caller(c)
+	if !p.IsKey() {
+		httpapi.WriteError(c, domain.Errorf(domain.ENOTFOUND, "This request is not made with an API key."))
+		return
+	}
+	scopes := p.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	render(c, http.StatusOK, gin.H{"id": p.KeyID, "customer_id": p.CustomerID, "name": p.KeyName, "scopes": scopes})
+}
+
 func (h *handler) registerIntegrations(g *gin.RouterGroup, in *command.Integrations) {
 	i := &integrationsHandler{in: in}
 	g.POST("/customers/:id/api-keys", i.createKey)

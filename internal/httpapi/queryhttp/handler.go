@@ -46,6 +46,9 @@ type Options struct {
 	// Keys, when set, authenticates API keys (`Bearer wc_…`) besides user
 	// access tokens; nil accepts access tokens only.
 	Keys httpapi.KeyAuthenticator
+	// KeyUsed, when set, is told of every request an API key authenticated
+	// (its id and secret), to report the use (cmd/query-api's reporter).
+	KeyUsed func(keyID, secret string)
 	// KeyLimiter, when set, limits the requests of each API key (users are
 	// not limited here).
 	KeyLimiter *auth.KeyedLimiter
@@ -78,7 +81,7 @@ func Register(r gin.IRouter, svc *query.Service, verifier httpapi.TokenVerifier,
 	})
 	var keys httpapi.KeyAuthenticator
 	if opts.Keys != nil {
-		keys = freshKeys{keys: opts.Keys, svc: svc}
+		keys = freshKeys{keys: opts.Keys, svc: svc, used: opts.KeyUsed}
 	}
 	v1 := r.Group("/v1", consistencyFirst, httpapi.Authenticate(verifier, keys), limitKeys(opts.KeyLimiter),
 		httpapi.RequireScope(auth.ScopePaymentsRead))
@@ -213,6 +216,7 @@ func limitKeys(l *auth.KeyedLimiter) gin.HandlerFunc {
 type freshKeys struct {
 	keys httpapi.KeyAuthenticator
 	svc  *query.Service
+	used func(keyID, secret string)
 }
 
 type tokenCtx struct{}
@@ -234,6 +238,14 @@ func consistencyFirst(c *gin.Context) {
 }
 
 func (f freshKeys) AuthenticateKey(ctx context.Context, secret string) (auth.Principal, error) {
+	p, err := f.authenticate(ctx, secret)
+	if err == nil && f.used != nil {
+		f.used(p.KeyID, secret)
+	}
+	return p, err
+}
+
+func (f freshKeys) authenticate(ctx context.Context, secret string) (auth.Principal, error) {
 	p, err := f.keys.AuthenticateKey(ctx, secret)
 	lsn, _ := ctx.Value(tokenCtx{}).(uint64)
 	if domain.ErrorCode(err) != domain.EUNAUTHORIZED || lsn == 0 || f.svc.Applied() >= lsn {

@@ -57,6 +57,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/api-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling API key (who am I, for a key); counts as a use of it.
+         * @description For requests made with an API key only: answers which customer the key acts for and its scopes.
+         *     A user access token gets 404. The query API calls it with each key used on it since its last
+         *     report, so that `last_used_at` covers reads too.
+         */
+        get: operations["currentAPIKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers": {
         parameters: {
             query?: never;
@@ -641,6 +663,12 @@ export interface components {
             name: string;
             scopes: components["schemas"]["Scope"][];
         };
+        CallingApiKey: {
+            id: components["schemas"]["UUID"];
+            customer_id: components["schemas"]["UUID"];
+            name: string;
+            scopes: ("payments:read" | "payments:write")[];
+        };
         ApiKey: {
             id: components["schemas"]["UUID"];
             customer_id: components["schemas"]["UUID"];
@@ -940,6 +968,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    currentAPIKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calling key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallingApiKey"];
                 };
             };
             401: components["responses"]["Unauthorized"];
