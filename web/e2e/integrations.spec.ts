@@ -1,10 +1,20 @@
 import { expect, test, type APIRequestContext } from '@playwright/test';
 import type { CreatedPayment, NewPayment, Payment } from '../src/api/types';
-import { Api, expectNoSeriousViolations, logIn, newUser, runId } from './support';
+import { Api, expectNoSeriousViolations, logIn, newUser, Receiver, runId, type ReceiverBehaviour } from './support';
 
 // Issue 16: a customer's API keys and webhooks. A key is created and its secret shown once, used
 // to create a payment (which the payments list says an API key executed), and revoked; a webhook
-// endpoint is created, receives that payment's events in its delivery log, is disabled and deleted.
+// endpoint is created on the stack's webhook receiver (WEBHOOK_RECEIVER), which is handed its
+// signing secret and fails the first delivery of each event: the delivery log shows the failed
+// attempt, the processor's retry that succeeds, and a redelivery the receiver gets with the same
+// event id. The endpoint is then disabled and deleted.
+
+// The receiver's behaviour is shared by whoever uses it; what it was before the test is put back.
+let behaviourBefore: ReceiverBehaviour | null = null;
+test.afterEach(async ({ request }) => {
+  if (behaviourBefore) await new Receiver(request).setBehaviour(behaviourBefore);
+  behaviourBefore = null;
+});
 
 /** keyStatus is the status the query API answers a request made with an API key. */
 async function keyStatus(request: APIRequestContext, secret: string): Promise<number> {
@@ -49,8 +59,18 @@ test('API keys and webhooks: create, use, see deliveries, revoke', async ({ page
   await expect(key.getByText('payments:write', { exact: true })).toBeVisible();
   await expect(page.getByText(secret)).toHaveCount(0);
 
-  // A webhook endpoint for every event; its signing secret is shown once too.
-  const url = `https://example.com/wildcat-e2e/${runId}`;
+  // The receiver answers the first delivery of each event 503 (so the processor has to retry),
+  // later ones 200. Its counts are for every hook: this test reads the change in them, and its own
+  // event's count.
+  const receiver = new Receiver(request);
+  behaviourBefore = await receiver.behaviour();
+  const before = await receiver.received();
+  await receiver.setBehaviour({ fail_first: 1, status: 503 });
+
+  // A webhook endpoint for every event, on a hook of the receiver of its own; its signing secret is
+  // shown once too, and handed to the receiver, which checks every delivery's signature with it.
+  const hook = `e2e-integrations-${runId}-${Math.random().toString(36).slice(2, 8)}`;
+  const url = receiver.hookUrl(hook);
   await page.getByRole('button', { name: 'New endpoint' }).click();
   const newEndpoint = page.getByRole('dialog', { name: 'New webhook endpoint' });
   await newEndpoint.getByLabel('URL').fill(url);
@@ -58,7 +78,9 @@ test('API keys and webhooks: create, use, see deliveries, revoke', async ({ page
   await expect(newEndpoint.getByRole('checkbox', { name: 'All events' })).toBeChecked();
   await newEndpoint.getByRole('button', { name: 'Create endpoint' }).click();
   const signing = page.getByRole('dialog', { name: 'Webhook endpoint created' });
-  expect(((await signing.getByTestId('secret').textContent()) ?? '').trim()).toMatch(/^whsec_[0-9A-Za-z]{43}$/);
+  const signingSecret = ((await signing.getByTestId('secret').textContent()) ?? '').trim();
+  expect(signingSecret).toMatch(/^whsec_[0-9A-Za-z]{43}$/);
+  await receiver.addSecret(signingSecret);
   await signing.getByRole('button', { name: 'I have copied it' }).click();
   await expect(signing).toBeHidden();
   const endpoint = page.getByRole('article', { name: url });
@@ -79,7 +101,9 @@ test('API keys and webhooks: create, use, see deliveries, revoke', async ({ page
   const doc = await request.get(`/api/query/v1/payments/${paid.id}`, { headers: { Authorization: `Bearer ${token}` } });
   expect(((await doc.json()) as Payment).executed_by).toMatchObject({ type: 'api_key', name: keyName });
 
-  // The delivery log has the payment's events; a row opens to its attempts and payload.
+  // The delivery log has the payment's events. payment.created's first attempt is answered 503;
+  // the processor tries again after its backoff (WEBHOOK_RETRY_BASE, 10 s by default: 5–10 s with
+  // jitter) and is answered 200. The log reads itself again every 5 s while a delivery is pending.
   await endpoint.getByRole('link', { name: `Delivery log of ${url}` }).click();
   await expect(page.getByRole('heading', { level: 1, name: url })).toBeVisible();
   const created = page.getByTestId('delivery-row').filter({ hasText: 'payment.created' });
@@ -93,12 +117,46 @@ test('API keys and webhooks: create, use, see deliveries, revoke', async ({ page
       { timeout: 30_000, intervals: [500, 1000, 2000] },
     )
     .toBe(true);
-  await created.first().getByRole('button', { name: /^Show attempts of payment\.created/ }).click();
-  const details = page.getByTestId('delivery-details').first();
+  await expect(created).toHaveCount(1);
+  const deliveryId = (await created.getAttribute('data-delivery-id')) ?? '';
+  const delivery = page.locator(`[data-testid="delivery-row"][data-delivery-id="${deliveryId}"]`);
+  const eventId = (await delivery.getByRole('cell').nth(2).getAttribute('title')) ?? '';
+  expect(eventId).not.toBe('');
+  const progress = async () =>
+    `${await delivery.getByTestId('delivery-status').getAttribute('data-status')} after ${((await delivery.getByRole('cell').nth(4).textContent()) ?? '').trim()} attempts`;
+  await expect.poll(progress, { timeout: 60_000, intervals: [1000, 2000] }).toBe('succeeded after 2 attempts');
+
+  // The row opens to both attempts: the 503 with the receiver's answer, then the 200; and the payload.
+  await delivery.getByRole('button', { name: /^Show attempts of payment\.created/ }).click();
+  const details = page.locator(`[id="delivery-${deliveryId}-details"]`).getByTestId('delivery-details');
   await expect(details).toBeVisible();
+  const attempts = details.getByTestId('delivery-response');
+  await expect(attempts).toHaveCount(2);
+  await expect(attempts.nth(0)).toContainText('Attempt 1');
+  await expect(attempts.nth(0)).toContainText('HTTP 503');
+  await expect(attempts.nth(0)).toContainText('failing as told');
+  await expect(attempts.nth(1)).toContainText('Attempt 2');
+  await expect(attempts.nth(1)).toContainText('HTTP 200');
   await expect(details.locator('pre').last()).toContainText(paid.id);
-  await expect(created.first().getByRole('button', { name: /^Redeliver payment\.created/ })).toBeVisible();
   await expectNoSeriousViolations(page, 'delivery log');
+
+  // The receiver got the event twice, both times with a good signature.
+  const got = await receiver.received();
+  expect(got.per_event[eventId], `receiver's deliveries of ${eventId}`).toBe(2);
+  expect(got.bad_signatures - before.bad_signatures, 'deliveries with a bad signature').toBe(0);
+
+  // Redeliver sends the delivered event again: a third attempt, answered 200, which the receiver
+  // gets with the same event id.
+  await delivery.getByRole('button', { name: /^Redeliver payment\.created/ }).click();
+  await expect(page.getByText('Delivery queued again')).toBeVisible();
+  await expect.poll(progress, { timeout: 30_000, intervals: [1000, 2000] }).toBe('succeeded after 3 attempts');
+  await expect(attempts).toHaveCount(3);
+  await expect(attempts.nth(2)).toContainText('Attempt 3');
+  await expect(attempts.nth(2)).toContainText('HTTP 200');
+  const again = await receiver.received();
+  expect(again.per_event[eventId], `receiver's deliveries of ${eventId}`).toBe(3);
+  expect(again.bad_signatures - before.bad_signatures, 'deliveries with a bad signature').toBe(0);
+  expect(again.bad_payloads - before.bad_payloads, 'signed deliveries that were not events').toBe(0);
 
   // On a 375 px phone the log is cards, and nothing scrolls sideways.
   await page.setViewportSize({ width: 375, height: 812 });

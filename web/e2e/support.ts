@@ -81,6 +81,88 @@ export class Api {
   }
 }
 
+/** WEBHOOK_RECEIVER is the stack's webhook receiver (cmd/webhook-receiver): it verifies each signed
+ * delivery, records it and answers as it is told to. */
+export const WEBHOOK_RECEIVER = (process.env.WEBHOOK_RECEIVER ?? 'http://127.0.0.1:8095').replace(/\/+$/, '');
+
+/** ReceiverBehaviour is how the receiver answers: per hook name and event id, delivery n is dropped
+ * when n <= drop_first, else answered `status` when n <= fail_first, else accepted (200). */
+export interface ReceiverBehaviour {
+  fail_first: number;
+  drop_first: number;
+  status: number;
+  delay_ms: number;
+}
+
+/** ReceiverRecord is one delivery the receiver got (GET /_admin/received?records=true). */
+export interface ReceiverRecord {
+  hook: string;
+  event_id: string;
+  type?: string;
+  attempt?: number;
+  received_at: string;
+  signature_ok: boolean;
+  outcome: 'accepted' | 'failed' | 'dropped' | 'bad_signature' | 'bad_payload';
+}
+
+/** ReceiverReport is GET /_admin/received: counts over every hook since the receiver started (or was reset). */
+export interface ReceiverReport {
+  deliveries: number;
+  accepted: number;
+  failed: number;
+  dropped: number;
+  bad_signatures: number;
+  bad_payloads: number;
+  unique_events: number;
+  delivered_events: number;
+  per_event: Record<string, number>;
+  records?: ReceiverRecord[];
+  records_dropped: number;
+}
+
+/** Receiver drives the stack's webhook receiver through its admin API. Its state (secrets, behaviour,
+ * counts) is shared by everyone using it: tests tell their deliveries apart by hook name and event id. */
+export class Receiver {
+  constructor(
+    private readonly request: APIRequestContext,
+    readonly base = WEBHOOK_RECEIVER,
+  ) {}
+
+  /** hookUrl is where an endpoint named `name` receives its deliveries. */
+  hookUrl(name: string): string {
+    return `${this.base}/hooks/${encodeURIComponent(name)}`;
+  }
+
+  private async call<T>(what: string, method: 'GET' | 'POST', path: string, data?: unknown): Promise<T> {
+    let res: Awaited<ReturnType<APIRequestContext['get']>>;
+    try {
+      res = await this.request.fetch(`${this.base}${path}`, { method, data });
+    } catch (err) {
+      throw new Error(`webhook receiver ${what}: ${this.base} is not reachable (is the stack up, and WEBHOOK_RECEIVER right?): ${String(err)}`);
+    }
+    if (!res.ok()) throw new Error(`webhook receiver ${what}: HTTP ${res.status()} ${await res.text()}`);
+    return (res.status() === 204 ? undefined : await res.json()) as T;
+  }
+
+  /** addSecret makes the receiver accept deliveries signed with this endpoint secret. */
+  async addSecret(secret: string): Promise<void> {
+    await this.call('add secret', 'POST', '/_admin/secrets', { secret });
+  }
+
+  async behaviour(): Promise<ReceiverBehaviour> {
+    return this.call('behaviour', 'GET', '/_admin/behaviour');
+  }
+
+  /** setBehaviour replaces the whole behaviour (a field left out is 0; status 0 means 500). */
+  async setBehaviour(b: Partial<ReceiverBehaviour>): Promise<ReceiverBehaviour> {
+    return this.call('set behaviour', 'POST', '/_admin/behaviour', b);
+  }
+
+  async received(records = false): Promise<ReceiverReport> {
+    return this.call('received', 'GET', `/_admin/received${records ? '?records=true' : ''}`);
+  }
+}
+
 /** waitForStatus polls the query API until the payment has one of the statuses (the processor and
  * the projector move it on their own time) and returns it; it fails after the deadline. */
 export async function waitForStatus(
