@@ -17,24 +17,6 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
-// Defines values for CallingApiKeyScopes.
-const (
-	CallingApiKeyScopesPaymentsRead  CallingApiKeyScopes = "payments:read"
-	CallingApiKeyScopesPaymentsWrite CallingApiKeyScopes = "payments:write"
-)
-
-// Valid indicates whether the value is a known member of the CallingApiKeyScopes enum.
-func (e CallingApiKeyScopes) Valid() bool {
-	switch e {
-	case CallingApiKeyScopesPaymentsRead:
-		return true
-	case CallingApiKeyScopesPaymentsWrite:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for ExecutedByType.
 const (
 	ExecutedByTypeApiKey ExecutedByType = "api_key"
@@ -103,16 +85,16 @@ func (e RefundStatus) Valid() bool {
 
 // Defines values for Scope.
 const (
-	ScopePaymentsRead  Scope = "payments:read"
-	ScopePaymentsWrite Scope = "payments:write"
+	PaymentsRead  Scope = "payments:read"
+	PaymentsWrite Scope = "payments:write"
 )
 
 // Valid indicates whether the value is a known member of the Scope enum.
 func (e Scope) Valid() bool {
 	switch e {
-	case ScopePaymentsRead:
+	case PaymentsRead:
 		return true
-	case ScopePaymentsWrite:
+	case PaymentsWrite:
 		return true
 	default:
 		return false
@@ -281,14 +263,11 @@ type ApiKeyList struct {
 
 // CallingApiKey defines model for CallingApiKey.
 type CallingApiKey struct {
-	CustomerId UUID                  `json:"customer_id"`
-	Id         UUID                  `json:"id"`
-	Name       string                `json:"name"`
-	Scopes     []CallingApiKeyScopes `json:"scopes"`
+	CustomerId UUID    `json:"customer_id"`
+	Id         UUID    `json:"id"`
+	Name       string  `json:"name"`
+	Scopes     []Scope `json:"scopes"`
 }
-
-// CallingApiKeyScopes defines model for CallingApiKey.Scopes.
-type CallingApiKeyScopes string
 
 // CreatedApiKey An ApiKey with its secret, returned once by the create.
 type CreatedApiKey struct {

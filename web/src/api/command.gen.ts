@@ -667,7 +667,7 @@ export interface components {
             id: components["schemas"]["UUID"];
             customer_id: components["schemas"]["UUID"];
             name: string;
-            scopes: ("payments:read" | "payments:write")[];
+            scopes: components["schemas"]["Scope"][];
         };
         ApiKey: {
             id: components["schemas"]["UUID"];
