@@ -339,3 +339,23 @@ func TestKeyOutlivesItsCreatorsLink(t *testing.T) {
 	s.must(req{Method: "DELETE", Path: "/v1/customers/" + shop.ID + "/api-keys/" + k.ID, Token: bob.Token}, http.StatusNoContent)
 	s.must(req{Method: "POST", Path: "/v1/payments/" + q.ID + "/cancel", Token: k.Secret}, http.StatusUnauthorized)
 }
+
+// TestAPIKeyRateLimit: each key has its own budget; over it, 429 with
+// Retry-After, and the user's own token is not limited by its keys.
+func TestAPIKeyRateLimit(t *testing.T) {
+	s := mustServer(t, map[string]string{"API_KEY_RATE_LIMIT": "2", "API_KEY_RATE_WINDOW": "1m"})
+	alice := s.signUp("Alice")
+	shop := s.createCustomer(alice, "Shop")
+	k1, k2 := s.createKey(alice, shop, "one", "payments:write"), s.createKey(alice, shop, "two", "payments:write")
+	for range 2 {
+		s.must(req{Method: "POST", Path: "/v1/payments", Token: k1.Secret, Body: newPayment(shop.ID)}, http.StatusCreated)
+	}
+	res := s.must(req{Method: "POST", Path: "/v1/payments", Token: k1.Secret, Body: newPayment(shop.ID)}, http.StatusTooManyRequests)
+	if res.Header.Get("Retry-After") == "" || res.problem(t).Code != "rate_limited" {
+		t.Fatalf("429 without Retry-After or code: %v %s", res.Header, res.Body)
+	}
+	s.must(req{Method: "POST", Path: "/v1/payments", Token: k2.Secret, Body: newPayment(shop.ID)}, http.StatusCreated)
+	for range 3 {
+		s.must(req{Method: "POST", Path: "/v1/payments", Token: alice.Token, Body: newPayment(shop.ID)}, http.StatusCreated)
+	}
+}

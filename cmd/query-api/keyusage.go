@@ -27,6 +27,17 @@ type keyUsage struct {
 	pending map[string]string // key id → secret
 }
 
+// startKeyUsage starts reporting key uses to cfg.CommandAPIURL until ctx
+// ends and returns what records a use; nil when reporting is off.
+func startKeyUsage(ctx context.Context, cfg Config, logger *slog.Logger) func(keyID, secret string) {
+	if cfg.CommandAPIURL == "" {
+		return nil
+	}
+	u := newKeyUsage(cfg.CommandAPIURL, cfg.KeyUsageReportInterval, logger)
+	go u.run(ctx)
+	return u.used
+}
+
 func newKeyUsage(commandAPI string, interval time.Duration, logger *slog.Logger) *keyUsage {
 	return &keyUsage{url: commandAPI + "/v1/api-key", client: &http.Client{Timeout: 5 * time.Second},
 		interval: interval, logger: logger, pending: map[string]string{}}

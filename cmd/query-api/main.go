@@ -91,16 +91,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 
 	r := httpapi.NewEngine(logger, reg, httpapi.EngineOptions{Service: "query-api", RequestTimeout: cfg.RequestTimeout})
 	httpapi.RegisterHealth(r, reg, httpapi.Check{Name: "search", Check: sc.Ping})
-	opts := queryhttp.Options{ExportTimeout: cfg.ExportTimeout, Logger: logger,
-		Keys: keys, KeyLimiter: auth.NewKeyedLimiter(cfg.APIKeyRateLimit, cfg.APIKeyRateWindow)}
-	if cfg.CommandAPIURL != "" {
-		usage := newKeyUsage(cfg.CommandAPIURL, cfg.KeyUsageReportInterval, logger)
-		opts.KeyUsed = usage.used
-		reportCtx, stopReports := context.WithCancel(ctx)
-		defer stopReports()
-		go usage.run(reportCtx)
-	}
-	queryhttp.Register(r, svc, verifier, opts)
+	queryhttp.Register(r, svc, verifier, queryhttp.Options{ExportTimeout: cfg.ExportTimeout, Logger: logger,
+		Keys: keys, KeyLimiter: auth.NewKeyedLimiter(cfg.APIKeyRateLimit, cfg.APIKeyRateWindow),
+		KeyUsed: startKeyUsage(ctx, cfg, logger)}) // reports end with run (cancel)
 	return httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
 }
 
