@@ -78,6 +78,7 @@ func (c *Config) Validate() error {
 	ck.That(c.ShutdownGrace > 0, "SHUTDOWN_GRACE must be positive")
 	ck.That(c.BulkDocs >= 1 && c.BulkDocs <= 50000, "PROJECTOR_BULK_DOCS must be between 1 and 50000")
 	ck.That(c.FlushInterval > 0, "PROJECTOR_FLUSH_INTERVAL must be positive")
+	ck.That(c.BacklogRefresh >= 0 && c.BacklogRefresh <= 10*time.Second, "PROJECTOR_BACKLOG_REFRESH must be 0..10s (0: the default), got %s", c.BacklogRefresh)
 	ck.That(c.RefreshMode == "explicit" || c.RefreshMode == "wait_for", "PROJECTOR_REFRESH must be explicit or wait_for")
 	ck.That(c.BackfillBatch >= 1 && c.BackfillBatch <= 50000, "PROJECTOR_BACKFILL_BATCH must be between 1 and 50000")
 	ck.That(c.BackfillWorkers >= 1 && c.BackfillWorkers <= 16, "PROJECTOR_BACKFILL_WORKERS must be between 1 and 16")

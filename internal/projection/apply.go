@@ -217,6 +217,26 @@ func (a *Applier) logger() *slog.Logger {
 // returned (the caller restarts the stream); search-engine outages are
 // retried until ctx ends. ErrResync (wrapped) asks for a rebuild.
 func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
+	st, err := a.write(ctx, p)
+	if err != nil || st.Indexed+st.Deleted+st.Conflicts == 0 {
+		return st, err
+	}
+	return st, a.RefreshWritten(ctx)
+}
+
+// RefreshWritten makes what was written since the last refresh searchable
+// (one refresh for every plan written with write since).
+func (a *Applier) RefreshWritten(ctx context.Context) error {
+	written := a.takeTouched(PaymentsAlias(a.Prefix), CustomersAlias(a.Prefix))
+	if len(written) == 0 {
+		return nil
+	}
+	return a.forever(ctx, "refresh", func(ctx context.Context) error { return a.Index.Refresh(ctx, written) })
+}
+
+// write is Apply without the refresh: the documents are in the index,
+// durable, not yet searchable.
+func (a *Applier) write(ctx context.Context, p *Plan) (Stats, error) {
 	var st Stats
 	if p.Resync != "" {
 		return st, fmt.Errorf("%w: %s", ErrResync, p.Resync)
@@ -232,12 +252,7 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
 			return st, err
 		}
 	}
-	written := a.takeTouched(PaymentsAlias(a.Prefix), CustomersAlias(a.Prefix))
-	if st.Indexed+st.Deleted+st.Conflicts == 0 || len(written) == 0 {
-		return st, nil
-	}
-	err := a.forever(ctx, "refresh", func(ctx context.Context) error { return a.Index.Refresh(ctx, written) })
-	return st, err
+	return st, nil
 }
 
 // customersOfUsers adds to the plan the customers of users whose name or

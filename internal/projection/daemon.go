@@ -31,6 +31,11 @@ type Config struct {
 
 	BulkDocs        int           `env:"PROJECTOR_BULK_DOCS"`        // streaming: flush at this many documents
 	FlushInterval   time.Duration `env:"PROJECTOR_FLUSH_INTERVAL"`   // streaming: or this long after the first change
+	// BacklogRefresh is how often, at most, a projector working through a
+	// backlog refreshes and publishes: the plans in between are written
+	// back to back (loop.go). Without a backlog every plan is refreshed
+	// and published at once.
+	BacklogRefresh time.Duration `env:"PROJECTOR_BACKLOG_REFRESH"`
 	BackfillBatch   int           `env:"PROJECTOR_BACKFILL_BATCH"`   // backfill: documents per read and bulk
 	BackfillWorkers int           `env:"PROJECTOR_BACKFILL_WORKERS"` // backfill: concurrent bulk requests
 	ReprojectBatch  int           `env:"PROJECTOR_REPROJECT_BATCH"`  // payments per batch when a parent is renamed
@@ -61,6 +66,7 @@ func DefaultConfig() Config {
 		Publication:     "wildcat_projection",
 		BulkDocs:        1000,
 		FlushInterval:   100 * time.Millisecond,
+		BacklogRefresh:  250 * time.Millisecond,
 		BackfillBatch:   5000,
 		BackfillWorkers: 3,
 		ReprojectBatch:  1000,
@@ -100,6 +106,7 @@ func (c *Config) defaults() {
 	def(&c.QueueChanges, d.QueueChanges)
 	def(&c.CompactSegments, d.CompactSegments)
 	defD(&c.FlushInterval, d.FlushInterval)
+	defD(&c.BacklogRefresh, d.BacklogRefresh)
 	defD(&c.MinBackoff, d.MinBackoff)
 	defD(&c.MaxBackoff, d.MaxBackoff)
 	defD(&c.RequestTimeout, d.RequestTimeout)

@@ -2,6 +2,7 @@ package projection
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -122,4 +123,93 @@ func TestApplyKeepaliveFloodSettlesLag(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// countingIndex records the order of bulks, refreshes and publishes.
+type countingIndex struct {
+	mu        sync.Mutex
+	bulks     int
+	refreshes int
+	// refreshedBulks is the bulk count at the last refresh; a publish must
+	// never cover a bulk written after it.
+	refreshedBulks int
+	published      []int // bulks refreshed when each publish happened
+	position       uint64
+}
+
+func (x *countingIndex) Bulk(_ context.Context, ops []IndexOp) ([]ItemResult, error) {
+	x.mu.Lock()
+	x.bulks++
+	x.mu.Unlock()
+	return make([]ItemResult, len(ops)), nil
+}
+func (x *countingIndex) Refresh(context.Context, []string) error {
+	x.mu.Lock()
+	x.refreshes++
+	x.refreshedBulks = x.bulks
+	x.mu.Unlock()
+	return nil
+}
+func (x *countingIndex) PublishState(_ context.Context, st StateDoc) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.refreshedBulks != x.bulks {
+		return errUnrefreshed
+	}
+	x.published = append(x.published, x.bulks)
+	x.position = max(x.position, st.AppliedLSN)
+	return nil
+}
+
+var errUnrefreshed = &unrefreshedError{}
+
+type unrefreshedError struct{}
+
+func (*unrefreshedError) Error() string { return "published a position whose documents were not refreshed" }
+
+// With a backlog, one refresh and publish covers many bulks (at most one
+// per BacklogRefresh), a position is never published before everything up
+// to it was refreshed, and the last plan of the backlog is published at
+// once.
+func TestBacklogRefreshesOncePerInterval(t *testing.T) {
+	p := New(Config{FlushInterval: 10 * time.Millisecond, BulkDocs: 1, BacklogRefresh: time.Hour}, Deps{},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	idx := &countingIndex{}
+	a := &Applier{Source: emptySource{}, Index: idx, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
+	st := &fakeStream{out: make(chan Tx, 1024)}
+	const txs = 50
+	for i := range txs { // a backlog: everything queued before the loop starts
+		id := fmt.Sprintf("0193a5b2-7c1d-7e4f-8a6b-%012x", i)
+		st.send(Tx{Xid: uint32(i + 1), CommitLSN: uint64(100*i + 90), EndLSN: uint64(100*i + 100), CommitTime: time.Now(),
+			Changes: []Change{{Table: TablePayments, Op: OpInsert, New: Row{"id": &id}}}})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.apply(ctx, st, st.out, a) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for st.Acked() < 100*(txs-1)+100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("acknowledged %d, want %d", st.Acked(), 100*(txs-1)+100)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil && err != context.Canceled {
+		t.Fatalf("apply: %v", err)
+	}
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	if idx.bulks != txs {
+		t.Fatalf("%d bulks, want one per transaction (%d)", idx.bulks, txs)
+	}
+	// The first plan is published at once (nothing was published before),
+	// then the backlog is written back to back and published once it runs
+	// out: far fewer refreshes than bulks.
+	if idx.refreshes > 3 || len(idx.published) > 3 {
+		t.Fatalf("%d refreshes and %d publishes for %d bulks; want the backlog covered by ~2", idx.refreshes, len(idx.published), idx.bulks)
+	}
+	if idx.position != PublishedLSN(100*(txs-1)+100) {
+		t.Fatalf("published position %d, want the backlog's end %d", idx.position, PublishedLSN(100*(txs-1)+100))
+	}
 }
