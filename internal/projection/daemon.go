@@ -29,13 +29,13 @@ type Config struct {
 	Slot        string `env:"REPLICATION_SLOT"`
 	Publication string `env:"PUBLICATION"`
 
-	BulkDocs        int           `env:"PROJECTOR_BULK_DOCS"`        // streaming: flush at this many documents
-	FlushInterval   time.Duration `env:"PROJECTOR_FLUSH_INTERVAL"`   // streaming: or this long after the first change
+	BulkDocs      int           `env:"PROJECTOR_BULK_DOCS"`      // streaming: flush at this many documents
+	FlushInterval time.Duration `env:"PROJECTOR_FLUSH_INTERVAL"` // streaming: or this long after the first change
 	// BacklogRefresh is how often, at most, a projector working through a
 	// backlog refreshes and publishes: the plans in between are written
 	// back to back (loop.go). Without a backlog every plan is refreshed
 	// and published at once.
-	BacklogRefresh time.Duration `env:"PROJECTOR_BACKLOG_REFRESH"`
+	BacklogRefresh  time.Duration `env:"PROJECTOR_BACKLOG_REFRESH"`
 	BackfillBatch   int           `env:"PROJECTOR_BACKFILL_BATCH"`   // backfill: documents per read and bulk
 	BackfillWorkers int           `env:"PROJECTOR_BACKFILL_WORKERS"` // backfill: concurrent bulk requests
 	ReprojectBatch  int           `env:"PROJECTOR_REPROJECT_BATCH"`  // payments per batch when a parent is renamed

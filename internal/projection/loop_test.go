@@ -165,7 +165,9 @@ var errUnrefreshed = &unrefreshedError{}
 
 type unrefreshedError struct{}
 
-func (*unrefreshedError) Error() string { return "published a position whose documents were not refreshed" }
+func (*unrefreshedError) Error() string {
+	return "published a position whose documents were not refreshed"
+}
 
 // With a backlog, one refresh and publish covers many bulks (at most one
 // per BacklogRefresh), a position is never published before everything up
