@@ -6,8 +6,9 @@
 # Tunables (environment): BENCH_DURATION (per scenario, default 15s),
 # BENCH_CLIENTS (64), BENCH_BATCH_CLIENTS (4), BENCH_SEARCH_CLIENTS (16),
 # BENCH_SEED_PAYMENTS (1000000), BENCH_FRESHNESS_RATES (1000,2000,4000),
-# BENCH_SCENARIOS (single,batch,freshness,backfill,search,memory,processing,
-# apikey,webhooks), BENCH_WEBHOOK_EVENTS (20000), BENCH_WEBHOOK_ENDPOINTS (5).
+# BENCH_SCENARIOS (single,batch,freshness,backfill,catchup,search,memory,
+# processing,apikey,webhooks), BENCH_CATCHUP_PAYMENTS (300000),
+# BENCH_WEBHOOK_EVENTS (20000), BENCH_WEBHOOK_ENDPOINTS (5).
 #
 # The stack's processor and provider simulator are stopped while the bench
 # runs: the ingestion scenarios measure writing (with the enqueue) alone, and
@@ -25,7 +26,7 @@ source "$RUN_DIR/stack.env"
 export DATABASE_URL SEARCH_URL COMMAND_API QUERY_API PROJECTOR_URL WEBHOOK_RECEIVER
 go build -o "$RUN_DIR/bin/bench" ./cmd/bench
 
-scenarios=${BENCH_SCENARIOS:-single,batch,freshness,backfill,search,memory,processing,apikey,webhooks}
+scenarios=${BENCH_SCENARIOS:-single,batch,freshness,backfill,catchup,search,memory,processing,apikey,webhooks}
 quiet=() live=()
 IFS=, read -ra names <<<"$scenarios"
 for name in "${names[@]}"; do

@@ -69,6 +69,12 @@ func (b *bench) backfill(ctx context.Context) error {
 }
 
 func (b *bench) cleanupBackfill(prefix, slot string, cmd *exec.Cmd) {
+	b.cleanupProcess(cmd)
+	b.dropProjection(prefix, slot)
+}
+
+// cleanupProcess stops a started process: SIGTERM, then SIGKILL after 15 s.
+func (b *bench) cleanupProcess(cmd *exec.Cmd) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
@@ -78,6 +84,10 @@ func (b *bench) cleanupBackfill(prefix, slot string, cmd *exec.Cmd) {
 		_ = cmd.Process.Kill()
 		<-done
 	}
+}
+
+// dropProjection drops a bench projector's slot and indices.
+func (b *bench) dropProjection(prefix, slot string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if pool, err := b.pool(ctx, 1); err == nil {

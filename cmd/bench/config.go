@@ -16,6 +16,7 @@ type Config struct {
 	Receiver         string        `env:"WEBHOOK_RECEIVER" envDefault:"http://127.0.0.1:8095"`
 	WebhookEvents    int           `env:"BENCH_WEBHOOK_EVENTS" envDefault:"20000"`
 	WebhookEndpoints int           `env:"BENCH_WEBHOOK_ENDPOINTS" envDefault:"5"`
+	CatchupPayments  int           `env:"BENCH_CATCHUP_PAYMENTS" envDefault:"300000"`
 	ProjectorURL     string        `env:"PROJECTOR_URL" envDefault:"http://127.0.0.1:8083"`
 	IndexPrefix      string        `env:"INDEX_PREFIX" envDefault:""`
 	RunDir           string        `env:"BENCH_RUN_DIR" envDefault:".run"`
@@ -35,7 +36,9 @@ func (c *Config) Validate() error {
 	var ck config.Check
 	ck.That(c.Duration >= time.Second, "BENCH_DURATION must be at least 1s")
 	ck.That(c.WebhookEvents >= 1000, "BENCH_WEBHOOK_EVENTS must be at least 1000")
+	ck.That(c.CatchupPayments >= 1000, "BENCH_CATCHUP_PAYMENTS must be at least 1000")
 	ck.That(c.WebhookEndpoints >= 1 && c.WebhookEndpoints <= 50, "BENCH_WEBHOOK_ENDPOINTS must be 1..50")
+	ck.That(c.CatchupPayments >= 1000, "BENCH_CATCHUP_PAYMENTS must be at least 1000")
 	ck.That(c.Clients >= 1 && c.Clients <= 1024, "BENCH_CLIENTS must be 1..1024")
 	ck.That(c.BatchClients >= 1 && c.BatchClients <= 64, "BENCH_BATCH_CLIENTS must be 1..64")
 	ck.That(c.SearchClients >= 1 && c.SearchClients <= 256, "BENCH_SEARCH_CLIENTS must be 1..256")

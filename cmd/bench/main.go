@@ -97,6 +97,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		"processing": b.processing,
 		"apikey":     b.apiKeyVsUser,
 		"webhooks":   b.webhooks,
+		"catchup":    b.catchup,
 	}
 	// The search data set first, so that the searches measure an index
 	// built by ingestion alone: the write scenarios' load comes after them
