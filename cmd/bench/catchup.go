@@ -26,48 +26,23 @@ func (b *bench) catchup(ctx context.Context) error {
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("projector binary %s: %w (run make up)", bin, err)
 	}
-	prefix, slot := "bench_cu_"+randHex(3)+"_", "bench_catchup_"+randHex(3)
 	logf, err := os.Create(filepath.Join(b.cfg.RunDir, "logs", "bench-catchup-projector.log"))
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
-	run := func() *exec.Cmd {
-		cmd := exec.CommandContext(ctx, bin)
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+b.cfg.DatabaseURL, "SEARCH_URL="+b.cfg.SearchURL,
-			"INDEX_PREFIX="+prefix, "REPLICATION_SLOT="+slot, "PROJECTOR_ADDR=127.0.0.1:0")
-		cmd.Stdout, cmd.Stderr = logf, logf
-		return cmd
-	}
-	stateURL := b.cfg.SearchURL + "/" + projection.StateIndex(prefix) + "/_doc/" + projection.StateDocID
-	applied := func() uint64 {
-		var doc struct {
-			Source projection.StateDoc `json:"_source"`
-		}
-		if _, err := b.getJSON(ctx, stateURL, &doc); err != nil {
-			return 0
-		}
-		return doc.Source.AppliedLSN
-	}
+	p := benchProjector{b: b, bin: bin, log: logf, prefix: "bench_cu_" + randHex(3) + "_", slot: "bench_catchup_" + randHex(3)}
 
 	// 1. Backfill: the baseline.
-	first := run()
-	start := time.Now()
-	if err := first.Start(); err != nil {
+	first, backfillElapsed, err := p.startUntil(ctx, 1)
+	if err != nil {
 		return err
 	}
-	for applied() == 0 {
-		if err := waitStep(ctx, start, 20*time.Minute, logf.Name()); err != nil {
-			b.cleanupBackfill(prefix, slot, first)
-			return err
-		}
-	}
-	backfillElapsed := time.Since(start)
 	var count struct {
 		Count int `json:"count"`
 	}
-	if _, err := b.getJSON(ctx, b.cfg.SearchURL+"/"+projection.PaymentsAlias(prefix)+"/_count", &count); err != nil {
-		b.cleanupBackfill(prefix, slot, first)
+	if _, err := b.getJSON(ctx, b.cfg.SearchURL+"/"+projection.PaymentsAlias(p.prefix)+"/_count", &count); err != nil {
+		b.cleanupBackfill(p.prefix, p.slot, first)
 		return err
 	}
 	base := Stats{Count: count.Count, Elapsed: backfillElapsed.Seconds(), PerSec: float64(count.Count) / backfillElapsed.Seconds()}
@@ -76,28 +51,58 @@ func (b *bench) catchup(ctx context.Context) error {
 	// 2. The backlog.
 	target, written, err := b.writeBacklog(ctx, b.cfg.CatchupPayments)
 	if err != nil {
-		b.dropProjection(prefix, slot)
+		b.dropProjection(p.prefix, p.slot)
 		return err
 	}
 
 	// 3. Catch up.
-	second := run()
-	start = time.Now()
-	if err := second.Start(); err != nil {
+	second, elapsed, err := p.startUntil(ctx, target)
+	if err != nil {
 		return err
 	}
-	defer b.cleanupBackfill(prefix, slot, second)
-	for applied() < target {
-		if err := waitStep(ctx, start, 20*time.Minute, logf.Name()); err != nil {
-			return err
-		}
-	}
-	elapsed := time.Since(start)
+	b.cleanupBackfill(p.prefix, p.slot, second)
 	st := Stats{Count: written, Elapsed: elapsed.Seconds(), PerSec: float64(written) / elapsed.Seconds()}
 	b.add(Result{Scenario: fmt.Sprintf("catch-up of a %d-payment backlog", written), Product: st, Baseline: &base,
 		Ratio: st.PerSec / base.PerSec,
 		Note:  fmt.Sprintf("product: a stopped projector started again behind %d payments (1,000 per transaction), process start included; baseline: the same projector's backfill of %d documents in this run", written, base.Count)})
 	return nil
+}
+
+// benchProjector is a projector of the bench's own (slot, index prefix).
+type benchProjector struct {
+	b            *bench
+	bin          string
+	log          *os.File
+	prefix, slot string
+}
+
+// startUntil starts the projector and waits until it has published target
+// (1: its first position, the end of its backfill). On an error the
+// projector is stopped and its slot and indices dropped.
+func (p benchProjector) startUntil(ctx context.Context, target uint64) (*exec.Cmd, time.Duration, error) {
+	b := p.b
+	cmd := exec.CommandContext(ctx, p.bin)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+b.cfg.DatabaseURL, "SEARCH_URL="+b.cfg.SearchURL,
+		"INDEX_PREFIX="+p.prefix, "REPLICATION_SLOT="+p.slot, "PROJECTOR_ADDR=127.0.0.1:0")
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.dropProjection(p.prefix, p.slot)
+		return nil, 0, err
+	}
+	stateURL := b.cfg.SearchURL + "/" + projection.StateIndex(p.prefix) + "/_doc/" + projection.StateDocID
+	for {
+		var doc struct {
+			Source projection.StateDoc `json:"_source"`
+		}
+		if _, err := b.getJSON(ctx, stateURL, &doc); err == nil && doc.Source.AppliedLSN >= target {
+			return cmd, time.Since(start), nil
+		}
+		if err := waitStep(ctx, start, 20*time.Minute, p.log.Name()); err != nil {
+			b.cleanupBackfill(p.prefix, p.slot, cmd)
+			return nil, 0, err
+		}
+	}
 }
 
 // writeBacklog writes n payments through the batch endpoint, 1,000 per
