@@ -91,7 +91,17 @@ func (b *bench) dropProjection(prefix, slot string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if pool, err := b.pool(ctx, 1); err == nil {
-		_, _ = pool.Exec(ctx, "SELECT pg_drop_replication_slot($1)", slot)
+		// The walsender may hold the slot a moment after its process ended:
+		// try again until the slot is gone (or the 30 s are up), so no
+		// inactive slot is left to retain WAL.
+		for ctx.Err() == nil {
+			var exists bool
+			if err := pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)", slot).Scan(&exists); err != nil || !exists {
+				break
+			}
+			_, _ = pool.Exec(ctx, "SELECT pg_drop_replication_slot($1)", slot)
+			time.Sleep(200 * time.Millisecond)
+		}
 		pool.Close()
 	}
 	req, _ := http.NewRequestWithContext(ctx, "DELETE", b.cfg.SearchURL+"/"+prefix+"*", nil)
