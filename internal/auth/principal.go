@@ -2,16 +2,15 @@ package auth
 
 import (
 	"slices"
+
+	"github.com/wildcat-payments/wildcat/internal/domain"
 )
 
 // API key scopes (SPEC §10).
 const (
-	ScopePaymentsRead  = "payments:read"
-	ScopePaymentsWrite = "payments:write"
+	ScopePaymentsRead  = domain.ScopePaymentsRead
+	ScopePaymentsWrite = domain.ScopePaymentsWrite
 )
-
-// Scopes lists every scope a key may hold.
-var Scopes = []string{ScopePaymentsRead, ScopePaymentsWrite}
 
 // Principal is who is calling: a user with an access token, or an API key
 // acting for one customer with scopes. For a key, UserID is the user who

@@ -13,20 +13,18 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/domain"
 )
 
-// API key secrets (SPEC §10): "wc_" + 43 base62 characters (256 random
-// bits); the first APIKeyPrefixLen characters are the key's public prefix.
+// API key secrets (SPEC §10): domain.domain.APIKeySecretPrefix + 43 base62
+// characters (256 random bits).
 const (
-	APIKeySecretPrefix = "wc_"
-	apiKeyRandomLen    = 43
-	APIKeyPrefixLen    = 12
-	apiKeyNameMax      = 100
-	base62             = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	apiKeyRandomLen = 43
+	apiKeyNameMax   = 100
+	base62          = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 
 // API key scopes.
 const (
-	ScopePaymentsRead  = "payments:read"
-	ScopePaymentsWrite = "payments:write"
+	ScopePaymentsRead  = domain.ScopePaymentsRead
+	ScopePaymentsWrite = domain.ScopePaymentsWrite
 )
 
 // Reasons of the integration use cases' errors.
@@ -139,7 +137,7 @@ func NewAPIKeySecret() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return APIKeySecretPrefix + s, nil
+	return domain.APIKeySecretPrefix + s, nil
 }
 
 // randomBase62 returns n characters drawn uniformly from base62.
@@ -162,10 +160,10 @@ func randomBase62(n int) (string, error) {
 
 // ValidAPIKeySecret reports whether s has the shape of a key secret.
 func ValidAPIKeySecret(s string) bool {
-	if len(s) != len(APIKeySecretPrefix)+apiKeyRandomLen || !strings.HasPrefix(s, APIKeySecretPrefix) {
+	if len(s) != len(domain.APIKeySecretPrefix)+apiKeyRandomLen || !strings.HasPrefix(s, domain.APIKeySecretPrefix) {
 		return false
 	}
-	for i := len(APIKeySecretPrefix); i < len(s); i++ {
+	for i := len(domain.APIKeySecretPrefix); i < len(s); i++ {
 		if !strings.ContainsRune(base62, rune(s[i])) {
 			return false
 		}
@@ -201,7 +199,7 @@ func (s *Integrations) CreateAPIKey(ctx context.Context, userID, customerID stri
 	if err != nil {
 		return CreatedAPIKey{}, Commit{}, err
 	}
-	k, c, err := s.store.CreateAPIKey(ctx, userID, customerID, NewAPIKey{Name: name, Prefix: secret[:APIKeyPrefixLen],
+	k, c, err := s.store.CreateAPIKey(ctx, userID, customerID, NewAPIKey{Name: name, Prefix: secret[:domain.APIKeyPrefixLen],
 		Hash: HashAPIKey(secret), Scopes: scopes})
 	if err != nil {
 		return CreatedAPIKey{}, Commit{}, err
@@ -270,7 +268,7 @@ func (s *Integrations) AuthenticateKey(ctx context.Context, secret string) (Stor
 	hash := HashAPIKey(secret)
 	k, ok := s.keys.get(hash)
 	if !ok {
-		found, err := s.store.APIKeyByPrefix(ctx, secret[:APIKeyPrefixLen])
+		found, err := s.store.APIKeyByPrefix(ctx, secret[:domain.APIKeyPrefixLen])
 		switch {
 		case domain.ErrorCode(err) == domain.ENOTFOUND:
 			found = StoredAPIKey{Revoked: true}

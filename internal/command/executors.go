@@ -44,13 +44,6 @@ func (x *Executors) Of(ctx context.Context, p domain.Payment) domain.Executor {
 	return x.lookup(ctx, domain.ExecutorUser, p.UserID)
 }
 
-// Seed remembers e (a caller the request has just authenticated).
-func (x *Executors) Seed(e domain.Executor) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.put(e)
-}
-
 func (x *Executors) put(e domain.Executor) {
 	if len(x.m) >= maxExecutors {
 		clear(x.m)

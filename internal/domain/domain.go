@@ -168,3 +168,13 @@ func ValidateEmail(v *Validation, field, s string) {
 // NormalizeEmail trims surrounding space. Case is preserved for display;
 // uniqueness is case-insensitive in the database.
 func NormalizeEmail(s string) string { return strings.TrimSpace(s) }
+
+// API keys (SPEC §10): the scopes a key may hold, and the shape of its
+// secret: "wc_" + 43 base62 characters, of which the first APIKeyPrefixLen
+// characters (prefix included) are its public, unique prefix.
+const (
+	ScopePaymentsRead  = "payments:read"
+	ScopePaymentsWrite = "payments:write"
+	APIKeySecretPrefix = "wc_"
+	APIKeyPrefixLen    = 12
+)

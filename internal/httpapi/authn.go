@@ -21,7 +21,7 @@ type KeyAuthenticator interface {
 }
 
 // APIKeyPrefix starts every API key secret.
-const APIKeyPrefix = "wc_"
+const APIKeyPrefix = domain.APIKeySecretPrefix
 
 // ReasonInsufficientScope is the problem code of an API key used beyond its
 // scopes.

@@ -115,7 +115,7 @@ func (s *WebhookStore) RecordWebhookAttempt(ctx context.Context, a processing.We
 }
 
 // EndWebhookDelivery implements processing.WebhookStore.
-func (s *WebhookStore) EndWebhookDelivery(ctx context.Context, id string, generation int, _ string) error {
+func (s *WebhookStore) EndWebhookDelivery(ctx context.Context, id string, generation int) error {
 	_, err := s.pool.Exec(ctx, sqlEndWebhookDelivery, id, generation)
 	return translate(err, "end webhook delivery")
 }

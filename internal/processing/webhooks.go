@@ -60,7 +60,7 @@ type WebhookStore interface {
 	RecordWebhookAttempt(ctx context.Context, a WebhookAttempt) (disabled bool, err error)
 	// EndWebhookDelivery marks a pending delivery failed without an attempt
 	// (its endpoint is disabled).
-	EndWebhookDelivery(ctx context.Context, deliveryID string, generation int, reason string) error
+	EndWebhookDelivery(ctx context.Context, deliveryID string, generation int) error
 }
 
 // WebhookSender POSTs a signed event.
@@ -107,7 +107,7 @@ func (w *Webhooks) Deliver(ctx context.Context, deliveryID string, generation in
 		return nil
 	}
 	if !t.Enabled {
-		return w.store.EndWebhookDelivery(ctx, deliveryID, generation, "endpoint disabled")
+		return w.store.EndWebhookDelivery(ctx, deliveryID, generation)
 	}
 	start := w.now()
 	res := w.sender.Send(ctx, t.URL, t.Secret, t.EventID, t.Payload)

@@ -33,7 +33,7 @@ type KeyFinder interface {
 }
 
 // KeyPrefixLen is how many leading characters of a secret identify its key.
-const KeyPrefixLen = 12
+const KeyPrefixLen = domain.APIKeyPrefixLen
 
 // DefaultMaxCachedKeys bounds a KeyAuthenticator's cache.
 const DefaultMaxCachedKeys = 10_000

@@ -80,12 +80,8 @@ func customerOf(c domain.Customer) customerJSON {
 }
 
 func paymentOf(p domain.Payment, by domain.Executor) PaymentJSON {
-	out := PaymentJSON{Payment: p, Date: ts(p.Date), CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt), ExecutedBy: by}
-	if p.ProcessedAt != nil {
-		at := ts(*p.ProcessedAt)
-		out.ProcessedAt = &at
-	}
-	return out
+	return PaymentJSON{Payment: p, Date: ts(p.Date), CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt),
+		ProcessedAt: tsp(p.ProcessedAt), ExecutedBy: by}
 }
 
 func batchOf(ps []domain.Payment, by domain.Executor) batchJSON {

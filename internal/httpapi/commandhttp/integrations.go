@@ -20,7 +20,6 @@ import (
 // UserNames names the executor of a payment (command.Executors).
 type UserNames interface {
 	Of(ctx context.Context, p domain.Payment) domain.Executor
-	Seed(e domain.Executor)
 }
 
 // keyActor tells the use cases that the request is made with an API key.
