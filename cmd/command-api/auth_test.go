@@ -191,39 +191,68 @@ func TestTokenAttacks(t *testing.T) {
 	})
 }
 
-// TestLoginRateLimit: failed logins are limited per email and per client
-// address; a limited request is 429 with Retry-After, even with the right
-// password.
+// TestLoginRateLimit: failed logins are limited per email and client
+// address (that pair alone is blocked, the right password included), per
+// email across every address (a slower throttle that a client which has
+// logged in to the account before passes), and per client address.
 func TestLoginRateLimit(t *testing.T) {
-	s := mustServer(t, map[string]string{"LOGIN_EMAIL_LIMIT": "3", "LOGIN_EMAIL_WINDOW": "1h", "LOGIN_ADDR_LIMIT": "6", "LOGIN_ADDR_WINDOW": "1h"})
-	u := s.signUp("Target")
+	s := mustServer(t, map[string]string{
+		"LOGIN_CLIENT_LIMIT": "3", "LOGIN_CLIENT_WINDOW": "1h",
+		"LOGIN_EMAIL_LIMIT": "6", "LOGIN_EMAIL_WINDOW": "1h",
+		"LOGIN_ADDR_LIMIT": "6", "LOGIN_ADDR_WINDOW": "1h"})
 	login := func(s *server, email, password, addr string) response {
 		return s.do(req{Method: "POST", Path: "/v1/auth/token", Body: map[string]string{"email": email, "password": password},
 			Header: map[string]string{"X-Forwarded-For": addr}})
 	}
-	t.Run("PerEmail", func(t *testing.T) {
-		s := s.with(t)
-		// A success does not count.
-		if res := login(s, u.Email, u.Password, "192.0.2.1"); res.Status != http.StatusOK {
-			t.Fatalf("status %d", res.Status)
+	wantLimited := func(t *testing.T, res response) {
+		t.Helper()
+		if res.Status != http.StatusTooManyRequests {
+			t.Fatalf("status %d, want 429", res.Status)
 		}
+		if p := res.problem(t); p.Code != "rate_limited" {
+			t.Errorf("code %q", p.Code)
+		}
+		if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 3600 {
+			t.Errorf("Retry-After %q, want seconds until the next attempt", res.Header.Get("Retry-After"))
+		}
+	}
+	t.Run("AttackerCannotLockOwnerOut", func(t *testing.T) {
+		s := s.with(t)
+		u := s.signUp("Victim")
+		// The attacker guesses from one address until that address is
+		// blocked for this email, the right password included.
 		for i := range 3 {
-			if res := login(s, u.Email, "wrong password", "192.0.2.1"); res.Status != http.StatusUnauthorized {
+			if res := login(s, u.Email, "wrong password", "203.0.113.66"); res.Status != http.StatusUnauthorized {
 				t.Fatalf("attempt %d: status %d, want 401", i, res.Status)
 			}
 		}
-		for _, pw := range []string{"wrong password", u.Password} {
-			// From another address too: the limit is the email's.
-			res := login(s, strings.ToUpper(u.Email), pw, "192.0.2.2")
-			if res.Status != http.StatusTooManyRequests {
-				t.Fatalf("status %d, want 429", res.Status)
+		wantLimited(t, login(s, strings.ToUpper(u.Email), u.Password, "203.0.113.66"))
+		// The owner, from an address that never logged in before, is not
+		// locked out.
+		if res := login(s, u.Email, u.Password, "192.0.2.10"); res.Status != http.StatusOK {
+			t.Fatalf("owner: status %d, want 200: %s", res.Status, res.Body)
+		}
+	})
+	t.Run("GuessingStaysLimited", func(t *testing.T) {
+		s := s.with(t)
+		u := s.signUp("Target")
+		// The owner has logged in from 192.0.2.20 before.
+		if res := login(s, u.Email, u.Password, "192.0.2.20"); res.Status != http.StatusOK {
+			t.Fatalf("status %d", res.Status)
+		}
+		// An attacker rotating addresses gets LOGIN_EMAIL_LIMIT guesses in
+		// all, then every unknown address is refused, right password or not.
+		for i := range 6 {
+			addr := "198.51.100." + strconv.Itoa(10+i)
+			if res := login(s, u.Email, "wrong password", addr); res.Status != http.StatusUnauthorized {
+				t.Fatalf("guess %d: status %d, want 401", i, res.Status)
 			}
-			if p := res.problem(t); p.Code != "rate_limited" {
-				t.Errorf("code %q", p.Code)
-			}
-			if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 3600 {
-				t.Errorf("Retry-After %q, want seconds until the next attempt", res.Header.Get("Retry-After"))
-			}
+		}
+		wantLimited(t, login(s, u.Email, "wrong password", "198.51.100.99"))
+		wantLimited(t, login(s, u.Email, u.Password, "198.51.100.98"))
+		// The owner's known address still gets in.
+		if res := login(s, u.Email, u.Password, "192.0.2.20"); res.Status != http.StatusOK {
+			t.Fatalf("owner from a known address: status %d, want 200: %s", res.Status, res.Body)
 		}
 	})
 	t.Run("PerAddress", func(t *testing.T) {

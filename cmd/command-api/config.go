@@ -35,14 +35,17 @@ type Config struct {
 	PasswordHashIterations  uint32 `env:"PASSWORD_HASH_ITERATIONS" envDefault:"2"`
 	PasswordHashConcurrency int    `env:"PASSWORD_HASH_CONCURRENCY" envDefault:"4"`
 
-	LoginEmailLimit  int           `env:"LOGIN_EMAIL_LIMIT" envDefault:"10"`
-	LoginEmailWindow time.Duration `env:"LOGIN_EMAIL_WINDOW" envDefault:"15m"`
-	LoginAddrLimit   int           `env:"LOGIN_ADDR_LIMIT" envDefault:"100"`
-	LoginAddrWindow  time.Duration `env:"LOGIN_ADDR_WINDOW" envDefault:"15m"`
-	SignUpAddrLimit  int           `env:"SIGNUP_ADDR_LIMIT" envDefault:"100"`
-	SignUpAddrWindow time.Duration `env:"SIGNUP_ADDR_WINDOW" envDefault:"10m"`
-	LinkEmailLimit   int           `env:"LINK_EMAIL_LIMIT" envDefault:"30"`
-	LinkEmailWindow  time.Duration `env:"LINK_EMAIL_WINDOW" envDefault:"10m"`
+	LoginClientLimit  int           `env:"LOGIN_CLIENT_LIMIT" envDefault:"10"`
+	LoginClientWindow time.Duration `env:"LOGIN_CLIENT_WINDOW" envDefault:"15m"`
+	LoginEmailLimit   int           `env:"LOGIN_EMAIL_LIMIT" envDefault:"100"`
+	LoginEmailWindow  time.Duration `env:"LOGIN_EMAIL_WINDOW" envDefault:"1h"`
+	LoginKnownTTL     time.Duration `env:"LOGIN_KNOWN_CLIENT_TTL" envDefault:"720h"`
+	LoginAddrLimit    int           `env:"LOGIN_ADDR_LIMIT" envDefault:"100"`
+	LoginAddrWindow   time.Duration `env:"LOGIN_ADDR_WINDOW" envDefault:"15m"`
+	SignUpAddrLimit   int           `env:"SIGNUP_ADDR_LIMIT" envDefault:"100"`
+	SignUpAddrWindow  time.Duration `env:"SIGNUP_ADDR_WINDOW" envDefault:"10m"`
+	LinkEmailLimit    int           `env:"LINK_EMAIL_LIMIT" envDefault:"30"`
+	LinkEmailWindow   time.Duration `env:"LINK_EMAIL_WINDOW" envDefault:"10m"`
 
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envDefault:"127.0.0.1,::1" envSeparator:","`
 
@@ -85,6 +88,7 @@ func (c *Config) Validate() error {
 		limit  int
 		window time.Duration
 	}{
+		{"LOGIN_CLIENT", c.LoginClientLimit, c.LoginClientWindow},
 		{"LOGIN_EMAIL", c.LoginEmailLimit, c.LoginEmailWindow},
 		{"LOGIN_ADDR", c.LoginAddrLimit, c.LoginAddrWindow},
 		{"SIGNUP_ADDR", c.SignUpAddrLimit, c.SignUpAddrWindow},
@@ -93,6 +97,7 @@ func (c *Config) Validate() error {
 		ck.That(l.limit >= 0, "%s_LIMIT must be ≥ 0 (0 disables the limit), got %d", l.name, l.limit)
 		ck.That(l.window >= time.Second, "%s_WINDOW must be at least 1s, got %s", l.name, l.window)
 	}
+	ck.That(c.LoginKnownTTL >= 0, "LOGIN_KNOWN_CLIENT_TTL must be ≥ 0 (0 remembers no client), got %s", c.LoginKnownTTL)
 	for _, p := range c.TrustedProxies {
 		p = strings.TrimSpace(p)
 		_, errAddr := netip.ParseAddr(p)

@@ -133,10 +133,12 @@ func newService(cfg Config, pool *pgxpool.Pool, reg *prometheus.Registry) (*comm
 		IdempotencyTTL: cfg.IdempotencyTTL,
 		MaxFutureDate:  cfg.MaxFutureDate,
 		Limits: command.Limits{
-			LoginPerEmail: auth.NewKeyedLimiter(cfg.LoginEmailLimit, cfg.LoginEmailWindow),
-			LoginPerAddr:  auth.NewKeyedLimiter(cfg.LoginAddrLimit, cfg.LoginAddrWindow),
-			SignUpPerAddr: auth.NewKeyedLimiter(cfg.SignUpAddrLimit, cfg.SignUpAddrWindow),
-			LinkPerUser:   auth.NewKeyedLimiter(cfg.LinkEmailLimit, cfg.LinkEmailWindow),
+			LoginPerClient: auth.NewKeyedLimiter(cfg.LoginClientLimit, cfg.LoginClientWindow),
+			LoginPerEmail:  auth.NewKeyedLimiter(cfg.LoginEmailLimit, cfg.LoginEmailWindow),
+			KnownClients:   auth.NewKnownClients(cfg.LoginKnownTTL),
+			LoginPerAddr:   auth.NewKeyedLimiter(cfg.LoginAddrLimit, cfg.LoginAddrWindow),
+			SignUpPerAddr:  auth.NewKeyedLimiter(cfg.SignUpAddrLimit, cfg.SignUpAddrWindow),
+			LinkPerUser:    auth.NewKeyedLimiter(cfg.LinkEmailLimit, cfg.LinkEmailWindow),
 		},
 	})
 	integrations := command.NewIntegrations(store, command.IntegrationOptions{

@@ -265,3 +265,23 @@ func mustMarshal(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+func TestKnownClients(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	k := NewKnownClients(time.Hour)
+	k.now = func() time.Time { return now }
+	k.Remember("a@example.com 192.0.2.1")
+	if !k.Known("a@example.com 192.0.2.1") || k.Known("a@example.com 192.0.2.2") {
+		t.Fatalf("got known %v/%v, want true/false", k.Known("a@example.com 192.0.2.1"), k.Known("a@example.com 192.0.2.2"))
+	}
+	now = now.Add(time.Hour)
+	if k.Known("a@example.com 192.0.2.1") {
+		t.Errorf("known after the ttl")
+	}
+	k.maxKeys = 1
+	k.Remember("b@example.com 192.0.2.1") // sweeps the expired entry first
+	k.Remember("c@example.com 192.0.2.1") // full: not remembered
+	if !k.Known("b@example.com 192.0.2.1") || k.Known("c@example.com 192.0.2.1") {
+		t.Errorf("got b %v c %v, want true false", k.Known("b@example.com 192.0.2.1"), k.Known("c@example.com 192.0.2.1"))
+	}
+}

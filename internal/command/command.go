@@ -227,13 +227,24 @@ type Limiter interface {
 	Refund(key string)
 }
 
+// ClientMemory remembers which email + client address pairs logged in
+// successfully, so that an account's throttle can let its owner through.
+type ClientMemory interface {
+	// Known reports whether key logged in successfully recently.
+	Known(key string) bool
+	// Remember records a successful login of key.
+	Remember(key string)
+}
+
 // Limits are the rate limiters of the use cases; a nil limiter allows
-// everything.
+// everything, a nil KnownClients knows no client.
 type Limits struct {
-	LoginPerEmail Limiter // failed logins per email
-	LoginPerAddr  Limiter // failed logins per client address
-	SignUpPerAddr Limiter // sign-ups per client address
-	LinkPerUser   Limiter // link-by-email requests per calling user
+	LoginPerClient Limiter      // failed logins per email + client address: blocks that pair only
+	LoginPerEmail  Limiter      // failed logins per email from anywhere: the slower, global throttle
+	KnownClients   ClientMemory // pairs that pass an exhausted LoginPerEmail
+	LoginPerAddr   Limiter      // failed logins per client address, any email
+	SignUpPerAddr  Limiter      // sign-ups per client address
+	LinkPerUser    Limiter      // link-by-email requests per calling user
 }
 
 // Options configure a Service.

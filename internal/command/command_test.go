@@ -63,6 +63,12 @@ func (l *countLimiter) Refund(key string) {
 
 func ptr[T any](v T) *T { return &v }
 
+// knownSet is a command.ClientMemory that never forgets.
+type knownSet map[string]bool
+
+func (k knownSet) Known(key string) bool { return k[key] }
+func (k knownSet) Remember(key string)   { k[key] = true }
+
 func wantErr(t *testing.T, err error, code, reason string) *domain.Error {
 	t.Helper()
 	var e *domain.Error
@@ -160,8 +166,9 @@ func (f *fixture) payment(amount int64) command.PaymentInput {
 
 func TestLogin(t *testing.T) {
 	ctx := context.Background()
-	perEmail, perAddr := newCountLimiter(2), newCountLimiter(3)
-	f := newFixture(t, command.Limits{LoginPerEmail: perEmail, LoginPerAddr: perAddr})
+	perEmail, perAddr, perClient := newCountLimiter(2), newCountLimiter(3), newCountLimiter(5)
+	known := knownSet{}
+	f := newFixture(t, command.Limits{LoginPerEmail: perEmail, LoginPerAddr: perAddr, LoginPerClient: perClient, KnownClients: known})
 	if f.user.Email != "Pay@Example.com" {
 		t.Errorf("email not trimmed: %q", f.user.Email)
 	}
@@ -169,8 +176,11 @@ func TestLogin(t *testing.T) {
 	if err != nil || tok.Token != "token-for-"+f.user.ID || tok.ExpiresIn != 15*time.Minute {
 		t.Fatalf("Login = %+v, %v", tok, err)
 	}
-	if perEmail.used["pay@example.com"] != 0 || perAddr.used["192.0.2.1"] != 0 {
-		t.Errorf("a successful login counted against the limits: %v %v", perEmail.used, perAddr.used)
+	if perEmail.used["pay@example.com"] != 0 || perAddr.used["192.0.2.1"] != 0 || perClient.used["pay@example.com 192.0.2.1"] != 0 {
+		t.Errorf("a successful login counted against the limits: %v %v %v", perEmail.used, perAddr.used, perClient.used)
+	}
+	if !known["pay@example.com 192.0.2.1"] {
+		t.Errorf("the successful client was not remembered: %v", known)
 	}
 	before := f.hasher.verifies
 	_, errUnknown := f.svc.Login(ctx, "192.0.2.1", command.LoginInput{Email: ptr("nobody@example.com"), Password: ptr("whatever pw")})
@@ -188,6 +198,10 @@ func TestLogin(t *testing.T) {
 	_, err = f.svc.Login(ctx, "192.0.2.9", command.LoginInput{Email: ptr("pay@example.com"), Password: ptr("correct horse battery")})
 	if e := wantErr(t, err, domain.ERATELIMITED, command.ReasonRateLimited); e.RetryAfter != 2 {
 		t.Errorf("RetryAfter %d, want 2", e.RetryAfter)
+	}
+	// The address that logged in before passes the exhausted email limit.
+	if _, err := f.svc.Login(ctx, "192.0.2.1", command.LoginInput{Email: ptr("pay@example.com"), Password: ptr("correct horse battery")}); err != nil {
+		t.Fatalf("known client: %v", err)
 	}
 	// Address 192.0.2.1 has used two of three attempts.
 	_, _ = f.svc.Login(ctx, "192.0.2.1", command.LoginInput{Email: ptr("x@example.com"), Password: ptr("wrong")})

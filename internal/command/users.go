@@ -56,8 +56,11 @@ var errInvalidCredentials = &domain.Error{Code: domain.EUNAUTHORIZED, Reason: Re
 	Message: "The email or password is incorrect."}
 
 // Login exchanges an email and password for an access token. Failed attempts
-// are limited per email and per client address; an unknown email costs the
-// same password comparison as a wrong password.
+// are limited per email + client address (blocking that pair only), per email
+// from anywhere (a slower throttle that a client which logged in to the
+// account before still passes, so nobody can lock the owner out) and per
+// client address; an unknown email costs the same password comparison as a
+// wrong password.
 func (s *Service) Login(ctx context.Context, clientAddr string, in LoginInput) (AccessToken, error) {
 	var v domain.Validation
 	var email, password string
@@ -76,12 +79,8 @@ func (s *Service) Login(ctx context.Context, clientAddr string, in LoginInput) (
 	if err := v.Err(); err != nil {
 		return AccessToken{}, err
 	}
-	emailKey := strings.ToLower(email)
-	if err := take(s.opts.Limits.LoginPerAddr, clientAddr); err != nil {
-		return AccessToken{}, err
-	}
-	if err := take(s.opts.Limits.LoginPerEmail, emailKey); err != nil {
-		refund(s.opts.Limits.LoginPerAddr, clientAddr)
+	attempt, err := s.admitLogin(strings.ToLower(email), clientAddr)
+	if err != nil {
 		return AccessToken{}, err
 	}
 	userID, hash, err := s.store.Credentials(ctx, email)
@@ -95,14 +94,56 @@ func (s *Service) Login(ctx context.Context, clientAddr string, in LoginInput) (
 	if !ok {
 		return AccessToken{}, errInvalidCredentials
 	}
-	// Only failures count against the limits.
-	refund(s.opts.Limits.LoginPerAddr, clientAddr)
-	refund(s.opts.Limits.LoginPerEmail, emailKey)
+	attempt.succeeded()
 	tok, err := s.tokens.Issue(userID)
 	if err != nil {
 		return AccessToken{}, fmt.Errorf("command: login: %w", err)
 	}
 	return AccessToken{Token: tok, ExpiresIn: s.tokens.TTL()}, nil
+}
+
+// loginAttempt is an admitted login: the tokens it spent, given back if it
+// succeeds (only failures count).
+type loginAttempt struct {
+	limits            Limits
+	email, addr, pair string
+	spentEmail        bool
+}
+
+// admitLogin spends one attempt of the client address, of the email +
+// address pair and of the email. An exhausted email throttle is passed by a
+// known pair without spending; everything else refused is 429.
+func (s *Service) admitLogin(email, addr string) (loginAttempt, error) {
+	l := s.opts.Limits
+	a := loginAttempt{limits: l, email: email, addr: addr, pair: email + " " + addr, spentEmail: true}
+	if err := take(l.LoginPerAddr, addr); err != nil {
+		return a, err
+	}
+	if err := take(l.LoginPerClient, a.pair); err != nil {
+		refund(l.LoginPerAddr, addr)
+		return a, err
+	}
+	if err := take(l.LoginPerEmail, email); err != nil {
+		if l.KnownClients == nil || !l.KnownClients.Known(a.pair) {
+			refund(l.LoginPerAddr, addr)
+			refund(l.LoginPerClient, a.pair)
+			return a, err
+		}
+		a.spentEmail = false
+	}
+	return a, nil
+}
+
+// succeeded gives back what a successful login spent and remembers the pair.
+func (a loginAttempt) succeeded() {
+	refund(a.limits.LoginPerAddr, a.addr)
+	refund(a.limits.LoginPerClient, a.pair)
+	if a.spentEmail {
+		refund(a.limits.LoginPerEmail, a.email)
+	}
+	if a.limits.KnownClients != nil {
+		a.limits.KnownClients.Remember(a.pair)
+	}
 }
 
 // Me returns the calling user.
