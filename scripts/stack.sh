@@ -70,6 +70,9 @@ service_env() {
 		echo "DATABASE_URL=$DATABASE_URL"
 		echo "COMMAND_API_ADDR=$COMMAND_API_ADDR"
 		echo "JWT_PRIVATE_KEY_FILE=$PRIVATE_KEY"
+		# the web server's reverse proxy connects from loopback (any local
+		# process can then name its address; they all share this machine)
+		echo "TRUSTED_PROXIES=127.0.0.1,::1"
 		# the local stack's webhooks go to receivers on this machine
 		echo "WEBHOOK_ALLOW_PRIVATE=true"
 		;;

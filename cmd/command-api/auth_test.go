@@ -199,7 +199,8 @@ func TestLoginRateLimit(t *testing.T) {
 	s := mustServer(t, map[string]string{
 		"LOGIN_CLIENT_LIMIT": "3", "LOGIN_CLIENT_WINDOW": "1h",
 		"LOGIN_EMAIL_LIMIT": "6", "LOGIN_EMAIL_WINDOW": "1h",
-		"LOGIN_ADDR_LIMIT": "6", "LOGIN_ADDR_WINDOW": "1h"})
+		"LOGIN_ADDR_LIMIT": "6", "LOGIN_ADDR_WINDOW": "1h",
+		"TRUSTED_PROXIES": "127.0.0.1"})
 	login := func(s *server, email, password, addr string) response {
 		return s.do(req{Method: "POST", Path: "/v1/auth/token", Body: map[string]string{"email": email, "password": password},
 			Header: map[string]string{"X-Forwarded-For": addr}})
@@ -269,4 +270,44 @@ func TestLoginRateLimit(t *testing.T) {
 			t.Fatalf("another address: status %d, want 401", res.Status)
 		}
 	})
+}
+
+// TestClientAddressFromTrustedProxiesOnly: X-Forwarded-For names the client
+// only when the TCP peer is in TRUSTED_PROXIES (none by default); anyone else
+// cannot pick the address their failures are counted against.
+func TestClientAddressFromTrustedProxiesOnly(t *testing.T) {
+	limits := map[string]string{"LOGIN_ADDR_LIMIT": "2", "LOGIN_ADDR_WINDOW": "1h"}
+	guess := func(s *server, i int) int {
+		return s.do(req{Method: "POST", Path: "/v1/auth/token",
+			Body:   map[string]string{"email": "guess" + strconv.Itoa(i) + "@example.com", "password": "wrong password"},
+			Header: map[string]string{"X-Forwarded-For": "192.0.2." + strconv.Itoa(i+1)}}).Status
+	}
+	for _, tc := range []struct {
+		name    string
+		trusted string
+		want    int // status of the third guess from a new forwarded address
+	}{
+		{"DefaultTrustsNobody", "", http.StatusTooManyRequests},
+		{"OtherProxyNotBelieved", "10.0.0.0/8", http.StatusTooManyRequests},
+		{"TrustedProxyBelieved", "127.0.0.1,::1", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range limits {
+				env[k] = v
+			}
+			if tc.trusted != "" {
+				env["TRUSTED_PROXIES"] = tc.trusted
+			}
+			s := mustServer(t, env)
+			for i := range 2 {
+				if got := guess(s, i); got != http.StatusUnauthorized {
+					t.Fatalf("guess %d: status %d, want 401", i, got)
+				}
+			}
+			if got := guess(s, 2); got != tc.want {
+				t.Errorf("third guess from a new forwarded address: status %d, want %d", got, tc.want)
+			}
+		})
+	}
 }

@@ -47,7 +47,11 @@ type Config struct {
 	LinkEmailLimit    int           `env:"LINK_EMAIL_LIMIT" envDefault:"30"`
 	LinkEmailWindow   time.Duration `env:"LINK_EMAIL_WINDOW" envDefault:"10m"`
 
-	TrustedProxies []string `env:"TRUSTED_PROXIES" envDefault:"127.0.0.1,::1" envSeparator:","`
+	// TrustedProxies are the peers whose X-Forwarded-For names the client:
+	// none by default, so nobody can choose the address their failed logins
+	// count against. The local stack trusts loopback (the web server proxies
+	// from there), docker-compose the web container's address.
+	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
 
 	// API keys (docs/integrations.md): requests per key per window on the
 	// payment routes, and how often last_used_at is written.

@@ -29,7 +29,7 @@ func mustWeb(t *testing.T) string {
 	}
 	echo := func(name string) *httptest.Server {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.WriteString(w, name+" "+r.Method+" "+r.URL.RequestURI()+" auth="+r.Header.Get("Authorization"))
+			_, _ = io.WriteString(w, name+" "+r.Method+" "+r.URL.RequestURI()+" auth="+r.Header.Get("Authorization")+" xff="+r.Header.Get("X-Forwarded-For"))
 		}))
 		t.Cleanup(srv.Close)
 		return srv
@@ -45,20 +45,27 @@ func TestWeb(t *testing.T) {
 	base := mustWeb(t)
 	for _, tc := range []struct {
 		name, method, path, auth string
+		header                   map[string]string
 		wantStatus               int
 		wantType, wantBody       string
 	}{
-		{"Index", "GET", "/", "", 200, "text/html", "<html>app</html>"},
-		{"ClientRouteGetsIndex", "GET", "/payments?status=failed", "", 200, "text/html", "<html>app</html>"},
-		{"Asset", "GET", "/assets/app.js", "", 200, "javascript", "console.log(1)"},
-		{"CommandProxyStripsPrefix", "POST", "/api/command/v1/payments", "Bearer t", 200, "", "command POST /v1/payments auth=Bearer t"},
-		{"QueryProxyKeepsQuery", "GET", "/api/query/v1/payments?limit=5&q=a%20b", "", 200, "", "query GET /v1/payments?limit=5&q=a%20b auth="},
-		{"UnknownNonGetIsProblem", "DELETE", "/nothing", "", 404, "application/problem+json", `"code":"not_found"`},
+		{"Index", "GET", "/", "", nil, 200, "text/html", "<html>app</html>"},
+		{"ClientRouteGetsIndex", "GET", "/payments?status=failed", "", nil, 200, "text/html", "<html>app</html>"},
+		{"Asset", "GET", "/assets/app.js", "", nil, 200, "javascript", "console.log(1)"},
+		{"CommandProxyStripsPrefix", "POST", "/api/command/v1/payments", "Bearer t", nil, 200, "", "command POST /v1/payments auth=Bearer t"},
+		{"QueryProxyKeepsQuery", "GET", "/api/query/v1/payments?limit=5&q=a%20b", "", nil, 200, "", "query GET /v1/payments?limit=5&q=a%20b auth="},
+		// The proxy is the edge: a forwarded address sent by the browser is
+		// replaced by the peer's, never passed on.
+		{"ProxyReplacesForwardedFor", "POST", "/api/command/v1/auth/token", "", map[string]string{"X-Forwarded-For": "203.0.113.9"}, 200, "", "xff=127.0.0.1"},
+		{"UnknownNonGetIsProblem", "DELETE", "/nothing", "", nil, 404, "application/problem+json", `"code":"not_found"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, base+tc.path, nil)
 			if tc.auth != "" {
 				req.Header.Set("Authorization", tc.auth)
+			}
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
 			}
 			res, err := http.DefaultClient.Do(req)
 			if err != nil {

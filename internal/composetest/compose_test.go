@@ -52,6 +52,9 @@ type service struct {
 	Volumes     []string             `yaml:"volumes"`
 	DependsOn   map[string]dependsOn `yaml:"depends_on"`
 	Healthcheck *healthcheck         `yaml:"healthcheck"`
+	Networks    map[string]struct {
+		IPv4Address string `yaml:"ipv4_address"`
+	} `yaml:"networks"`
 }
 
 type dependsOn struct {
@@ -415,6 +418,20 @@ func TestKeysAreShared(t *testing.T) {
 				t.Errorf("the keys service does not write %s", path)
 			}
 		})
+	}
+}
+
+// TestCommandAPITrustsOnlyTheWebProxy: the command API believes
+// X-Forwarded-For from the web container alone (its fixed address), so UI
+// users do not share one rate-limit bucket and nobody else names the client.
+func TestCommandAPITrustsOnlyTheWebProxy(t *testing.T) {
+	cf := MustLoadCompose(t)
+	webAddr := cf.Services["web"].Networks["default"].IPv4Address
+	if webAddr == "" {
+		t.Fatal("the web service has no fixed ipv4_address on the default network")
+	}
+	if got := cf.Services["command-api"].Environment["TRUSTED_PROXIES"]; got != webAddr {
+		t.Errorf("command-api TRUSTED_PROXIES = %q, want the web container's address %q", got, webAddr)
 	}
 }
 
