@@ -8,9 +8,12 @@
 #   log       .run/logs/postgres.log
 #   pid       .run/postgres.pid     (postmaster pid)
 #
-# Roles: "postgres" (bootstrap superuser, password "postgres": the admin URL the
-# tests create their databases from) and "wildcat" (LOGIN REPLICATION CREATEDB,
-# password "wildcat", owner of database "wildcat": what the services use).
+# Roles: "postgres" (bootstrap superuser, the admin URL the tests create their
+# databases from) with a random password kept in .run/postgres-admin.password
+# (mode 0600), and "wildcat" (LOGIN REPLICATION CREATEDB NOSUPERUSER, password
+# "wildcat", owner of database "wildcat": what the services use). A cluster
+# created before the random password (superuser password "postgres") gets one
+# on its next start; until then admin-url still names the old one.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,6 +22,8 @@ PG_HOME="$RUN_DIR/pg"
 PGDATA_DIR="$PG_HOME/data"
 PID_FILE="$RUN_DIR/postgres.pid"
 PG_LOG="$LOG_DIR/postgres.log"
+# The superuser's password: random, readable by the caller alone.
+ADMIN_PW_FILE="$RUN_DIR/postgres-admin.password"
 
 usage() {
 	echo "usage: $0 start|stop|status|url|admin-url|ports" >&2
@@ -40,7 +45,29 @@ configured_port() {
 }
 
 app_url() { echo "postgres://wildcat:wildcat@$STACK_HOST:$(configured_port)/wildcat?sslmode=disable"; }
-admin_url() { echo "postgres://postgres:postgres@$STACK_HOST:$(configured_port)/postgres?sslmode=disable"; }
+# admin_url names the superuser with its password: the generated one, or
+# "postgres" for a cluster from before it that has not been started since.
+admin_url() {
+	local pw=postgres
+	if [[ -s $ADMIN_PW_FILE ]]; then
+		pw=$(<"$ADMIN_PW_FILE")
+	fi
+	echo "postgres://postgres:$pw@$STACK_HOST:$(configured_port)/postgres?sslmode=disable"
+}
+
+# ensure_admin_password writes a random superuser password into
+# $ADMIN_PW_FILE (mode 0600) unless one is there; URL-safe characters only.
+ensure_admin_password() {
+	ensure_run_dirs
+	if [[ ! -s $ADMIN_PW_FILE ]]; then
+		(
+			umask 077
+			head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$ADMIN_PW_FILE.tmp"
+		)
+		mv "$ADMIN_PW_FILE.tmp" "$ADMIN_PW_FILE"
+	fi
+	chmod 0600 "$ADMIN_PW_FILE"
+}
 
 PG_BIN_DIR=""
 find_pg_bin() {
@@ -163,8 +190,9 @@ init_cluster() {
 	local home pwfile locale_opt=(--no-locale)
 	home=$(real_home)
 	log "initdb $PGDATA_DIR ($PG_BIN_DIR)"
+	ensure_admin_password
 	pwfile="$home/.pwfile"
-	echo postgres >"$pwfile"
+	(umask 077 && cat "$ADMIN_PW_FILE" >"$pwfile")
 	is_root && chown "$SERVICE_USER:" "$pwfile"
 	chmod 0600 "$pwfile"
 	# C.UTF-8 gives Unicode-aware lower()/upper() (case-insensitive emails)
@@ -183,21 +211,30 @@ init_cluster() {
 	echo "include_if_exists = 'wildcat.conf'" >>"$PGDATA_DIR/postgresql.conf"
 }
 
-# bootstrap creates the application role and database (idempotent).
+# bootstrap creates the application role and database and sets the
+# superuser's password from $ADMIN_PW_FILE (idempotent; this is also how a
+# cluster from before the generated password moves off "postgres"). Over the
+# Unix socket, which trusts the cluster owner.
 bootstrap() {
 	local port=$1 sock=$2
-	svc "$(psql_bin)" -X -q -v ON_ERROR_STOP=1 -h "$sock" -p "$port" -U postgres -d postgres <<'SQL' >/dev/null
+	ensure_admin_password
+	# The password goes in on stdin, never on a command line (ps shows those);
+	# it is base64url, so it needs no quoting.
+	{
+		printf "ALTER ROLE postgres PASSWORD '%s';\n" "$(<"$ADMIN_PW_FILE")"
+		cat <<'SQL'
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wildcat') THEN
-    CREATE ROLE wildcat LOGIN REPLICATION CREATEDB PASSWORD 'wildcat';
+    CREATE ROLE wildcat LOGIN REPLICATION CREATEDB NOSUPERUSER PASSWORD 'wildcat';
   END IF;
 END
 $$;
-ALTER ROLE wildcat LOGIN REPLICATION CREATEDB PASSWORD 'wildcat';
+ALTER ROLE wildcat LOGIN REPLICATION CREATEDB NOSUPERUSER NOCREATEROLE PASSWORD 'wildcat';
 SELECT 'CREATE DATABASE wildcat OWNER wildcat'
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'wildcat') \gexec
 SQL
+	} | svc "$(psql_bin)" -X -q -v ON_ERROR_STOP=1 -h "$sock" -p "$port" -U postgres -d postgres >/dev/null
 }
 
 write_pid() {
