@@ -150,6 +150,10 @@ type Applier struct {
 	// shows up as retries instead of a projector that waits forever. Zero
 	// leaves requests unbounded.
 	RequestTimeout time.Duration
+	// InlineReprojectBatches, when set, bounds the batches of a parent's
+	// re-projection written with the plan; the rest is left in
+	// Plan.Deferred for the fan-out. Zero writes everything inline.
+	InlineReprojectBatches int
 	// OnRetry, when set, is called as each failed request is scheduled for
 	// a retry, so metrics see an outage while it lasts, not only once the
 	// call that rode it out returns.
@@ -306,7 +310,9 @@ func (a *Applier) directDocs(ctx context.Context, p *Plan) (Stats, error) {
 }
 
 // reprojectParents re-indexes every payment of a renamed customer or user,
-// parents in a fixed order, each batch in its own snapshot.
+// parents in a fixed order, each batch in its own snapshot. With
+// InlineReprojectBatches set, only that many batches of each parent are
+// written here; the rest is left in p.Deferred for the fan-out (fanout.go).
 func (a *Applier) reprojectParents(ctx context.Context, p *Plan) (Stats, error) {
 	var st Stats
 	parents := make([]Parent, 0, len(p.CustomerPayments)+len(p.UserPayments))
@@ -326,10 +332,13 @@ func (a *Applier) reprojectParents(ctx context.Context, p *Plan) (Stats, error) 
 		return parents[i].ID < parents[j].ID
 	})
 	for _, pa := range parents {
-		s, err := a.reproject(ctx, p.Xids, pa, versions[pa])
+		s, next, more, err := a.reproject(ctx, p.Xids, pa, versions[pa], "", a.InlineReprojectBatches)
 		st.add(s)
 		if err != nil {
 			return st, err
+		}
+		if more {
+			p.Deferred = append(p.Deferred, Reprojection{Parent: pa, Version: versions[pa], After: next, Xids: p.Xids})
 		}
 	}
 	return st, nil
@@ -357,14 +366,15 @@ func (a *Applier) direct(ctx context.Context, xids []uint32, read func(context.C
 	return st, err
 }
 
-// reproject re-indexes every payment of pa with version lsn. Documents
-// already at a newer version answer with a conflict; their content was read
-// after this change was visible, so it carries the new name already.
-func (a *Applier) reproject(ctx context.Context, xids []uint32, pa Parent, lsn uint64) (Stats, error) {
+// reproject re-indexes the payments of pa with id > after, with version
+// lsn, at most batches batches (0: all). It returns the last id written and
+// whether more may follow. Documents already at a newer version answer
+// with a conflict; their content was read after this change was visible,
+// so it carries the new name already.
+func (a *Applier) reproject(ctx context.Context, xids []uint32, pa Parent, lsn uint64, after string, batches int) (Stats, string, bool, error) {
 	var st Stats
 	alias := PaymentsAlias(a.Prefix)
-	after := ""
-	for {
+	for n := 0; batches <= 0 || n < batches; n++ {
 		var docs []Loaded[PaymentDoc]
 		err := a.Source.View(ctx, xids, func(ctx context.Context, v View) error {
 			var err error
@@ -372,10 +382,10 @@ func (a *Applier) reproject(ctx context.Context, xids []uint32, pa Parent, lsn u
 			return err
 		})
 		if err != nil {
-			return st, err
+			return st, after, true, err
 		}
 		if len(docs) == 0 {
-			return st, nil
+			return st, after, false, nil
 		}
 		ids := make([]string, len(docs))
 		versions := make(map[string]uint64, len(docs))
@@ -384,18 +394,19 @@ func (a *Applier) reproject(ctx context.Context, xids []uint32, pa Parent, lsn u
 		}
 		ops, dead := BuildOps(alias, ids, versions, docs)
 		if err := a.deadLetter(ctx, dead, &st); err != nil {
-			return st, err
+			return st, after, true, err
 		}
 		s, err := a.Write(ctx, ops)
 		st.add(s)
 		if err != nil {
-			return st, err
+			return st, after, true, err
 		}
 		after = ids[len(ids)-1]
 		if len(docs) < a.batch() {
-			return st, nil
+			return st, after, false, nil
 		}
 	}
+	return st, after, true, nil
 }
 
 // encode writes a document. A document with its own MarshalJSON (PaymentDoc)

@@ -39,14 +39,19 @@ type Config struct {
 	BackfillBatch   int           `env:"PROJECTOR_BACKFILL_BATCH"`   // backfill: documents per read and bulk
 	BackfillWorkers int           `env:"PROJECTOR_BACKFILL_WORKERS"` // backfill: concurrent bulk requests
 	ReprojectBatch  int           `env:"PROJECTOR_REPROJECT_BATCH"`  // payments per batch when a parent is renamed
-	RefreshWaitFor  bool          // refresh=wait_for on bulks instead of an explicit refresh (cmd/projector: PROJECTOR_REFRESH)
-	ItemAttempts    int           `env:"PROJECTOR_ITEM_ATTEMPTS"`   // attempts before a rejected document is dead-lettered
-	MinBackoff      time.Duration `env:"PROJECTOR_MIN_BACKOFF"`     // first retry wait
-	MaxBackoff      time.Duration `env:"PROJECTOR_MAX_BACKOFF"`     // longest retry wait
-	RequestTimeout  time.Duration `env:"PROJECTOR_REQUEST_TIMEOUT"` // bounds each search-engine write
-	StandbyPoll     time.Duration `env:"PROJECTOR_STANDBY_POLL"`    // how often a standby tries to take over
-	StatusInterval  time.Duration `env:"PROJECTOR_STATUS_INTERVAL"` // periodic standby status updates to PostgreSQL
-	QueueTxs        int           `env:"PROJECTOR_QUEUE_TXS"`       // decoded transactions buffered ahead of the indexer
+	// FanoutInline is how many batches of a renamed parent's payments are
+	// written with the rename itself; the rest are written beside the
+	// stream (fanout.go) by at most FanoutWorkers parents at a time.
+	FanoutInline   int           `env:"PROJECTOR_FANOUT_INLINE"`
+	FanoutWorkers  int           `env:"PROJECTOR_FANOUT_WORKERS"`
+	RefreshWaitFor bool          // refresh=wait_for on bulks instead of an explicit refresh (cmd/projector: PROJECTOR_REFRESH)
+	ItemAttempts   int           `env:"PROJECTOR_ITEM_ATTEMPTS"`   // attempts before a rejected document is dead-lettered
+	MinBackoff     time.Duration `env:"PROJECTOR_MIN_BACKOFF"`     // first retry wait
+	MaxBackoff     time.Duration `env:"PROJECTOR_MAX_BACKOFF"`     // longest retry wait
+	RequestTimeout time.Duration `env:"PROJECTOR_REQUEST_TIMEOUT"` // bounds each search-engine write
+	StandbyPoll    time.Duration `env:"PROJECTOR_STANDBY_POLL"`    // how often a standby tries to take over
+	StatusInterval time.Duration `env:"PROJECTOR_STATUS_INTERVAL"` // periodic standby status updates to PostgreSQL
+	QueueTxs       int           `env:"PROJECTOR_QUEUE_TXS"`       // decoded transactions buffered ahead of the indexer
 	// QueueChanges bounds the decoded row changes buffered ahead of the
 	// indexer; large transactions arrive in chunks of BulkDocs.
 	QueueChanges int `env:"PROJECTOR_QUEUE_CHANGES"`
@@ -70,6 +75,8 @@ func DefaultConfig() Config {
 		BackfillBatch:   5000,
 		BackfillWorkers: 3,
 		ReprojectBatch:  1000,
+		FanoutInline:    1,
+		FanoutWorkers:   2,
 		ItemAttempts:    3,
 		MinBackoff:      100 * time.Millisecond,
 		MaxBackoff:      5 * time.Second,
@@ -101,6 +108,8 @@ func (c *Config) defaults() {
 	def(&c.BackfillBatch, d.BackfillBatch)
 	def(&c.BackfillWorkers, d.BackfillWorkers)
 	def(&c.ReprojectBatch, d.ReprojectBatch)
+	def(&c.FanoutInline, d.FanoutInline)
+	def(&c.FanoutWorkers, d.FanoutWorkers)
 	def(&c.ItemAttempts, d.ItemAttempts)
 	def(&c.QueueTxs, d.QueueTxs)
 	def(&c.QueueChanges, d.QueueChanges)
@@ -155,7 +164,9 @@ type Projector struct {
 	// written counts the documents written while streaming (compaction
 	// waits for quiet writes).
 	written    atomic.Uint64
-	compaction string // state of the compactor (compact.go)
+	compaction string  // state of the compactor (compact.go)
+	fan        *fanout // the active session's (nil otherwise)
+	fanDocs    prometheus.Counter
 }
 
 // New prepares a projector; it does not connect yet (Run does, and keeps
@@ -164,6 +175,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer) 
 	cfg.defaults()
 	p := &Projector{cfg: cfg, logger: logger, repl: deps.Replication, store: deps.State, source: deps.Source, engine: deps.Engine, role: RoleStarting}
 	p.m = newMetrics(reg, p)
+	p.fanDocs = registerFanoutMetrics(reg, p)
 	p.setRole(RoleStarting)
 	return p
 }
@@ -363,10 +375,20 @@ func (p *Projector) session(ctx context.Context) error {
 
 	txs := make(chan Tx, p.cfg.QueueTxs)
 	g, gctx := errgroup.WithContext(ctx)
+	fan := newFanout(p.applier(w, p.store, p.cfg.ReprojectBatch), stream, p.cfg.FanoutWorkers, time.Second, p.logger, p.fanDocs)
+	p.mu.Lock()
+	p.fan = fan
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.fan = nil
+		p.mu.Unlock()
+	}()
+	a := p.applier(w, p.store, p.cfg.ReprojectBatch)
+	a.InlineReprojectBatches = p.cfg.FanoutInline
 	g.Go(func() error { return stream.Run(gctx, txs) })
-	g.Go(func() error {
-		return p.apply(gctx, stream, txs, p.applier(w, p.store, p.cfg.ReprojectBatch))
-	})
+	g.Go(func() error { return p.apply(gctx, stream, txs, a, fan) })
+	g.Go(func() error { return fan.wait(gctx) })
 	g.Go(func() error { p.compact(gctx, w); return nil })
 	err = g.Wait()
 	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {

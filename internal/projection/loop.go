@@ -20,8 +20,8 @@ type txStream interface {
 // documents or FlushInterval after the first change, applies each plan,
 // publishes the applied position once it is searchable, and only then
 // acknowledges it to PostgreSQL.
-func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan Tx, a *Applier) error {
-	l := &loop{p: p, stream: stream, in: in, a: a, planner: NewPlanner(p.cfg.IndexPrefix),
+func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan Tx, a *Applier, fan *fanout) error {
+	l := &loop{p: p, stream: stream, in: in, a: a, fan: fan, planner: NewPlanner(p.cfg.IndexPrefix),
 		applied: stream.Acked(), timer: time.NewTimer(time.Hour)}
 	l.timer.Stop()
 	for {
@@ -41,6 +41,7 @@ type loop struct {
 	stream     txStream
 	in         <-chan Tx
 	a          *Applier
+	fan        *fanout // nil: parents are re-projected inline
 	planner    *Planner
 	applied    uint64    // end of the last applied and acknowledged position
 	lastCommit time.Time // commit time of the last applied transaction
@@ -134,6 +135,7 @@ func (l *loop) applyPlan(ctx context.Context, plan *Plan) error {
 	if err != nil {
 		return err
 	}
+	l.handOff(ctx, plan)
 	if plan.LastEnd > l.unpublished {
 		l.unpublished = plan.LastEnd
 	}
@@ -174,7 +176,7 @@ func (l *loop) applyPlan(ctx context.Context, plan *Plan) error {
 	// publish retries, lag keeps growing from the plan's first commit.
 	l.lastPublish = time.Now()
 	p.settleLag(l.stream.Waiting(), l.lastCommit)
-	l.stream.Ack(l.applied)
+	l.ack(l.applied)
 	p.applied.Store(published)
 	p.m.appliedLSN.Set(float64(published))
 	p.m.txs.Add(float64(plan.Txs))
@@ -183,6 +185,24 @@ func (l *loop) applyPlan(ctx context.Context, plan *Plan) error {
 			"lsn", domain.FormatLSN(l.applied), "ms", time.Since(start).Milliseconds())
 	}
 	return nil
+}
+
+// handOff gives the plan's unfinished re-projections to the fan-out. The
+// renames' transactions are after l.applied (not yet published): the slot
+// is acknowledged no further until the fan-out is done.
+func (l *loop) handOff(ctx context.Context, plan *Plan) {
+	for _, r := range plan.Deferred {
+		l.fan.submit(ctx, r, l.applied)
+	}
+}
+
+// ack acknowledges pos to PostgreSQL, held back by unfinished fan-outs.
+func (l *loop) ack(pos uint64) {
+	if l.fan != nil {
+		l.fan.ack(pos)
+		return
+	}
+	l.stream.Ack(pos)
 }
 
 // publishUnlessQueued publishes doc, giving up (superseded) as soon as

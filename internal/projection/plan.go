@@ -45,6 +45,9 @@ type Plan struct {
 	LastEnd         uint64    // end LSN of the newest merged transaction or keepalive
 	// Resync is set when a transaction requires rebuilding the read model.
 	Resync string
+	// Deferred is filled by the Applier: parents whose re-projection
+	// continues beside the stream (Applier.InlineReprojectBatches).
+	Deferred []Reprojection
 }
 
 // NewPlan returns an empty plan.
