@@ -11,6 +11,13 @@
 #   data       .run/search/data        classpath  .run/search/classpath.txt
 #   log        .run/logs/search.log    pid        .run/search.pid
 #   url        .run/search/url         settings   .run/search/config.sha256
+#   jars       .run/search/lib         (a copy the unprivileged user can read)
+#
+# As root the node runs as the unprivileged user "wildcat" (lib.sh), like
+# PostgreSQL; it binds 127.0.0.1 only (network.host: HTTP and transport). It
+# has no authentication (no security plugin): anyone on this machine can
+# read and change the index. Production enables the engine's security
+# (docs/security.md).
 #
 # A node of ours that runs with other settings than this script writes (it
 # was started by an earlier version, or SEARCH_PORT changed) is restarted by
@@ -184,6 +191,47 @@ cmd_ports() {
 	echo "$STACK_HOST $PORT SEARCH_PORT search"
 }
 
+# stage_jars copies (hard-links where it can) the classpath's jars from the
+# Maven repository, which may sit in a home directory closed to other users
+# (/root/.m2), into .run/search/lib, and sets NODE_CP to their new paths.
+stage_jars() {
+	local lib="$SEARCH_DIR/lib" jar rel jars out=()
+	# (Maven writes no final newline, on which read would fail.)
+	IFS=: read -ra jars < <(tr -d '\n' <"$CP_FILE" && echo)
+	for jar in "${jars[@]}"; do
+		rel=${jar##*/repository/}
+		if [[ ! -f $lib/$rel ]]; then
+			mkdir -p "$(dirname "$lib/$rel")"
+			cp -l "$jar" "$lib/$rel" 2>/dev/null || cp "$jar" "$lib/$rel"
+		fi
+		out+=("$lib/$rel")
+	done
+	chmod -R a+rX "$lib"
+	NODE_CP=$(
+		IFS=:
+		echo "${out[*]}"
+	)
+}
+
+# prepare_node_user sets RUN_AS, the prefix that starts the node: as root,
+# setpriv to the unprivileged $SERVICE_USER (the node gets its data and a
+# copy of its jars), unless that user cannot reach .run/search; otherwise
+# nothing (the node runs as the calling user). NODE_CP is the classpath.
+prepare_node_user() {
+	NODE_CP=$(<"$CP_FILE")
+	RUN_AS=()
+	is_root || return 0
+	ensure_service_user
+	if ! (cd / && runuser -u "$SERVICE_USER" -- test -x "$SEARCH_DIR/"); then
+		warn "user $SERVICE_USER cannot reach $SEARCH_DIR (a parent directory is closed to it): the node runs as root"
+		return 0
+	fi
+	stage_jars
+	mkdir -p "$BASE_DIR"
+	chown -R "$SERVICE_USER:" "$BASE_DIR"
+	RUN_AS=(setpriv "--reuid=$SERVICE_USER" "--regid=$SERVICE_USER" --init-groups -- env "HOME=$BASE_DIR")
+}
+
 start_local() {
 	echo "$STACK_HOST $PORT SEARCH_PORT search" | check_ports
 	ensure_classpath
@@ -191,14 +239,14 @@ start_local() {
 	# Keep the previous run's log next to the new one.
 	[[ -f $SEARCH_LOG ]] && mv -f "$SEARCH_LOG" "$SEARCH_LOG.1"
 	rm -f "$URL_FILE"
-	local cp
-	cp=$(<"$CP_FILE")
-	log "starting OpenSearch 2.19 node (heap $JAVA_HEAP, log: .run/logs/search.log)"
+	prepare_node_user
+	log "starting OpenSearch 2.19 node (heap $JAVA_HEAP, user $(if ((${#RUN_AS[@]})); then echo "$SERVICE_USER"; else id -un; fi), log: .run/logs/search.log)"
 	# setsid: own session and process group, so that stop can signal the whole
-	# group and a terminal closing does not take the node down.
+	# group and a terminal closing does not take the node down. setpriv and
+	# env exec, so the pid is the JVM's.
 	# shellcheck disable=SC2086 # SEARCH_JAVA_OPTS is a list of options
-	setsid nohup java "-Xms$JAVA_HEAP" "-Xmx$JAVA_HEAP" "${JAVA_GC[@]}" ${SEARCH_JAVA_OPTS:-} -Djava.awt.headless=true \
-		-cp "$cp" "$MAIN_CLASS" \
+	setsid nohup "${RUN_AS[@]}" java "-Xms$JAVA_HEAP" "-Xmx$JAVA_HEAP" "${JAVA_GC[@]}" ${SEARCH_JAVA_OPTS:-} -Djava.awt.headless=true \
+		-cp "$NODE_CP" "$MAIN_CLASS" \
 		-basePath "$BASE_DIR" -numOfNode 1 -baseHttpPort "$((PORT - 1))" -clusterName "$CLUSTER_NAME" \
 		</dev/null >>"$SEARCH_LOG" 2>&1 &
 	echo $! >"$PID_FILE"

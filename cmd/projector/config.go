@@ -22,6 +22,7 @@ type Config struct {
 	Addr          string        `env:"PROJECTOR_ADDR" envDefault:"127.0.0.1:8083"`
 	DatabaseURL   string        `env:"DATABASE_URL" envDefault:"postgres://wildcat:wildcat@127.0.0.1:55432/wildcat?sslmode=disable"`
 	SearchURL     string        `env:"SEARCH_URL" envDefault:"http://127.0.0.1:9200"`
+	SearchAPIKey  string        `env:"SEARCH_API_KEY"` // "Authorization: ApiKey"; basic auth goes in SEARCH_URL's userinfo
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
 	LogLevel      slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 	RefreshMode   string        `env:"PROJECTOR_REFRESH" envDefault:"explicit"`

@@ -84,7 +84,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		Replication: pgoutput.Dialer{URL: cfg.DatabaseURL},
 		State:       &postgres.ProjectorStore{Pool: pool, URL: cfg.DatabaseURL},
 		Source:      &postgres.ProjectorSource{Pool: pool},
-		Engine: &search.ProjectorEngine{URL: cfg.SearchURL, Prefix: cfg.IndexPrefix,
+		Engine: &search.ProjectorEngine{URL: cfg.SearchURL, APIKey: cfg.SearchAPIKey, Prefix: cfg.IndexPrefix,
 			OnOpen: func(e search.Engine) { logger.Info("search engine", "engine", e.String()) }},
 	}, logger, reg)
 

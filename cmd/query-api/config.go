@@ -11,9 +11,12 @@ import (
 
 // Config is everything the query API reads from its environment.
 type Config struct {
-	Addr        string `env:"QUERY_API_ADDR" envDefault:"127.0.0.1:8082"`
-	SearchURL   string `env:"SEARCH_URL" envDefault:"http://127.0.0.1:9200"`
-	IndexPrefix string `env:"INDEX_PREFIX" envDefault:""`
+	Addr      string `env:"QUERY_API_ADDR" envDefault:"127.0.0.1:8082"`
+	SearchURL string `env:"SEARCH_URL" envDefault:"http://127.0.0.1:9200"`
+	// SearchAPIKey authenticates to the engine ("Authorization: ApiKey");
+	// basic auth goes in SEARCH_URL's userinfo instead.
+	SearchAPIKey string `env:"SEARCH_API_KEY"`
+	IndexPrefix  string `env:"INDEX_PREFIX" envDefault:""`
 	// SearchCompression asks the engine for gzip responses: worth it only
 	// when the engine is far away (it costs CPU on both sides).
 	SearchCompression bool `env:"SEARCH_COMPRESSION" envDefault:"false"`

@@ -47,7 +47,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	sc, err := search.Open(ctx, cfg.SearchURL, search.Options{Transport: search.Transport(cfg.SearchCompression)})
+	sc, err := search.Open(ctx, cfg.SearchURL, search.Options{Transport: search.Transport(cfg.SearchCompression), APIKey: cfg.SearchAPIKey})
 	if err != nil {
 		return err
 	}

@@ -19,12 +19,14 @@ package search
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +65,49 @@ type Options struct {
 	// Transport is the base RoundTripper; nil means a pooled http.Transport
 	// sized for the many concurrent requests of the query API and projector.
 	Transport http.RoundTripper
+	// APIKey, when set, is sent as "Authorization: ApiKey <APIKey>" (the
+	// base64 "id:api_key" an engine's create-API-key call returns as
+	// "encoded"). The other credential is basic auth, from the userinfo of
+	// the URL (https://user:password@host:9200); not both.
+	APIKey string
+}
+
+// credentials is a RoundTripper that authenticates every request to the
+// engine, detection included.
+type credentials struct {
+	base          http.RoundTripper
+	authorization string
+}
+
+func (c credentials) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", c.authorization)
+	return c.base.RoundTrip(r)
+}
+
+// withCredentials takes the credentials out of raw (basic auth from its
+// userinfo) or opts.APIKey, and returns the URL without them and base
+// wrapped to send them.
+func withCredentials(raw string, base http.RoundTripper, apiKey string) (string, http.RoundTripper, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", nil, fmt.Errorf("search: SEARCH_URL is not a URL")
+	}
+	var authorization string
+	if u.User != nil {
+		if apiKey != "" {
+			return "", nil, errors.New("search: give either basic auth in the URL or an API key, not both")
+		}
+		pw, _ := u.User.Password()
+		authorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))
+		u.User = nil
+	} else if apiKey != "" {
+		authorization = "ApiKey " + apiKey
+	}
+	if authorization == "" {
+		return raw, base, nil
+	}
+	return u.String(), credentials{base: base, authorization: authorization}, nil
 }
 
 // NewTransport returns the pooled http.Transport for an engine: sized for
@@ -80,13 +125,17 @@ func NewTransport() *http.Transport {
 }
 
 // Open detects the engine behind url and returns a client for it. It fails
-// for engines other than Elasticsearch 8+ and OpenSearch 2+.
+// for engines other than Elasticsearch 8+ and OpenSearch 2+. Credentials in
+// the URL's userinfo or opts.APIKey are sent with every request.
 func Open(ctx context.Context, url string, opts Options) (*Client, error) {
 	base := opts.Transport
 	if base == nil {
 		base = NewTransport()
 	}
-	url = strings.TrimRight(url, "/")
+	url, base, err := withCredentials(strings.TrimRight(url, "/"), base, opts.APIKey)
+	if err != nil {
+		return nil, err
+	}
 	engine, err := Detect(ctx, &http.Client{Transport: base, Timeout: 10 * time.Second}, url)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,4 +126,75 @@ func mustDo(t *testing.T, c *search.Client, ctx context.Context, method, path st
 		t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, out)
 	}
 	return out
+}
+
+// TestOpenSendsCredentials: basic auth from SEARCH_URL's userinfo, or an API
+// key, is sent with every request (detection and the client's own), and the
+// URL the client uses carries no password. The local node has no security
+// plugin, so an engine that demands credentials is played by a server on
+// loopback answering like OpenSearch.
+func TestOpenSendsCredentials(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		switch r.Header.Get("Authorization") {
+		case "Basic d2lsZGNhdDpzM2NyZXQ6Lw==", "ApiKey a2V5aWQ6c2VjcmV0": // wildcat:s3cret:/ ; keyid:secret
+		default:
+			w.Header().Set("WWW-Authenticate", `Basic realm="security"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"version":{"number":"2.19.1","distribution":"opensearch"},"cluster_name":"x","status":"green"}`))
+	}))
+	t.Cleanup(srv.Close)
+	host := srv.URL[len("http://"):]
+	for _, tc := range []struct {
+		name, url, apiKey string
+		wantErr           bool
+		wantAuth          string
+	}{
+		{"BasicAuthInURL", "http://wildcat:s3cret%3A%2F@" + host, "", false, "Basic d2lsZGNhdDpzM2NyZXQ6Lw=="},
+		{"APIKey", srv.URL, "a2V5aWQ6c2VjcmV0", false, "ApiKey a2V5aWQ6c2VjcmV0"},
+		{"ErrNoCredentials", srv.URL, "", true, ""},
+		{"ErrWrongPassword", "http://wildcat:nope@" + host, "", true, ""},
+		{"ErrBoth", "http://wildcat:s3cret@" + host, "a2V5aWQ6c2VjcmV0", true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			got = nil
+			mu.Unlock()
+			ctx := context.Background()
+			c, err := search.Open(ctx, tc.url, search.Options{APIKey: tc.apiKey})
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("Open succeeded, want an error")
+				}
+				if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "nope") {
+					t.Errorf("error %q shows the password", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			res, err := c.ES.Cluster.Health(c.ES.Cluster.Health.WithContext(ctx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("cluster health: status %d, want 200", res.StatusCode)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			want := []string{"/ " + tc.wantAuth, "/_cluster/health " + tc.wantAuth}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
 }

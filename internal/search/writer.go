@@ -498,7 +498,8 @@ func truncate(b []byte) string {
 // It opens the client on first use, so a projector can start before the
 // engine answers, and keeps it. It is safe for concurrent use.
 type ProjectorEngine struct {
-	URL    string
+	URL    string // credentials as for Open: basic auth in the userinfo
+	APIKey string // or an API key (Options.APIKey)
 	Prefix string
 	// OnOpen, when set, is told which engine answered the first time.
 	OnOpen func(Engine)
@@ -515,7 +516,7 @@ func (e *ProjectorEngine) open(ctx context.Context) (*Client, error) {
 	if e.client != nil {
 		return e.client, nil
 	}
-	c, err := Open(ctx, e.URL, Options{})
+	c, err := Open(ctx, e.URL, Options{APIKey: e.APIKey})
 	if err != nil {
 		return nil, err
 	}
