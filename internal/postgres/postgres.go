@@ -12,8 +12,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -182,5 +186,37 @@ func translate(err error, what string) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &domain.Error{Code: domain.EUNAVAILABLE, Message: "The database did not answer in time.", RetryAfter: 1}
 	}
+	if unavailable(err) {
+		return &domain.Error{Code: domain.EUNAVAILABLE, RetryAfter: 1,
+			Message: "The database is unavailable (restarting or recovering); retry with the same Idempotency-Key."}
+	}
 	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// unavailable reports whether err means PostgreSQL cannot be reached or is
+// not accepting work right now, rather than that the request is wrong: the
+// server refuses connections (down, restarting), is starting up or in crash
+// recovery ("the database system is starting up", "not yet accepting
+// connections": 57P03), was shut down under the session (57P01 admin
+// shutdown, 57P02 crash shutdown, 57P05 idle session timeout), has no slot
+// or resources (53xxx), is read-only in recovery (25006), or the connection
+// broke (class 08, EOF, reset). The outcome of a write that failed this way
+// may be unknown (the connection broke after COMMIT was sent): the client
+// retries with the same Idempotency-Key, which answers with the original.
+func unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", pgErr.Code == "57P05",
+			pgErr.Code == "25006", strings.HasPrefix(pgErr.Code, "08"), strings.HasPrefix(pgErr.Code, "53"):
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		pgconn.SafeToRetry(err)
 }
