@@ -95,6 +95,9 @@ func (c *Config) Validate() error {
 	ck.That(c.QueueChanges >= 1, "PROJECTOR_QUEUE_CHANGES must be at least 1")
 	ck.That(c.CompactAfter >= 0, "PROJECTOR_COMPACT_AFTER must be 0 (no compaction) or positive")
 	ck.That(c.CompactSegments >= 1 && c.CompactSegments <= 100, "PROJECTOR_COMPACT_SEGMENTS must be between 1 and 100")
+	ck.That(c.ReconcileInterval >= 0, "PROJECTOR_RECONCILE_INTERVAL must be 0 (no reconciliation) or positive")
+	ck.That(c.ReconcileBatch >= 1 && c.ReconcileBatch <= 50000, "PROJECTOR_RECONCILE_BATCH must be between 1 and 50000")
+	ck.That(c.ReconcileRate >= 0, "PROJECTOR_RECONCILE_RATE must be 0 (unbounded) or positive")
 	ck.That(c.MemoryLimit == 0 || c.MemoryLimit >= 16<<20, "PROJECTOR_MEMORY_LIMIT must be 0 (none) or at least 16MiB")
 	return ck.Err()
 }

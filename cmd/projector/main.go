@@ -5,6 +5,7 @@
 //
 //	projector            run the daemon (active or hot standby)
 //	projector redrive    re-index the documents in projector_dead_letters
+//	projector verify     compare the read model with the write model once (-repair: re-project what differs)
 package main
 
 import (
@@ -37,8 +38,10 @@ func main() {
 		err = run(ctx, os.Getenv, os.Stdout, nil)
 	case os.Args[1] == "redrive":
 		err = redrive(ctx, os.Getenv, os.Stdout)
+	case os.Args[1] == "verify":
+		err = verify(ctx, os.Getenv, os.Stdout, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q (usage: projector [redrive])", os.Args[1])
+		err = fmt.Errorf("unknown command %q (usage: projector [redrive | verify [-repair]])", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "projector:", err)

@@ -114,20 +114,50 @@ func (s *ProjectorStore) Redrive(ctx context.Context, indices []string, limit in
 			return err
 		}
 		n = len(msg.Docs)
-		if n == 0 {
-			return nil
-		}
-		body, err := json.Marshal(msg)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `SELECT pg_logical_emit_message(true, $1, $2::text)`, projection.RedrivePrefix, string(body))
-		return err
+		return emitRedrive(ctx, tx, msg)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("replication: redrive: %w", err)
 	}
 	return n, nil
+}
+
+var _ projection.Reprojector = (*ProjectorStore)(nil)
+
+// Reproject implements projection.Reprojector: one transaction emitting
+// the redrive messages (of up to 1,000 documents each) that name docs, as
+// Redrive does for dead letters.
+func (s *ProjectorStore) Reproject(ctx context.Context, docs []projection.RedriveDoc) error {
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		for len(docs) > 0 {
+			n := min(len(docs), 1000)
+			if err := emitRedrive(ctx, tx, projection.RedriveMessage{Docs: docs[:n]}); err != nil {
+				return err
+			}
+			docs = docs[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replication: reproject: %w", err)
+	}
+	return nil
+}
+
+// emitRedrive emits msg as a transactional logical decoding message in tx:
+// the active projector receives it in commit order and re-indexes its
+// documents from their current state, with the message's commit LSN as
+// version (projection.Planner).
+func emitRedrive(ctx context.Context, tx pgx.Tx, msg projection.RedriveMessage) error {
+	if len(msg.Docs) == 0 {
+		return nil
+	}
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `SELECT pg_logical_emit_message(true, $1, $2::text)`, projection.RedrivePrefix, string(body))
+	return err
 }
 
 // GetBackfill returns the completed backfill of slot or projection.ErrNoBackfill.

@@ -73,18 +73,30 @@ func (s *Snapshot) Fingerprint(ctx context.Context, publication string) (map[str
 // Payments returns up to limit payment documents with id > after, in id
 // order ("" starts at the beginning).
 func (s *Snapshot) Payments(ctx context.Context, after string, limit int) ([]projection.Loaded[projection.PaymentDoc], error) {
+	return paymentsAfter(ctx, s.tx, after, limit)
+}
+
+// paymentsAfter reads up to limit payment documents with id > after, in id
+// order (the backfill's and the reconciler's keyset read).
+func paymentsAfter(ctx context.Context, q querier, after string, limit int) ([]projection.Loaded[projection.PaymentDoc], error) {
 	if after == "" {
 		after = zeroUUID
 	}
-	return queryPayments(ctx, s.tx, `SELECT `+docPaymentColumns+docPaymentFrom+`WHERE p.id > $1::uuid ORDER BY p.id LIMIT $2`, after, limit)
+	return queryPayments(ctx, q, `SELECT `+docPaymentColumns+docPaymentFrom+`WHERE p.id > $1::uuid ORDER BY p.id LIMIT $2`, after, limit)
 }
 
 // Customers returns up to limit customer access documents with id > after,
 // in id order.
 func (s *Snapshot) Customers(ctx context.Context, after string, limit int) ([]projection.Loaded[projection.CustomerDoc], error) {
+	return customersAfter(ctx, s.tx, after, limit)
+}
+
+// customersAfter reads up to limit customer access documents with
+// id > after, in id order.
+func customersAfter(ctx context.Context, q querier, after string, limit int) ([]projection.Loaded[projection.CustomerDoc], error) {
 	if after == "" {
 		after = zeroUUID
 	}
-	return queryCustomers(ctx, s.tx, `SELECT `+docCustomerColumns+
+	return queryCustomers(ctx, q, `SELECT `+docCustomerColumns+
 		` FROM (SELECT * FROM customers WHERE id > $1::uuid ORDER BY id LIMIT $2) c`+customerJoin+customerGroup+` ORDER BY c.id`, after, limit)
 }

@@ -434,7 +434,7 @@ func BuildOps[T any](alias string, ids []string, versions map[string]uint64, doc
 			dead = append(dead, DeadLetter{Index: alias, ID: d.ID, LSN: v, Error: d.Err.Error()})
 			continue
 		}
-		body, err := encode(d.Doc)
+		body, _, err := EncodeDocument(d.Doc)
 		if err != nil {
 			dead = append(dead, DeadLetter{Index: alias, ID: d.ID, LSN: v, Error: "encode document: " + err.Error()})
 			continue

@@ -61,6 +61,8 @@ type Config struct {
 	// CompactSegments is the most segments the payments index may keep
 	// before it is compacted.
 	CompactSegments int `env:"PROJECTOR_COMPACT_SEGMENTS"`
+	// ReconcileConfig tunes the reconciler (reconcile.go).
+	ReconcileConfig
 }
 
 // DefaultConfig is the configuration when nothing is set: the one home of
@@ -87,6 +89,7 @@ func DefaultConfig() Config {
 		QueueChanges:    20000,
 		CompactAfter:    30 * time.Second,
 		CompactSegments: 5,
+		ReconcileConfig: DefaultReconcileConfig(),
 	}
 }
 
@@ -389,7 +392,7 @@ func (p *Projector) session(ctx context.Context) error {
 	g.Go(func() error { return stream.Run(gctx, txs) })
 	g.Go(func() error { return p.apply(gctx, stream, txs, a, fan) })
 	g.Go(func() error { return fan.wait(gctx) })
-	g.Go(func() error { p.compact(gctx, w); return nil })
+	g.Go(func() error { p.maintain(gctx, w); return nil })
 	err = g.Wait()
 	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 		return c

@@ -38,9 +38,10 @@ func StateIndex(prefix string) string     { return prefix + "projector_state" }
 // failure_message, attempts, processed_at, amount_refunded) and the event
 // timeline (events); v5 adds the payment's executor (executed_by, a user or
 // an API key) and the customer's live API keys (api_keys) to the access
-// documents. A projector finding indices of another version rebuilds the
-// read model.
-const MappingVersion = "v5"
+// documents; v6 adds fp, the document's fingerprint (EncodeDocument), to
+// both, for the reconciler. A projector finding indices of another version
+// rebuilds the read model.
+const MappingVersion = "v6"
 
 // StateDocID is the id of the document in StateIndex that holds the
 // projector's applied position.

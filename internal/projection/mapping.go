@@ -15,7 +15,8 @@ package projection
 // in the source only (user_email is the searchable copy). Of a customer's
 // API keys only the prefix is indexed (how a presented key is found); the
 // rest is kept in the source for the comparison (not searchable, no doc
-// values).
+// values). fp, in both documents, is the document's fingerprint
+// (EncodeDocument): doc values only, summed by the reconciler.
 
 // PaymentsMapping is the body of PUT /<payments index>. The engine's
 // default merge policy stays: a more eager one (4 segments per tier, a
@@ -52,6 +53,7 @@ const PaymentsMapping = `{
       "attempts":        {"type": "integer"},
       "processed_at":    {"type": "date", "format": "strict_date_optional_time_nanos"},
       "amount_refunded": {"type": "long"},
+      "fp":              {"type": "integer", "index": false},
       "events":          {"type": "object", "enabled": false},
       "executed_by": {
         "properties": {
@@ -81,6 +83,7 @@ const CustomersMapping = `{
       "created_at": {"type": "date", "format": "strict_date_optional_time_nanos"},
       "updated_at": {"type": "date", "format": "strict_date_optional_time_nanos"},
       "user_ids":   {"type": "keyword"},
+      "fp":         {"type": "integer", "index": false},
       "users": {
         "properties": {
           "id":    {"type": "keyword"},

@@ -22,6 +22,12 @@ type metrics struct {
 	segments     prometheus.Gauge
 	role         *prometheus.GaugeVec
 	appliedLSN   prometheus.Gauge
+
+	reconcileMismatches *prometheus.CounterVec
+	reconcileLastPass   prometheus.Gauge
+	reconcilePasses     prometheus.Counter
+	reconcileDuration   prometheus.Gauge
+	reconcileDocs       prometheus.Counter
 }
 
 // newMetrics declares and registers every series.
@@ -92,6 +98,11 @@ func newMetrics(reg prometheus.Registerer, p *Projector) *metrics {
 			Help: "Position up to which every committed change is indexed and searchable.",
 		}),
 	}
+	m.reconcile()
+	for _, index := range []string{"payments", "customers"} {
+		m.reconcileMismatches.WithLabelValues(index)
+	}
+	reg.MustRegister(m.reconcileMismatches, m.reconcileLastPass, m.reconcilePasses, m.reconcileDuration, m.reconcileDocs)
 	reg.MustRegister(m.docs, m.txs, m.bulk, m.conflicts, m.deadLetters, m.retries, m.resyncs, m.retainedWAL,
 		m.backfillRate, m.backfillDocs, m.merges, m.compactions, m.segments, m.role, m.appliedLSN,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -104,4 +115,28 @@ func newMetrics(reg prometheus.Registerer, p *Projector) *metrics {
 		}, p.lagBytes),
 	)
 	return m
+}
+
+// reconcile declares the reconciler's series (reconcile.go).
+func (m *metrics) reconcile() {
+	m.reconcileMismatches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "projector_reconcile_mismatches_total",
+		Help: "Indexed documents found to differ from the write model (missing, stray or other content) and re-projected, by index (payments, customers).",
+	}, []string{"index"})
+	m.reconcileLastPass = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "projector_reconcile_last_pass_timestamp_seconds",
+		Help: "Unix time at which the last full reconciliation pass completed (0: none yet).",
+	})
+	m.reconcilePasses = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "projector_reconcile_passes_total",
+		Help: "Completed reconciliation passes.",
+	})
+	m.reconcileDuration = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "projector_reconcile_pass_duration_seconds",
+		Help: "Duration of the last completed reconciliation pass.",
+	})
+	m.reconcileDocs = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "projector_reconcile_documents_total",
+		Help: "Write-model documents compared with the index by reconciliation passes.",
+	})
 }

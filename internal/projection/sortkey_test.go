@@ -107,12 +107,15 @@ func BenchmarkBuildOps(b *testing.B) {
 }
 
 // BuildOps asks a PaymentDoc's marshaler directly; the bytes must be what
-// json.Marshal writes (escaping included), and a customer still encodes.
+// json.Marshal writes (escaping included) with the fingerprint of those
+// bytes appended, and a customer still encodes.
 func TestBuildOpsEncodesLikeJSONMarshal(t *testing.T) {
 	d := pay("p1", "c1", "u1", "Shop <&> \"Co\" \u2028 é")
 	c := CustomerDoc{ID: d.CustomerID, Name: "Shop <&>", UserIDs: []string{"u1"}}
 	want, _ := json.Marshal(d)
 	wantC, _ := json.Marshal(c)
+	want = fmt.Appendf(want[:len(want)-1], `,"fp":%d}`, Fingerprint(want))
+	wantC = fmt.Appendf(wantC[:len(wantC)-1], `,"fp":%d}`, Fingerprint(wantC))
 	ops, dead := BuildOps("payments", []string{d.ID}, map[string]uint64{d.ID: 3}, []Loaded[PaymentDoc]{{ID: d.ID, Doc: d}})
 	opsC, _ := BuildOps("customers", []string{c.ID}, map[string]uint64{c.ID: 4}, []Loaded[CustomerDoc]{{ID: c.ID, Doc: c}})
 	if len(dead) != 0 || string(ops[0].Doc) != string(want) || string(opsC[0].Doc) != string(wantC) {
@@ -148,7 +151,7 @@ func TestPaymentDocBytes(t *testing.T) {
 		`"user_email":"ann@example.com",` +
 		`"executed_by":{"type":"api_key","id":"01a2145f-20a9-768a-b32a-158c0c04b3cf","name":"ERP \u003csync\u003e"},"events":[{"id":7,"type":"payment.created","data":{},"created_at":"2024-03-01T00:00:00Z"},` +
 		`{"id":9,"type":"payment.succeeded","data":{"attempt":1,"provider_reference":"\u003cr\u003e"},"created_at":"2024-03-01T00:00:01Z"}],` +
-		`"id_hi":0,"id_lo":-9223372036854775807}`
+		`"id_hi":0,"id_lo":-9223372036854775807,"fp":427748445}`
 	ops, dead := BuildOps("payments", []string{d.ID}, map[string]uint64{d.ID: 3}, []Loaded[PaymentDoc]{{ID: d.ID, Doc: d}})
 	if len(dead) != 0 || len(ops) != 1 || string(ops[0].Doc) != want {
 		t.Errorf("document %v\n%s\nwant\n%s", dead, ops[0].Doc, want)

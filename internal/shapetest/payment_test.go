@@ -27,6 +27,10 @@ var (
 	// sortKeys are written by PaymentDoc.MarshalJSON and mapped for sorting
 	// only (projection.IDSortKey); nothing decodes them.
 	sortKeys = []string{"id_hi", "id_lo"}
+	// fingerprint is appended to the written document by
+	// projection.EncodeDocument and mapped as doc values only, for the
+	// reconciler; nothing decodes it.
+	fingerprint = []string{"fp"}
 	// timeline is the payment's event timeline, which the projector puts on
 	// the payment document; the query API serves it on its own
 	// (GET /v1/payments/{id}/events) and leaves it out of payments.
@@ -67,8 +71,8 @@ func TestPaymentShape(t *testing.T) {
 	}{
 		{"domain.PaymentView", goFields[domain.PaymentView](t), cat(denormalized, executor), nil},
 		{"projection.PaymentDoc (decoded)", goFields[projection.PaymentDoc](t), cat(denormalized, executor, timeline), nil},
-		{"projection.PaymentDoc (written)", written(t, docWithID()), cat(denormalized, executor, timeline, sortKeys), nil},
-		{"projection.PaymentsMapping", mappingFields(t, projection.PaymentsMapping), cat(denormalized, executor, timeline, sortKeys), nil},
+		{"projection.PaymentDoc (written)", written(t, indexed(t, docWithID())), cat(denormalized, executor, timeline, sortKeys, fingerprint), nil},
+		{"projection.PaymentsMapping", mappingFields(t, projection.PaymentsMapping), cat(denormalized, executor, timeline, sortKeys, fingerprint), nil},
 		{"query.Payment", goFields[query.Payment](t), cat(denormalized, executor), nil},
 		{"query API OpenAPI Payment", queryAPI.properties(t, "Payment"), cat(denormalized, executor), nil},
 		{"query API OpenAPI Payment (required)", queryAPI.required(t, "Payment"), cat(denormalized, executor), nil},
@@ -171,6 +175,16 @@ func docWithID() projection.PaymentDoc {
 	var d projection.PaymentDoc
 	d.ID = "0193a5b2-7c1d-7e4f-8a6b-000000000001"
 	return d
+}
+
+// indexed returns v encoded as the projector indexes it.
+func indexed(t *testing.T, v any) json.RawMessage {
+	t.Helper()
+	b, _, err := projection.EncodeDocument(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // written returns the members of v encoded as a JSON object, in order.
