@@ -149,7 +149,8 @@ type Verifier struct {
 }
 
 // NewVerifier returns a Verifier that accepts only EdDSA tokens signed by
-// key with the given issuer and audience, and requires exp, iat and sub.
+// key with the given issuer and audience, and requires exp, iat (not in the
+// future) and sub; a token with a crit header is refused.
 func NewVerifier(key ed25519.PublicKey, issuer, audience string) *Verifier {
 	return &Verifier{key: key, parser: jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
@@ -171,12 +172,21 @@ func (v *Verifier) Verify(token string) (string, error) {
 	return claims.Subject, nil
 }
 
+var errCritical = errors.New("auth: unsupported critical header")
+
 func (v *Verifier) claims(token string) (Claims, error) {
 	var claims Claims
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		// RFC 7515 §4.1.11: a header listing critical extensions must be
+		// rejected unless each is understood; we understand none (and an
+		// empty list is malformed), so any crit header is refused.
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCritical
+		}
 		return v.key, nil
 	})
-	if err != nil || !domain.IsUUID(claims.Subject) || claims.ExpiresAt == nil {
+	// jwt.WithIssuedAt only checks an iat that is present; ours is required.
+	if err != nil || !domain.IsUUID(claims.Subject) || claims.ExpiresAt == nil || claims.IssuedAt == nil {
 		return Claims{}, domain.Errorf(domain.EUNAUTHORIZED, "The access token is missing, invalid or expired.")
 	}
 	return claims, nil

@@ -61,13 +61,18 @@ func TestVerifierRejects(t *testing.T) {
 		}
 		return c
 	}
-	sign := func(m jwt.SigningMethod, k any, c jwt.RegisteredClaims) string {
-		s, err := jwt.NewWithClaims(m, c).SignedString(k)
+	signWith := func(m jwt.SigningMethod, k any, c jwt.RegisteredClaims, header map[string]any) string {
+		tok := jwt.NewWithClaims(m, c)
+		for name, val := range header {
+			tok.Header[name] = val
+		}
+		s, err := tok.SignedString(k)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
+	sign := func(m jwt.SigningMethod, k any, c jwt.RegisteredClaims) string { return signWith(m, k, c, nil) }
 	for _, tc := range []struct{ name, token string }{
 		{"AlgNone", sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims(nil))},
 		{"HS256KeyConfusion", sign(jwt.SigningMethodHS256, []byte(pub), claims(nil))},
@@ -77,6 +82,12 @@ func TestVerifierRejects(t *testing.T) {
 		{"NoExpiry", sign(jwt.SigningMethodEdDSA, key, claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = nil }))},
 		{"WrongIssuer", sign(jwt.SigningMethodEdDSA, key, claims(func(c *jwt.RegisteredClaims) { c.Issuer = "x" }))},
 		{"WrongAudience", sign(jwt.SigningMethodEdDSA, key, claims(func(c *jwt.RegisteredClaims) { c.Audience = nil }))},
+		{"NoIssuedAt", sign(jwt.SigningMethodEdDSA, key, claims(func(c *jwt.RegisteredClaims) { c.IssuedAt = nil }))},
+		{"IssuedInTheFuture", sign(jwt.SigningMethodEdDSA, key, claims(func(c *jwt.RegisteredClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour)) }))},
+		// RFC 7515 §4.1.11: a critical extension the verifier does not
+		// understand (it understands none) makes the token invalid.
+		{"UnknownCrit", signWith(jwt.SigningMethodEdDSA, key, claims(nil), map[string]any{"crit": []string{"exp-ext"}, "exp-ext": true})},
+		{"EmptyCrit", signWith(jwt.SigningMethodEdDSA, key, claims(nil), map[string]any{"crit": []string{}})},
 		{"BadSubject", sign(jwt.SigningMethodEdDSA, key, claims(func(c *jwt.RegisteredClaims) { c.Subject = "admin" }))},
 		{"Garbage", "a.b.c"},
 	} {
