@@ -106,6 +106,11 @@ func TestPaymentInputValidate(t *testing.T) {
 		{"ThirdParty64Runes", func(p *command.PaymentInput) { p.ThirdParty = ptr(strings.Repeat("æ", 64)) }, nil},
 		{"ThirdParty65", func(p *command.PaymentInput) { p.ThirdParty = ptr(strings.Repeat("a", 65)) }, []string{"third_party"}},
 		{"ThirdPartyBlank", func(p *command.PaymentInput) { p.ThirdParty = ptr("   ") }, []string{"third_party"}},
+		{"ThirdPartyNewline", func(p *command.PaymentInput) { p.ThirdParty = ptr("ACME\nInjected: row") }, []string{"third_party"}},
+		{"ThirdPartyTab", func(p *command.PaymentInput) { p.ThirdParty = ptr("ACME\tA/S") }, []string{"third_party"}},
+		{"ThirdPartyC1", func(p *command.PaymentInput) { p.ThirdParty = ptr("ACME\u009b31m") }, []string{"third_party"}},
+		{"DescriptionMultiline", func(p *command.PaymentInput) { p.Description = ptr("Invoice 4711\r\n\tline two") }, nil},
+		{"DescriptionEscape", func(p *command.PaymentInput) { p.Description = ptr("a\x1bb") }, []string{"description"}},
 		{"Description500", func(p *command.PaymentInput) { p.Description = ptr(strings.Repeat("d", 500)) }, nil},
 		{"Description501", func(p *command.PaymentInput) { p.Description = ptr(strings.Repeat("d", 501)) }, []string{"description"}},
 		{"RefBad", func(p *command.PaymentInput) { p.PaymentRefID = ptr("x") }, []string{"payment_ref_id"}},
@@ -217,6 +222,10 @@ func TestSignUpValidation(t *testing.T) {
 	_, _, err := f.svc.SignUp(context.Background(), "a", command.SignUpInput{Email: ptr("x"), Password: ptr("short"), Name: ptr("")})
 	if e := wantErr(t, err, domain.EINVALID, ""); !slices.Equal(fieldNames(e), []string{"email", "password", "name"}) {
 		t.Errorf("fields %v", fieldNames(e))
+	}
+	_, _, err = f.svc.SignUp(context.Background(), "a", command.SignUpInput{Email: ptr("n@example.com"), Password: ptr("long enough pw"), Name: ptr("Ann\nAdmin")})
+	if e := wantErr(t, err, domain.EINVALID, ""); !slices.Equal(fieldNames(e), []string{"name"}) {
+		t.Errorf("a name with a newline: fields %v, want [name]", fieldNames(e))
 	}
 	_, _, err = f.svc.SignUp(context.Background(), "a", command.SignUpInput{Email: ptr("PAY@example.com"), Password: ptr("long enough pw"), Name: ptr("X")})
 	wantErr(t, err, domain.ECONFLICT, command.ReasonEmailTaken)

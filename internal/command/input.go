@@ -112,7 +112,7 @@ func (in PaymentInput) Validate(v *domain.Validation, prefix string) NewPayment 
 		p.ThirdParty = *in.ThirdParty
 	}
 	if in.Description != nil {
-		domain.ValidateText(v, prefix+"description", *in.Description, 0, domain.MaxDescriptionLen)
+		domain.ValidateMultilineText(v, prefix+"description", *in.Description, 0, domain.MaxDescriptionLen)
 		p.Description = *in.Description
 	}
 	if in.PaymentRefID != nil {

@@ -160,7 +160,7 @@ func (s *Service) CreateRefund(ctx context.Context, userID, paymentID, key strin
 		domain.ValidateAmount(&v, "amount", *in.Amount)
 	}
 	if in.Reason != nil {
-		domain.ValidateText(&v, "reason", *in.Reason, 0, domain.MaxReasonLen)
+		domain.ValidateMultilineText(&v, "reason", *in.Reason, 0, domain.MaxReasonLen)
 		w.Reason = *in.Reason
 	}
 	if err := v.Err(); err != nil {

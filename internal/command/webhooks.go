@@ -187,7 +187,7 @@ func (s *Integrations) CreateWebhookEndpoint(ctx context.Context, userID, custom
 	}
 	if in.Description != nil {
 		e.Description = *in.Description
-		domain.ValidateText(&v, "description", e.Description, 0, webhookDescriptionMax)
+		domain.ValidateMultilineText(&v, "description", e.Description, 0, webhookDescriptionMax)
 	}
 	e.Events = checkEvents(&v, in.Events)
 	if in.Enabled != nil && !*in.Enabled {
@@ -248,7 +248,7 @@ func (s *Integrations) UpdateWebhookEndpoint(ctx context.Context, userID, custom
 		u.URL = &raw
 	}
 	if in.Description != nil {
-		domain.ValidateText(&v, "description", *in.Description, 0, webhookDescriptionMax)
+		domain.ValidateMultilineText(&v, "description", *in.Description, 0, webhookDescriptionMax)
 	}
 	if in.Events != nil {
 		u.Events = checkEvents(&v, in.Events)

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -123,10 +124,22 @@ func ValidateCurrency(v *Validation, field, code string) {
 	}
 }
 
-// ValidateText checks that s is valid UTF-8, has no control characters other
-// than tab and newline when multiline is set, and has between min and max
-// code points.
+// ValidateText checks a single-line field (a name, a third party): valid
+// UTF-8, between min and max code points, not blank when min > 0, and no
+// control character at all (C0 including tab and newlines, DEL, C1), which
+// could forge lines in logs or CSV and hide text in a terminal.
 func ValidateText(v *Validation, field, s string, min, max int) {
+	validateText(v, field, s, min, max, false)
+}
+
+// ValidateMultilineText is ValidateText for free text (descriptions,
+// reasons): tab, newline and carriage return are allowed, every other
+// control character is not.
+func ValidateMultilineText(v *Validation, field, s string, min, max int) {
+	validateText(v, field, s, min, max, true)
+}
+
+func validateText(v *Validation, field, s string, min, max int, multiline bool) {
 	if !utf8.ValidString(s) {
 		v.Add(field, "must be valid UTF-8")
 		return
@@ -145,10 +158,15 @@ func ValidateText(v *Validation, field, s string, min, max int) {
 		return
 	}
 	for _, r := range s {
-		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
-			v.Add(field, "must not contain control characters")
-			return
+		if !unicode.IsControl(r) || multiline && (r == '\t' || r == '\n' || r == '\r') {
+			continue
 		}
+		if multiline {
+			v.Add(field, "must not contain control characters other than tab and line breaks")
+		} else {
+			v.Add(field, "must not contain control characters (tab and line breaks included)")
+		}
+		return
 	}
 }
 

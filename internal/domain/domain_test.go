@@ -103,6 +103,43 @@ func TestValidation(t *testing.T) {
 	})
 }
 
+// TestValidateText: single-line fields (names, third_party) refuse every
+// control character, tab and newlines included (docs/command-api.md); free
+// text (descriptions, reasons) allows tab, newline and carriage return.
+func TestValidateText(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		s         string
+		line, mul bool // valid as a single line / as multi-line text
+	}{
+		{"Plain", "ACME A/S", true, true},
+		{"NonASCII", "Smørrebrød ApS ☕", true, true},
+		{"Tab", "a\tb", false, true},
+		{"Newline", "a\nb", false, true},
+		{"CarriageReturn", "a\rb", false, true},
+		{"NUL", "a\x00b", false, false},
+		{"Escape", "a\x1b[31mb", false, false},
+		{"DEL", "a\x7fb", false, false},
+		{"C1NextLine", "a\u0085b", false, false},
+		{"C1CSI", "a\u009bb", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var line, mul domain.Validation
+			domain.ValidateText(&line, "third_party", tc.s, 1, 64)
+			domain.ValidateMultilineText(&mul, "description", tc.s, 0, 64)
+			if got := line.Err() == nil; got != tc.line {
+				t.Errorf("ValidateText(%q) valid = %v, want %v (%v)", tc.s, got, tc.line, line.Err())
+			}
+			if got := mul.Err() == nil; got != tc.mul {
+				t.Errorf("ValidateMultilineText(%q) valid = %v, want %v (%v)", tc.s, got, tc.mul, mul.Err())
+			}
+			if f := line.Fields(); !tc.line && (len(f) != 1 || f[0].Field != "third_party" || !strings.Contains(f[0].Message, "control characters")) {
+				t.Errorf("fields %+v, want third_party: ... control characters", f)
+			}
+		})
+	}
+}
+
 func TestStatusTransitions(t *testing.T) {
 	allowed := map[[2]domain.Status]string{ // → the failure code the move needs ("*": any)
 		{domain.StatusPending, domain.StatusProcessing}:   "*",

@@ -266,7 +266,7 @@ func (p *parser) filter() Filter {
 	f.Refunded = p.optBoolean(pRefunded)
 	if s := p.one(pText); s != "" {
 		n := len(p.val.Fields())
-		domain.ValidateText(&p.val, pText, s, 0, MaxTextLen)
+		domain.ValidateMultilineText(&p.val, pText, s, 0, MaxTextLen)
 		if len(p.val.Fields()) == n {
 			f.Text = strings.TrimSpace(s)
 		}
