@@ -9,6 +9,8 @@
 //     letters;
 //   - daemon.go, loop.go, backfill.go, compact.go, metrics.go: the daemon:
 //     leader handling, the stream → index loop, backfills, compaction;
+//   - fingerprint.go, reconcile.go: each document's fingerprint, and the
+//     reconciler that compares the index with the write model and repairs it;
 //   - ports.go: the interfaces its adapters implement (internal/postgres,
 //     internal/postgres/pgoutput, internal/search); cmd/projector wires them.
 package projection

@@ -129,6 +129,9 @@ type PassResult struct {
 	Narrowed   int // buckets that differed and were compared id by id
 	Mismatches []Mismatch
 	Took       time.Duration
+	// Engine is the part of Took spent in the engine's sum aggregations
+	// (the rest: write-model reads, fingerprints, waits, narrowing).
+	Engine time.Duration
 }
 
 // Reconciler compares the read model with the write model in buckets of
@@ -298,7 +301,9 @@ func (r *Reconciler) reconcile(ctx context.Context, k kind, pace *pacer, res *Pa
 		for i, b := range group {
 			ranges[i] = b.r
 		}
+		asked := time.Now()
 		sums, err := r.Index.Sums(ctx, k.alias, ranges)
+		res.Engine += time.Since(asked)
 		if err != nil {
 			return err
 		}
