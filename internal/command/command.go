@@ -184,6 +184,7 @@ const (
 	ReasonBatchTooLarge         = "batch_too_large"
 	ReasonRetry                 = "retry"
 	ReasonDateInFuture          = "date_in_future"
+	ReasonPasswordTooCommon     = "password_too_common"
 )
 
 // Errors of the customer and link use cases, also returned by stores.

@@ -227,6 +227,14 @@ func TestSignUpValidation(t *testing.T) {
 	if e := wantErr(t, err, domain.EINVALID, ""); !slices.Equal(fieldNames(e), []string{"name"}) {
 		t.Errorf("a name with a newline: fields %v, want [name]", fieldNames(e))
 	}
+	// A password from the bundled common list, in any case, is 422 naming
+	// the field; nothing is created.
+	for _, pw := range []string{"password1234", "Password1234", " QWERTY123456 "} {
+		_, _, err = f.svc.SignUp(context.Background(), "a", command.SignUpInput{Email: ptr("c@example.com"), Password: ptr(pw), Name: ptr("C")})
+		if e := wantErr(t, err, domain.EUNPROCESSABLE, command.ReasonPasswordTooCommon); !slices.Equal(fieldNames(e), []string{"password"}) {
+			t.Errorf("common password %q: fields %v, want [password]", pw, fieldNames(e))
+		}
+	}
 	_, _, err = f.svc.SignUp(context.Background(), "a", command.SignUpInput{Email: ptr("PAY@example.com"), Password: ptr("long enough pw"), Name: ptr("X")})
 	wantErr(t, err, domain.ECONFLICT, command.ReasonEmailTaken)
 }

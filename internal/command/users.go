@@ -30,6 +30,9 @@ func (s *Service) SignUp(ctx context.Context, clientAddr string, in SignUpInput)
 	if err := v.Err(); err != nil {
 		return domain.User{}, Commit{}, err
 	}
+	if domain.IsCommonPassword(password) {
+		return domain.User{}, Commit{}, errCommonPassword
+	}
 	if err := take(s.opts.Limits.SignUpPerAddr, clientAddr); err != nil {
 		return domain.User{}, Commit{}, err
 	}
@@ -43,6 +46,13 @@ func (s *Service) SignUp(ctx context.Context, clientAddr string, in SignUpInput)
 	}
 	return u, c, nil
 }
+
+// errCommonPassword refuses a new password from the bundled list of common
+// passwords (domain.IsCommonPassword): well-formed, but the first thing an
+// attacker guesses.
+var errCommonPassword = &domain.Error{Code: domain.EUNPROCESSABLE, Reason: ReasonPasswordTooCommon,
+	Message: "This password is one of the most common passwords; choose another.",
+	Fields:  []domain.FieldError{{Field: "password", Message: "is one of the most common passwords"}}}
 
 // AccessToken is the result of a successful login.
 type AccessToken struct {

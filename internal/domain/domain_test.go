@@ -140,6 +140,25 @@ func TestValidateText(t *testing.T) {
 	}
 }
 
+func TestIsCommonPassword(t *testing.T) {
+	for _, tc := range []struct {
+		pw   string
+		want bool
+	}{
+		{"password1234", true},
+		{"Password1234", true},
+		{"1q2w3e4r5t6y", true},
+		{"qwertyuiop123", true},
+		{"correct horse battery", false},
+		{"", false},
+		{"# Common passwords of at least 12 characters (domain.MinPasswordLen; shorter ones fail", false},
+	} {
+		if got := domain.IsCommonPassword(tc.pw); got != tc.want {
+			t.Errorf("IsCommonPassword(%q) = %v, want %v", tc.pw, got, tc.want)
+		}
+	}
+}
+
 func TestStatusTransitions(t *testing.T) {
 	allowed := map[[2]domain.Status]string{ // → the failure code the move needs ("*": any)
 		{domain.StatusPending, domain.StatusProcessing}:   "*",

@@ -846,7 +846,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Invalid batch items, a batch over 1,000 items, or an Idempotency-Key reused with another body. */
+        /** @description Invalid batch items, a batch over 1,000 items, an Idempotency-Key reused with another body, or a common password (`password_too_common`). */
         Unprocessable: {
             headers: {
                 [name: string]: unknown;
@@ -921,6 +921,7 @@ export interface operations {
             400: components["responses"]["Invalid"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
         };
     };
