@@ -59,6 +59,57 @@ func TestCreatePayment(t *testing.T) {
 		}
 		s.assertCounts(before)
 	})
+	// payment_ref_id is unique per customer: a globally unique reference
+	// answered another tenant's client 409 for a reference it cannot see
+	// (and 201 for one nobody used), revealing other tenants' references.
+	t.Run("PaymentRefIDUniquePerCustomer", func(t *testing.T) {
+		s := s.with(t)
+		other := s.signUp("Other")
+		oc := s.createCustomer(other, "Other shop")
+		c2 := s.createCustomer(u, "Second shop")
+		ref := "5d0e7c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6"
+		with := func(customerID string) map[string]any {
+			body := newPayment(customerID)
+			body["payment_ref_id"] = ref
+			return body
+		}
+		s.must(req{Method: "POST", Path: "/v1/payments", Token: other.Token, Body: with(oc.ID)}, http.StatusCreated)
+		var p payment
+		s.must(req{Method: "POST", Path: "/v1/payments", Token: u.Token, Body: with(c.ID)}, http.StatusCreated).json(t, &p)
+		if p.PaymentRefID != ref || p.CustomerID != c.ID {
+			t.Errorf("payment %+v, want ref %s for customer %s", p, ref, c.ID)
+		}
+		// The same reference for two of one user's customers, in one batch.
+		batch := map[string]any{"payments": []any{with(c2.ID), newPayment(c.ID)}}
+		s.must(req{Method: "POST", Path: "/v1/payments/batch", Token: u.Token, Body: batch}, http.StatusCreated)
+		// And concurrently, so that the group commit writes them together.
+		var wg sync.WaitGroup
+		refs := []string{"6e1f8d2b-3c4d-4e5f-9a01-b2c3d4e5f607", "7f2a9e3c-4d5e-4f60-8b12-c3d4e5f60718"}
+		for _, r := range refs {
+			for _, tok := range []struct{ token, customer string }{{u.Token, c.ID}, {other.Token, oc.ID}} {
+				wg.Go(func() {
+					body := newPayment(tok.customer)
+					body["payment_ref_id"] = r
+					if res := s.do(req{Method: "POST", Path: "/v1/payments", Token: tok.token, Body: body}); res.Status != http.StatusCreated {
+						t.Errorf("concurrent payment with ref %s: status %d, want 201: %s", r, res.Status, res.Body)
+					}
+				})
+			}
+		}
+		wg.Wait()
+
+		before := s.counts()
+		pr := s.must(req{Method: "POST", Path: "/v1/payments", Token: u.Token, Body: with(c.ID)}, http.StatusConflict).problem(t)
+		if pr.Code != "duplicate_payment_ref_id" || !slices.Equal(pr.fields(), []string{"payment_ref_id"}) {
+			t.Errorf("problem %+v, want duplicate_payment_ref_id naming payment_ref_id", pr)
+		}
+		pr = s.must(req{Method: "POST", Path: "/v1/payments/batch", Token: u.Token,
+			Body: map[string]any{"payments": []any{newPayment(c.ID), with(c2.ID)}}}, http.StatusConflict).problem(t)
+		if pr.Code != "duplicate_payment_ref_id" || !slices.Equal(pr.fields(), []string{"payments[1].payment_ref_id"}) {
+			t.Errorf("batch problem %+v, want duplicate_payment_ref_id naming payments[1].payment_ref_id", pr)
+		}
+		s.assertCounts(before)
+	})
 	t.Run("ConsistencyTokensIncrease", func(t *testing.T) {
 		s := s.with(t)
 		var last string

@@ -114,7 +114,10 @@ func (s *Service) CreatePayments(ctx context.Context, userID, key string, in Bat
 		if f, bad := s.futureDate(items[i], prefix); bad {
 			fields = append(fields, f)
 		}
+		// payment_ref_id is unique per customer: the same reference for
+		// two customers is no duplicate.
 		if ref := items[i].PaymentRefID; ref != "" && domain.IsUUID(ref) {
+			ref = items[i].CustomerID + "/" + ref
 			if j, dup := firstRef[ref]; dup {
 				fields = append(fields, domain.FieldError{Field: prefix + "payment_ref_id",
 					Message: fmt.Sprintf("duplicates %spayment_ref_id", itemPrefix(j))})

@@ -196,7 +196,7 @@ const sqlInsertGroup = `WITH input AS MATERIALIZED (
     ORDER BY ord
     RETURNING ` + paymentColumns + `
 ), out AS MATERIALIZED (
-    SELECT input.ord, input.key, input.hash, input.ttl, ins.* FROM ins JOIN input USING (payment_ref_id)
+    SELECT input.ord, input.key, input.hash, input.ttl, ins.* FROM ins JOIN input USING (customer_id, payment_ref_id)
 ), idem AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
     SELECT user_id, key, hash, 201, ARRAY[id], now() + ttl * interval '1 millisecond'

@@ -61,7 +61,7 @@ SELECT ` + paymentColumns + ` FROM ins`
     ORDER BY ord
     RETURNING ` + paymentColumns + `
 ), out AS MATERIALIZED (
-    SELECT input.ord, ins.* FROM ins JOIN input USING (payment_ref_id)
+    SELECT input.ord, ins.* FROM ins JOIN input USING (customer_id, payment_ref_id)
 ), idem AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, payment_ids, expires_at)
     SELECT $1::uuid, $9::text, $10::bytea, 201, array_agg(out.id ORDER BY out.ord), now() + $11::bigint * interval '1 millisecond'
@@ -217,7 +217,7 @@ func (s *Store) paymentWriteError(err error, w command.PaymentWrite) error {
 	switch {
 	case pe.Code == pgUniqueViolation && pe.ConstraintName == "idempotency_keys_pkey":
 		return command.ErrIdempotencyKeyExists
-	case pe.Code == pgUniqueViolation && pe.ConstraintName == "payments_payment_ref_id_key":
+	case pe.Code == pgUniqueViolation && pe.ConstraintName == constraintPaymentRef:
 		return &command.DuplicateRefError{Indexes: duplicateIndexes(pe.Detail, w.Payments)}
 	case pe.Code == pgLockNotAvailable:
 		return command.ErrLockTimeout
@@ -225,20 +225,28 @@ func (s *Store) paymentWriteError(err error, w command.PaymentWrite) error {
 	return translate(err, "create payments")
 }
 
+// constraintPaymentRef makes payment_ref_id unique per customer (migration
+// 00010): another tenant's references are invisible, not conflicts.
+const constraintPaymentRef = "payments_customer_id_payment_ref_id_key"
+
 // duplicateIndexes finds the payments named by a unique violation's detail,
-// `Key (payment_ref_id)=(…) already exists.`
+// `Key (customer_id, payment_ref_id)=(…, …) already exists.`
 func duplicateIndexes(detail string, ps []command.NewPayment) []int {
 	_, rest, ok := strings.Cut(detail, ")=(")
 	if !ok {
 		return nil
 	}
-	ref, _, ok := strings.Cut(rest, ")")
+	key, _, ok := strings.Cut(rest, ")")
+	if !ok {
+		return nil
+	}
+	customer, ref, ok := strings.Cut(key, ", ")
 	if !ok {
 		return nil
 	}
 	var idx []int
 	for i, p := range ps {
-		if p.PaymentRefID == ref {
+		if p.CustomerID == customer && p.PaymentRefID == ref {
 			idx = append(idx, i)
 		}
 	}

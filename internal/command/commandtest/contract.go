@@ -179,6 +179,22 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) command.Store) {
 		if _, _, err = s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Payments: dupItems}); !errors.As(err, &dup) || !slices.Equal(dup.Indexes, []int{1}) {
 			t.Errorf("duplicate ref: err = %v, want DuplicateRefError{[1]}", err)
 		}
+		// payment_ref_id is unique per customer: another customer (of this
+		// user, or another tenant's) may use the same reference.
+		c2 := mustCustomer(t, s, u.ID)
+		for _, w := range []command.PaymentWrite{
+			{UserID: u.ID, Payments: []command.NewPayment{{CustomerID: c2.ID, Amount: 7, Currency: "DKK", ThirdParty: "G", PaymentRefID: ref}}},
+			{UserID: stranger.ID, Payments: []command.NewPayment{{CustomerID: foreign.ID, Amount: 8, Currency: "DKK", ThirdParty: "H", PaymentRefID: ref}}},
+		} {
+			if ps, _, err := s.CreatePayments(ctx, w); err != nil || len(ps) != 1 || ps[0].PaymentRefID != ref {
+				t.Errorf("the same ref for customer %s: %+v, %v; want it created", w.Payments[0].CustomerID, ps, err)
+			}
+		}
+		if _, _, err = s.CreatePayments(ctx, command.PaymentWrite{UserID: u.ID, Payments: []command.NewPayment{
+			{CustomerID: c.ID, Amount: 9, Currency: "DKK", ThirdParty: "I"},
+			{CustomerID: c2.ID, Amount: 9, Currency: "DKK", ThirdParty: "I", PaymentRefID: ref}}}); !errors.As(err, &dup) || !slices.Equal(dup.Indexes, []int{1}) {
+			t.Errorf("duplicate ref of the second customer: err = %v, want DuplicateRefError{[1]}", err)
+		}
 		mixed := []command.NewPayment{one[0], {CustomerID: foreign.ID, Amount: 5, Currency: "DKK", ThirdParty: "E"},
 			{CustomerID: "00000000-0000-4000-8000-000000000000", Amount: 6, Currency: "DKK", ThirdParty: "F"}}
 		var nl *command.NotLinkedError

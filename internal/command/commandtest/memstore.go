@@ -25,7 +25,7 @@ type MemStore struct {
 	customers map[string]domain.Customer
 	links     map[string]map[string]time.Time // customer → user → linked at
 	payments  map[string]domain.Payment
-	refs      map[string]bool
+	refs      map[[2]string]bool // (customer id, payment_ref_id)
 	keys      map[[2]string]memKey
 	refunds   map[string][]domain.Refund // payment id → its refunds
 	responses map[[2]string]command.StoredResponse
@@ -49,7 +49,7 @@ var _ command.Store = (*MemStore)(nil)
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
 	return &MemStore{users: map[string]memUser{}, customers: map[string]domain.Customer{},
-		links: map[string]map[string]time.Time{}, payments: map[string]domain.Payment{}, refs: map[string]bool{},
+		links: map[string]map[string]time.Time{}, payments: map[string]domain.Payment{}, refs: map[[2]string]bool{},
 		keys: map[[2]string]memKey{}, refunds: map[string][]domain.Refund{}, responses: map[[2]string]command.StoredResponse{},
 		Now: time.Now}
 }
@@ -226,7 +226,7 @@ func (m *MemStore) CreatePayments(_ context.Context, w command.PaymentWrite) ([]
 	}
 	dup := &command.DuplicateRefError{}
 	for i, p := range w.Payments {
-		if p.PaymentRefID != "" && m.refs[p.PaymentRefID] {
+		if p.PaymentRefID != "" && m.refs[[2]string{p.CustomerID, p.PaymentRefID}] {
 			dup.Indexes = append(dup.Indexes, i)
 		}
 	}
@@ -255,7 +255,7 @@ func (m *MemStore) CreatePayments(_ context.Context, w command.PaymentWrite) ([]
 	}
 	for _, p := range out {
 		m.payments[p.ID] = p
-		m.refs[p.PaymentRefID] = true
+		m.refs[[2]string{p.CustomerID, p.PaymentRefID}] = true
 	}
 	if w.Idempotency != nil {
 		m.keys[[2]string{w.UserID, w.Idempotency.Key}] = memKey{hash: w.Idempotency.RequestHash,
