@@ -28,7 +28,9 @@ export default defineConfig(({ mode }) => {
     },
     build: {
       outDir: 'dist',
-      sourcemap: true,
+      // No source maps in the production build: they would publish the whole
+      // TypeScript source (cmd/web refuses *.map as well).
+      sourcemap: false,
       chunkSizeWarningLimit: 1500,
     },
     test: {
