@@ -23,6 +23,7 @@ type Config struct {
 	TokenTTL          time.Duration `env:"TOKEN_TTL" envDefault:"15m"`
 	MigrateOnStart    bool          `env:"MIGRATE_ON_START" envDefault:"true"`
 	RequestTimeout    time.Duration `env:"REQUEST_TIMEOUT" envDefault:"10s"`
+	WriteTimeout      time.Duration `env:"WRITE_TIMEOUT" envDefault:"30s"`
 	ShutdownGrace     time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
 	LogLevel          slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 
@@ -76,6 +77,7 @@ func (c *Config) Validate() error {
 	ck.That(c.JWTIssuer != "" && c.JWTAudience != "", "JWT_ISSUER and JWT_AUDIENCE must not be empty")
 	ck.That(c.TokenTTL >= time.Minute && c.TokenTTL <= 24*time.Hour, "TOKEN_TTL must be 1m..24h, got %s", c.TokenTTL)
 	ck.That(c.RequestTimeout > 0, "REQUEST_TIMEOUT must be positive")
+	ck.That(c.WriteTimeout > c.RequestTimeout, "WRITE_TIMEOUT must exceed REQUEST_TIMEOUT (%s), got %s", c.RequestTimeout, c.WriteTimeout)
 	ck.That(c.ShutdownGrace > 0, "SHUTDOWN_GRACE must be positive")
 	ck.That(c.IdempotencyTTL >= 24*time.Hour, "IDEMPOTENCY_TTL must be at least 24h (docs/command-api.md, Idempotency), got %s", c.IdempotencyTTL)
 	ck.That(c.MaxFutureDate >= time.Minute, "PAYMENT_MAX_FUTURE_DATE must be at least 1m, got %s", c.MaxFutureDate)

@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer wg.Wait()
 	defer stopBackground()
 
-	return httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
+	return httpapi.ServeWith(ctx, logger, cfg.Addr, r, httpapi.ServeOptions{Grace: cfg.ShutdownGrace, WriteTimeout: cfg.WriteTimeout}, ready)
 }
 
 // authn is what the HTTP layer needs to issue and verify tokens.

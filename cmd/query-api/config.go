@@ -50,6 +50,7 @@ type Config struct {
 	CommandAPIURL          string        `env:"COMMAND_API_URL" envDefault:"http://127.0.0.1:8081"`
 	KeyUsageReportInterval time.Duration `env:"API_KEY_USAGE_REPORT_INTERVAL" envDefault:"5s"`
 	RequestTimeout         time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
+	WriteTimeout           time.Duration `env:"WRITE_TIMEOUT" envDefault:"60s"` // the CSV export has EXPORT_TIMEOUT instead
 	ShutdownGrace          time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
 	LogLevel               slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 }
@@ -85,6 +86,7 @@ func (c *Config) Validate() error {
 	ck.That(c.APIKeyRateLimit >= 1, "API_KEY_RATE_LIMIT must be at least 1")
 	ck.That(c.APIKeyRateWindow > 0, "API_KEY_RATE_WINDOW must be positive")
 	ck.That(c.RequestTimeout > 0, "REQUEST_TIMEOUT must be positive")
+	ck.That(c.WriteTimeout > c.RequestTimeout, "WRITE_TIMEOUT must exceed REQUEST_TIMEOUT (%s), got %s", c.RequestTimeout, c.WriteTimeout)
 	ck.That(c.ShutdownGrace > 0, "SHUTDOWN_GRACE must be positive")
 	return ck.Err()
 }

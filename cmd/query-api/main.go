@@ -94,7 +94,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	queryhttp.Register(r, svc, verifier, queryhttp.Options{ExportTimeout: cfg.ExportTimeout, Logger: logger,
 		Keys: keys, KeyLimiter: auth.NewKeyedLimiter(cfg.APIKeyRateLimit, cfg.APIKeyRateWindow),
 		KeyUsed: startKeyUsage(ctx, cfg, logger)}) // reports end with run (cancel)
-	return httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
+	return httpapi.ServeWith(ctx, logger, cfg.Addr, r, httpapi.ServeOptions{Grace: cfg.ShutdownGrace, WriteTimeout: cfg.WriteTimeout}, ready)
 }
 
 // cursorCodec signs cursors with secret, or with a random key (valid only

@@ -15,6 +15,8 @@ type Config struct {
 	CommandAPI    string        `env:"COMMAND_API" envDefault:"http://127.0.0.1:8081"`
 	QueryAPI      string        `env:"QUERY_API" envDefault:"http://127.0.0.1:8082"`
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
+	WriteTimeout  time.Duration `env:"WRITE_TIMEOUT" envDefault:"60s"`
+	ExportTimeout time.Duration `env:"EXPORT_TIMEOUT" envDefault:"10m"` // the proxied CSV export, instead of WRITE_TIMEOUT
 	LogLevel      slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 }
 
@@ -28,5 +30,7 @@ func (c *Config) Validate() error {
 		ck.That(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "%s must be an http(s) URL, got %q", name, v)
 	}
 	ck.That(c.ShutdownGrace > 0, "SHUTDOWN_GRACE must be positive")
+	ck.That(c.WriteTimeout > 0, "WRITE_TIMEOUT must be positive")
+	ck.That(c.ExportTimeout > 0, "EXPORT_TIMEOUT must be positive")
 	return ck.Err()
 }

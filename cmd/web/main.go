@@ -20,6 +20,7 @@ import (
 	"path"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -48,7 +49,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	if _, err := fs.Stat(dist, "index.html"); err != nil {
 		return fmt.Errorf("web: %s/index.html missing; build the UI with `npm run build` in web/: %w", cfg.Dist, err)
 	}
-	return httpapi.Serve(ctx, logger, cfg.Addr, routes(cfg, logger, dist), cfg.ShutdownGrace, ready)
+	return httpapi.ServeWith(ctx, logger, cfg.Addr, routes(cfg, logger, dist),
+		httpapi.ServeOptions{Grace: cfg.ShutdownGrace, WriteTimeout: cfg.WriteTimeout}, ready)
 }
 
 // routes is the web server's handler: security headers on every answer,
@@ -63,8 +65,8 @@ func routes(cfg Config, logger *slog.Logger, dist fs.FS) http.Handler {
 	httpapi.RegisterHealth(r, reg,
 		httpapi.Check{Name: "command_api", Check: probe(cfg.CommandAPI + "/healthz")},
 		httpapi.Check{Name: "query_api", Check: probe(cfg.QueryAPI + "/healthz")})
-	r.Any("/api/command/*path", proxy(cmdURL, "/api/command"))
-	r.Any("/api/query/*path", proxy(qryURL, "/api/query"))
+	r.Any("/api/command/*path", proxy(cmdURL, "/api/command", 0))
+	r.Any("/api/query/*path", proxy(qryURL, "/api/query", cfg.ExportTimeout))
 	r.NoRoute(spa(dist))
 	return r
 }
@@ -124,7 +126,9 @@ func bodyLimit(p string) int64 {
 // proxy forwards the public API paths to target with prefix stripped, with
 // the API's body limit; streaming responses (CSV export) are flushed as they
 // arrive.
-func proxy(target *url.URL, prefix string) func(c *gin.Context) {
+// exportTimeout, when set, replaces the server's WRITE_TIMEOUT for the
+// streamed CSV export.
+func proxy(target *url.URL, prefix string, exportTimeout time.Duration) func(c *gin.Context) {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -157,6 +161,9 @@ func proxy(target *url.URL, prefix string) func(c *gin.Context) {
 		}
 		if c.Request.Body != nil {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+		}
+		if exportTimeout > 0 && p == "/v1/payments/export.csv" {
+			_ = httpapi.ExtendWriteDeadline(c, exportTimeout)
 		}
 		rp.ServeHTTP(c.Writer, c.Request)
 	}

@@ -130,14 +130,49 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Serve serves h on addr until ctx is done, then shuts down gracefully,
-// waiting up to grace for in-flight requests. ready, if not nil, receives
-// the bound address once listening (useful with port 0 in tests).
+// DefaultWriteTimeout bounds writing one response (from the end of the
+// request headers) on a server started with Serve.
+const DefaultWriteTimeout = time.Minute
+
+// ServeOptions tunes ServeWith.
+type ServeOptions struct {
+	// Grace is how long shutdown waits for in-flight requests.
+	Grace time.Duration
+	// WriteTimeout bounds writing each response, so a slow or stalled
+	// reader cannot hold a connection and its goroutine forever; it must
+	// exceed the longest request timeout. A streaming handler extends its
+	// own deadline with ExtendWriteDeadline. 0 means DefaultWriteTimeout.
+	WriteTimeout time.Duration
+}
+
+// Serve is ServeWith with the DefaultWriteTimeout.
 func Serve(ctx context.Context, logger *slog.Logger, addr string, h http.Handler, grace time.Duration, ready func(addr string)) error {
+	return ServeWith(ctx, logger, addr, h, ServeOptions{Grace: grace}, ready)
+}
+
+// ExtendWriteDeadline moves the write deadline of c's response to d from
+// now, past the server's WriteTimeout: for a streaming response (the CSV
+// export) that has its own limit.
+func ExtendWriteDeadline(c *gin.Context, d time.Duration) error {
+	if err := http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(d)); err != nil {
+		return fmt.Errorf("httpapi: extend write deadline: %w", err)
+	}
+	return nil
+}
+
+// ServeWith serves h on addr until ctx is done, then shuts down gracefully,
+// waiting up to opts.Grace for in-flight requests. ready, if not nil,
+// receives the bound address once listening (useful with port 0 in tests).
+func ServeWith(ctx context.Context, logger *slog.Logger, addr string, h http.Handler, opts ServeOptions, ready func(addr string)) error {
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	grace := opts.Grace
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      opts.WriteTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}

@@ -79,6 +79,11 @@ func (h *Handler) export(c *gin.Context) {
 	}
 	ctx, cancel := exportContext(c.Request.Context(), h.opts.ExportTimeout)
 	defer cancel()
+	// The export is the one response allowed past the server's
+	// WRITE_TIMEOUT: it has its own limit, EXPORT_TIMEOUT.
+	if err := httpapi.ExtendWriteDeadline(c, h.opts.ExportTimeout); err != nil {
+		h.opts.Logger.Warn("export: write deadline not extended", "error", err.Error())
+	}
 
 	w := c.Writer
 	cw := csv.NewWriter(w)
