@@ -40,7 +40,29 @@ die() {
 	exit 1
 }
 
-ensure_run_dirs() { mkdir -p "$RUN_DIR" "$LOG_DIR"; }
+# ensure_run_dirs creates .run/ and .run/logs/, and makes the logs and the
+# .env files already there private (see private_file).
+ensure_run_dirs() {
+	mkdir -p "$RUN_DIR" "$LOG_DIR"
+	local f
+	for f in "$LOG_DIR"/*.log "$LOG_DIR"/*.log.1 "$RUN_DIR"/*.env; do
+		[[ -e $f ]] && chmod 0600 "$f"
+	done
+	return 0
+}
+
+# private_file FILE...: creates each FILE if missing and makes it readable
+# and writable by its owner only (0600). Logs hold request details and the
+# .env files URLs with passwords; other local users must not read them. The
+# directories stay traversable: the unprivileged cluster owner writes its
+# log in .run/logs.
+private_file() {
+	local f
+	for f; do
+		(umask 077 && : >>"$f")
+		chmod 0600 "$f"
+	done
+}
 
 # is_root reports whether we run with uid 0.
 is_root() { [[ $EUID -eq 0 ]]; }

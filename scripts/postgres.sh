@@ -205,6 +205,7 @@ init_cluster() {
 	if locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$'; then
 		locale_opt=(--locale=C.UTF-8)
 	fi
+	private_file "$LOG_DIR/initdb.log"
 	if ! svc "$PG_BIN_DIR/initdb" -D "$PGDATA_DIR" -U postgres --pwfile="$pwfile" \
 		--auth-local=trust --auth-host=scram-sha-256 -E UTF8 "${locale_opt[@]}" \
 		>>"$LOG_DIR/initdb.log" 2>&1; then
@@ -279,13 +280,15 @@ cmd_start() {
 	if is_root; then
 		if [[ -L $PG_HOME ]]; then
 			logfile="$(real_home)/postgres.log"
-			touch "$logfile"
+			private_file "$logfile"
 			ln -sfn "$logfile" "$PG_LOG"
 		else
 			[[ -L $PG_LOG ]] && rm -f "$PG_LOG"
-			touch "$PG_LOG"
+			private_file "$PG_LOG"
 		fi
 		chown "$SERVICE_USER:" "$logfile"
+	else
+		private_file "$PG_LOG"
 	fi
 
 	log "starting PostgreSQL on $STACK_HOST:$port (log: .run/logs/postgres.log)"

@@ -85,6 +85,7 @@ ensure_classpath() {
 	fi
 	((stale)) || return 0
 	log "resolving the OpenSearch node classpath with Maven (first time: downloads ~100 MB from Maven Central)"
+	private_file "$LOG_DIR/maven.log"
 	if ! mvn -B -q -f "$POM" dependency:build-classpath -Dmdep.outputFile="$CP_FILE.tmp" \
 		>"$LOG_DIR/maven.log" 2>&1; then
 		log_tail "$LOG_DIR/maven.log"
@@ -238,6 +239,7 @@ start_local() {
 	write_node_config
 	# Keep the previous run's log next to the new one.
 	[[ -f $SEARCH_LOG ]] && mv -f "$SEARCH_LOG" "$SEARCH_LOG.1"
+	private_file "$SEARCH_LOG"
 	rm -f "$URL_FILE"
 	prepare_node_user
 	log "starting OpenSearch 2.19 node (heap $JAVA_HEAP, user $(if ((${#RUN_AS[@]})); then echo "$SERVICE_USER"; else id -un; fi), log: .run/logs/search.log)"

@@ -240,6 +240,7 @@ start_service() {
 	rm -f "$pidf"
 	[[ -x $bin ]] || die "$bin is missing (go build did not produce it)"
 	[[ -f $logf ]] && mv -f "$logf" "$logf.1"
+	private_file "$logf"
 	local -a envs
 	local var
 	mapfile -t envs <<<"$env_now"
@@ -250,6 +251,7 @@ start_service() {
 	for var in "${MANAGED_VARS[@]}"; do unset_args+=(-u "$var"); done
 	env "${unset_args[@]}" "${envs[@]}" setsid nohup "$bin" </dev/null >>"$logf" 2>&1 9>&- &
 	echo $! >"$pidf"
+	private_file "$envf"
 	echo "$env_now" >"$envf"
 	sha256sum <"$bin" >"$RUN_DIR/$name.build"
 	wait_ready "$name" fresh
@@ -257,6 +259,7 @@ start_service() {
 }
 
 write_stack_env() {
+	private_file "$STACK_ENV.tmp"
 	cat >"$STACK_ENV.tmp" <<EOF
 # Written by scripts/stack.sh. Use: source .run/stack.env
 export DATABASE_URL='$DATABASE_URL'

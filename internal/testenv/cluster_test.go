@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -77,4 +78,58 @@ func mustConnect(t *testing.T, u string, want bool) *pgx.Conn {
 		t.Cleanup(func() { conn.Close(context.Background()) })
 	}
 	return conn
+}
+
+// TestRunFilesPrivate: logs and the services' .env files under .run/ hold
+// URLs with passwords and request details; the scripts keep them readable
+// by their owner only (issue 18, low finding): the cluster's logs, and what
+// lib.sh's ensure_run_dirs and private_file leave behind.
+func TestRunFilesPrivate(t *testing.T) {
+	c := MustCluster(t)
+	for _, name := range []string{"postgres.log", "initdb.log"} {
+		mustMode(t, filepath.Join(c.Root, ".run", "logs", name), 0o600)
+	}
+
+	root := t.TempDir()
+	src, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := os.ReadFile(filepath.Join(src, "scripts", "lib.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"scripts", ".run/logs"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := []string{".run/logs/web.log", ".run/logs/web.log.1", ".run/web.env", ".run/stack.env"}
+	for _, f := range append([]string{"scripts/lib.sh"}, old...) {
+		body := []byte("secret\n")
+		if f == "scripts/lib.sh" {
+			body = lib
+		}
+		if err := os.WriteFile(filepath.Join(root, f), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := `set -e; source scripts/lib.sh; ensure_run_dirs; private_file .run/logs/new.log .run/new.env`
+	if out, err := exec.Command("bash", "-c", "cd "+root+" && "+script).CombinedOutput(); err != nil {
+		t.Fatalf("lib.sh: %v\n%s", err, out)
+	}
+	for _, f := range append(old, ".run/logs/new.log", ".run/new.env") {
+		mustMode(t, filepath.Join(root, f), 0o600)
+	}
+}
+
+func mustMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Mode().Perm(); got != want {
+		t.Errorf("%s: mode %v, want %v", path, got, want)
+	}
 }
