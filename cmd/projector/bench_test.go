@@ -181,3 +181,61 @@ func freshness(b *testing.B, mode string) {
 	e.waitConsistent(ctx, time.Minute)
 	in.stop()
 }
+
+// BenchmarkCatchup measures how fast a stopped projector works through a
+// backlog of BENCH_CATCHUP_ROWS payments (default 300000) written in
+// 1,000-payment transactions while it was down, beside the backfill of the
+// same rows by a second projector (own slot and indices) in the same run:
+// the catch-up rate should reach the backfill rate (issue 17).
+func BenchmarkCatchup(b *testing.B) {
+	rows := envInt("BENCH_CATCHUP_ROWS", 300_000)
+	for range b.N {
+		e := mustEnv(b)
+		ctx := context.Background()
+		w := e.seed(ctx, 50, 200, 0)
+		vars := e.vars("LOG_LEVEL", "warn")
+		for _, k := range []string{"PROJECTOR_BULK_DOCS", "PROJECTOR_BACKLOG_REFRESH", "PROJECTOR_INFLIGHT_BULKS"} {
+			if v := os.Getenv(k); v != "" {
+				vars[k] = v
+			}
+		}
+		in := e.start(vars)
+		waitRole(b, in.addr, "active", time.Minute)
+		in.stop()
+		for done := 0; done < rows; done += 1000 {
+			e.insertPayments(ctx, w, min(1000, rows-done))
+		}
+		target := e.walLSN(ctx)
+		b.ResetTimer()
+		start := time.Now()
+		in = e.start(vars)
+		e.waitApplied(ctx, target, 10*time.Minute)
+		catchup := time.Since(start)
+		b.StopTimer()
+		in.stop()
+
+		// The baseline: a backfill of the same rows into other indices.
+		other := *e
+		other.prefix, other.slot = e.prefix+"bf_", e.slot+"_bf"
+		bvars := other.vars("LOG_LEVEL", "warn")
+		start = time.Now()
+		bf := other.start(bvars)
+		waitRole(b, bf.addr, "active", 10*time.Minute)
+		backfill := time.Since(start)
+		bf.stop()
+		cr, br := float64(rows)/catchup.Seconds(), float64(rows)/backfill.Seconds()
+		b.ReportMetric(cr, "catchup-docs/s")
+		b.ReportMetric(br, "backfill-docs/s")
+		fmt.Printf("catch-up: %d payments in %s: %.0f docs/s; backfill of the same rows: %s, %.0f docs/s; ratio %.2f\n",
+			rows, catchup.Round(time.Millisecond), cr, backfill.Round(time.Millisecond), br, cr/br)
+		// The walsender may hold the slot a moment after the projector stopped.
+		for i := 0; ; i++ {
+			_, err := e.pool.Exec(ctx, `SELECT pg_drop_replication_slot($1)`, other.slot)
+			if err == nil || i == 100 {
+				e.must(err)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}

@@ -154,6 +154,10 @@ type Applier struct {
 	// re-projection written with the plan; the rest is left in
 	// Plan.Deferred for the fan-out. Zero writes everything inline.
 	InlineReprojectBatches int
+	// InflightBulks, above 1, lets the plans' bulk requests run in the
+	// background, that many at once (lane.go); Drain waits for them.
+	InflightBulks int
+	lane          *lane
 	// OnRetry, when set, is called as each failed request is scheduled for
 	// a retry, so metrics see an outage while it lasts, not only once the
 	// call that rode it out returns.
@@ -222,6 +226,11 @@ func (a *Applier) logger() *slog.Logger {
 // retried until ctx ends. ErrResync (wrapped) asks for a rebuild.
 func (a *Applier) Apply(ctx context.Context, p *Plan) (Stats, error) {
 	st, err := a.write(ctx, p)
+	ds, derr := a.Drain()
+	st.add(ds)
+	if err == nil {
+		err = derr
+	}
 	if err != nil || st.Indexed+st.Deleted+st.Conflicts == 0 {
 		return st, err
 	}
@@ -361,9 +370,30 @@ func (a *Applier) direct(ctx context.Context, xids []uint32, read func(context.C
 	if err := a.deadLetter(ctx, dead, &st); err != nil {
 		return st, err
 	}
-	s, err := a.Write(ctx, ops)
+	s, err := a.send(ctx, ops)
 	st.add(s)
 	return st, err
+}
+
+// send writes ops: at once, or in the background when InflightBulks allows
+// (their stats then come with Drain).
+func (a *Applier) send(ctx context.Context, ops []IndexOp) (Stats, error) {
+	if a.InflightBulks <= 1 {
+		return a.Write(ctx, ops)
+	}
+	if a.lane == nil {
+		a.lane = newLane(a.InflightBulks)
+	}
+	return Stats{}, a.lane.dispatch(ctx, ops, a.Write)
+}
+
+// Drain waits for the bulks sent in the background and returns what they
+// did; their first error, if any.
+func (a *Applier) Drain() (Stats, error) {
+	if a.lane == nil {
+		return Stats{}, nil
+	}
+	return a.lane.drain()
 }
 
 // reproject re-indexes the payments of pa with id > after, with version
@@ -396,7 +426,7 @@ func (a *Applier) reproject(ctx context.Context, xids []uint32, pa Parent, lsn u
 		if err := a.deadLetter(ctx, dead, &st); err != nil {
 			return st, after, true, err
 		}
-		s, err := a.Write(ctx, ops)
+		s, err := a.send(ctx, ops)
 		st.add(s)
 		if err != nil {
 			return st, after, true, err

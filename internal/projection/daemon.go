@@ -42,8 +42,11 @@ type Config struct {
 	// FanoutInline is how many batches of a renamed parent's payments are
 	// written with the rename itself; the rest are written beside the
 	// stream (fanout.go) by at most FanoutWorkers parents at a time.
-	FanoutInline   int           `env:"PROJECTOR_FANOUT_INLINE"`
-	FanoutWorkers  int           `env:"PROJECTOR_FANOUT_WORKERS"`
+	FanoutInline  int `env:"PROJECTOR_FANOUT_INLINE"`
+	FanoutWorkers int `env:"PROJECTOR_FANOUT_WORKERS"`
+	// InflightBulks is how many of the stream's bulk requests may run at
+	// once (lane.go): the next plan is read while earlier ones are indexed.
+	InflightBulks  int           `env:"PROJECTOR_INFLIGHT_BULKS"`
 	RefreshWaitFor bool          // refresh=wait_for on bulks instead of an explicit refresh (cmd/projector: PROJECTOR_REFRESH)
 	ItemAttempts   int           `env:"PROJECTOR_ITEM_ATTEMPTS"`   // attempts before a rejected document is dead-lettered
 	MinBackoff     time.Duration `env:"PROJECTOR_MIN_BACKOFF"`     // first retry wait
@@ -79,6 +82,7 @@ func DefaultConfig() Config {
 		ReprojectBatch:  1000,
 		FanoutInline:    1,
 		FanoutWorkers:   2,
+		InflightBulks:   3,
 		ItemAttempts:    3,
 		MinBackoff:      100 * time.Millisecond,
 		MaxBackoff:      5 * time.Second,
@@ -113,6 +117,7 @@ func (c *Config) defaults() {
 	def(&c.ReprojectBatch, d.ReprojectBatch)
 	def(&c.FanoutInline, d.FanoutInline)
 	def(&c.FanoutWorkers, d.FanoutWorkers)
+	def(&c.InflightBulks, d.InflightBulks)
 	def(&c.ItemAttempts, d.ItemAttempts)
 	def(&c.QueueTxs, d.QueueTxs)
 	def(&c.QueueChanges, d.QueueChanges)
@@ -376,6 +381,13 @@ func (p *Projector) session(ctx context.Context) error {
 	p.setRole(RoleActive)
 	p.logger.Info("streaming", "slot", p.cfg.Slot, "from", domain.FormatLSN(stream.Acked()))
 
+	return p.streamFrom(ctx, w, stream)
+}
+
+// streamFrom runs the active side of a session: the stream, the apply
+// loop, the fan-out of renamed parents and the maintenance (compaction,
+// reconciliation), until one of them fails or ctx ends.
+func (p *Projector) streamFrom(ctx context.Context, w IndexWriter, stream Stream) error {
 	txs := make(chan Tx, p.cfg.QueueTxs)
 	g, gctx := errgroup.WithContext(ctx)
 	fan := newFanout(p.applier(w, p.store, p.cfg.ReprojectBatch), stream, p.cfg.FanoutWorkers, time.Second, p.logger, p.fanDocs)
@@ -389,11 +401,12 @@ func (p *Projector) session(ctx context.Context) error {
 	}()
 	a := p.applier(w, p.store, p.cfg.ReprojectBatch)
 	a.InlineReprojectBatches = p.cfg.FanoutInline
+	a.InflightBulks = p.cfg.InflightBulks
 	g.Go(func() error { return stream.Run(gctx, txs) })
 	g.Go(func() error { return p.apply(gctx, stream, txs, a, fan) })
 	g.Go(func() error { return fan.wait(gctx) })
 	g.Go(func() error { p.maintain(gctx, w); return nil })
-	err = g.Wait()
+	err := g.Wait()
 	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 		return c
 	}

@@ -145,7 +145,7 @@ func (l *loop) applyPlan(ctx context.Context, plan *Plan) error {
 	if l.deferPublish(plan) {
 		return nil
 	}
-	if err := l.a.RefreshWritten(ctx); err != nil {
+	if err := l.flush(ctx); err != nil {
 		return err
 	}
 	if l.unpublished <= l.applied {
@@ -185,6 +185,17 @@ func (l *loop) applyPlan(ctx context.Context, plan *Plan) error {
 			"lsn", domain.FormatLSN(l.applied), "ms", time.Since(start).Milliseconds())
 	}
 	return nil
+}
+
+// flush waits for the bulks of the plans written so far and makes them
+// searchable.
+func (l *loop) flush(ctx context.Context) error {
+	st, err := l.a.Drain()
+	l.p.count(st)
+	if err != nil {
+		return err
+	}
+	return l.a.RefreshWritten(ctx)
 }
 
 // handOff gives the plan's unfinished re-projections to the fan-out. The

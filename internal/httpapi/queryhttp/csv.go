@@ -1,6 +1,7 @@
 package queryhttp
 
 import (
+	"context"
 	"encoding/csv"
 	"net/http"
 	"strconv"
@@ -77,13 +78,8 @@ func (h *Handler) export(c *gin.Context) {
 		httpapi.WriteError(c, err)
 		return
 	}
-	ctx, cancel := exportContext(c.Request.Context(), h.opts.ExportTimeout)
+	ctx, cancel := h.exportDeadline(c)
 	defer cancel()
-	// The export is the one response allowed past the server's
-	// WRITE_TIMEOUT: it has its own limit, EXPORT_TIMEOUT.
-	if err := httpapi.ExtendWriteDeadline(c, h.opts.ExportTimeout); err != nil {
-		h.opts.Logger.Warn("export: write deadline not extended", "error", err.Error())
-	}
 
 	w := c.Writer
 	cw := csv.NewWriter(w)
@@ -128,6 +124,15 @@ func (h *Handler) export(c *gin.Context) {
 			cw.Flush()
 		}
 	}
+}
+
+// exportDeadline bounds an export by EXPORT_TIMEOUT: the export is the one
+// response allowed past the server's WRITE_TIMEOUT.
+func (h *Handler) exportDeadline(c *gin.Context) (context.Context, context.CancelFunc) {
+	if err := httpapi.ExtendWriteDeadline(c, h.opts.ExportTimeout); err != nil {
+		h.opts.Logger.Warn("export: write deadline not extended", "error", err.Error())
+	}
+	return exportContext(c.Request.Context(), h.opts.ExportTimeout)
 }
 
 // abort closes the client connection without ending the chunked body. gin
