@@ -2,21 +2,18 @@ package composetest
 
 import (
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wildcat-payments/wildcat/internal/config/configtest"
 )
 
 // appServices maps each compose service that runs one of our binaries to the
@@ -107,29 +104,10 @@ func (m *envMap) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// repoRoot walks up from the test's directory to the one holding go.mod.
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // MustLoadCompose parses docker-compose.yml at the repository root.
 func MustLoadCompose(tb testing.TB) composeFile {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(tb), "docker-compose.yml"))
+	data, err := os.ReadFile(filepath.Join(configtest.RepoRoot(tb), "docker-compose.yml"))
 	if err != nil {
 		tb.Fatalf("read docker-compose.yml: %v", err)
 	}
@@ -138,69 +116,6 @@ func MustLoadCompose(tb testing.TB) composeFile {
 		tb.Fatalf("parse docker-compose.yml: %v", err)
 	}
 	return cf
-}
-
-// envTagsOf returns the environment variables a binary reads: the names in
-// `env:"NAME"` struct tags (github.com/caarlos0/env) of the Go files in
-// cmd/<name>/, config.go first of all. ok is false when cmd/<name>/config.go
-// does not exist yet.
-func envTagsOf(tb testing.TB, name string) (vars map[string]bool, ok bool) {
-	tb.Helper()
-	dir := filepath.Join(repoRoot(tb), "cmd", name)
-	if _, err := os.Stat(filepath.Join(dir, "config.go")); err != nil {
-		return nil, false
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	vars = map[string]bool{}
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
-		if err != nil {
-			tb.Fatalf("parse %s: %v", f, err)
-		}
-		ast.Inspect(file, func(n ast.Node) bool {
-			field, ok := n.(*ast.Field)
-			if !ok || field.Tag == nil {
-				return true
-			}
-			raw, err := strconv.Unquote(field.Tag.Value)
-			if err != nil {
-				return true
-			}
-			tag := reflect.StructTag(raw)
-			if v, ok := tag.Lookup("env"); ok {
-				if name, _, _ := strings.Cut(v, ","); name != "" {
-					vars[tag.Get("envPrefix")+name] = true
-				}
-			}
-			return true
-		})
-	}
-	if len(vars) == 0 {
-		tb.Fatalf("cmd/%s: no env:\"NAME\" struct tags found; has the Config moved?", name)
-	}
-	return vars, true
-}
-
-// addrVar returns the *_ADDR variable among vars (the binary's listen address).
-func addrVar(tb testing.TB, bin string, vars map[string]bool) string {
-	tb.Helper()
-	var found []string
-	for v := range vars {
-		if strings.HasSuffix(v, "_ADDR") {
-			found = append(found, v)
-		}
-	}
-	if len(found) != 1 {
-		tb.Fatalf("cmd/%s reads %d *_ADDR variables %v, want exactly 1", bin, len(found), found)
-	}
-	return found[0]
 }
 
 // containerPort returns the container side of a compose port mapping
@@ -256,7 +171,7 @@ func TestEnvironmentIsReadByBinary(t *testing.T) {
 	cf := MustLoadCompose(t)
 	for svcName, bin := range appServices {
 		t.Run(svcName, func(t *testing.T) {
-			vars, ok := envTagsOf(t, bin)
+			vars, ok := configtest.EnvVars(t, bin)
 			if !ok {
 				t.Skipf("cmd/%s/config.go does not exist yet", bin)
 			}
@@ -272,7 +187,7 @@ func TestEnvironmentIsReadByBinary(t *testing.T) {
 			}
 			sort.Strings(unknown)
 			if len(unknown) > 0 {
-				t.Errorf("service %s sets %v, which cmd/%s does not read (it reads %v)", svcName, unknown, bin, sortedKeys(vars))
+				t.Errorf("service %s sets %v, which cmd/%s does not read (it reads %v)", svcName, unknown, bin, configtest.SortedKeys(vars))
 			}
 		})
 	}
@@ -285,12 +200,12 @@ func TestListenAddressesAndPorts(t *testing.T) {
 	cf := MustLoadCompose(t)
 	for svcName, bin := range appServices {
 		t.Run(svcName, func(t *testing.T) {
-			vars, ok := envTagsOf(t, bin)
+			vars, ok := configtest.EnvVars(t, bin)
 			if !ok {
 				t.Skipf("cmd/%s/config.go does not exist yet", bin)
 			}
 			svc := cf.Services[svcName]
-			addrName := addrVar(t, bin, vars)
+			addrName := configtest.AddrVar(t, bin, vars)
 			addr, ok := svc.Environment[addrName]
 			if !ok {
 				t.Fatalf("service %s does not set %s", svcName, addrName)
@@ -496,7 +411,7 @@ func TestElasticsearch(t *testing.T) {
 // TestDockerfileBuildsEveryCmd: the image holds every binary under cmd/ and
 // the built web UI.
 func TestDockerfileBuildsEveryCmd(t *testing.T) {
-	root := repoRoot(t)
+	root := configtest.RepoRoot(t)
 	data, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
 	if err != nil {
 		t.Fatalf("read Dockerfile: %v", err)
@@ -535,13 +450,4 @@ func TestDockerfileBuildsEveryCmd(t *testing.T) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
 	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
