@@ -3,7 +3,7 @@
 SHELL := bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down status infra test test-go test-web test-e2e lint build bench logs
+.PHONY: help up down status infra test test-go test-deploy test-web test-e2e lint build bench logs
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,11 +20,14 @@ status: ## one line per component of the local stack
 infra: ## start only PostgreSQL and the search engine
 	@scripts/stack.sh infra
 
-test: ## every test: lint, Go unit + integration, web unit, e2e
+test: ## every test: lint, chart and alert checks, Go unit + integration, web unit, e2e
 	@scripts/test.sh all
 
 test-go: ## Go unit and integration tests (starts the infra when needed)
 	@scripts/test.sh go
+
+test-deploy: ## the Helm chart (helm lint, helm template) and the alert rules (promtool check/test rules)
+	@scripts/test.sh deploy
 
 test-web: ## web unit tests
 	@scripts/test.sh web

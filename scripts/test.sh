@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# test.sh [all|lint|go|web|e2e] — every test of the project (`make test`).
+# test.sh [all|lint|deploy|go|web|e2e] — every test of the project (`make test`).
 #
-#   all   lint, go, web and e2e, in that order.
+#   all   lint, deploy, go, web and e2e, in that order.
 #   lint  the static checks, each failing on any finding (`make lint`): gofmt,
 #         go vet, staticcheck (version pinned in tools/go.mod, built by `go
 #         tool`), shellcheck of scripts/*.sh and .ci/run, and in web/ eslint
 #         (npm run lint) and tsc (npm run typecheck).
-#   go    go test -race of every package. Integration tests use
+#   deploy  the deployment artifacts: helm lint and helm template of
+#         deploy/helm/wildcat (helm v4 built by scripts/tools.sh), promtool
+#         check rules and promtool test rules of deploy/prometheus (Debian's
+#         prometheus package, installed by scripts/tools.sh when missing).
+#   go    go test -race of every package (internal/deploytest renders the
+#         chart with the same helm, built first when missing). Integration tests use
 #         TEST_DATABASE_URL / TEST_SEARCH_URL; when those are not given, the
 #         project's own PostgreSQL and OpenSearch are started (stack.sh infra)
 #         and WILDCAT_REQUIRE_INTEGRATION=1 makes a missing one fail, not skip.
@@ -24,8 +29,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SCRIPTS="$ROOT/scripts"
 WEB="$ROOT/web"
 what=${1:-all}
-case $what in all | lint | go | web | e2e) ;; *)
-	echo "usage: $0 [all|lint|go|web|e2e]" >&2
+case $what in all | lint | deploy | go | web | e2e) ;; *)
+	echo "usage: $0 [all|lint|deploy|go|web|e2e]" >&2
 	exit 2
 	;;
 esac
@@ -53,7 +58,7 @@ skip() { results+=("SKIP  $1: $2"); printf '\n==> %s: skipped (%s)\n' "$1" "$2";
 # Components running before we touch anything: these stay up afterwards.
 ensure_run_dirs
 before=""
-[[ $what == lint ]] || before=$("$SCRIPTS/stack.sh" running)
+[[ $what == lint || $what == deploy ]] || before=$("$SCRIPTS/stack.sh" running)
 
 cleanup() {
 	local rc=$? now name to_stop=()
@@ -73,7 +78,7 @@ cleanup() {
 }
 # lint starts nothing, so it stops nothing either (not even what someone else
 # started meanwhile).
-[[ $what == lint ]] || trap cleanup EXIT
+[[ $what == lint || $what == deploy ]] || trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 infra() {
@@ -92,8 +97,47 @@ infra() {
 go_tests() {
 	export WILDCAT_REQUIRE_INTEGRATION=1
 	step "infra (PostgreSQL + search engine)" infra
+	[[ -n ${WILDCAT_HELM:-} ]] || step "tools: helm (scripts/tools.sh)" ensure_helm
 	# shellcheck disable=SC2086 # GO_TEST_FLAGS is a list of flags
 	step "go test -race ./..." go test -race -count=1 ${GO_TEST_FLAGS:-} ./...
+}
+
+# ensure_helm sets WILDCAT_HELM to the helm scripts/tools.sh builds (the
+# chart checks and internal/deploytest use it).
+ensure_helm() {
+	WILDCAT_HELM=$("$SCRIPTS/tools.sh" helm) || return 1
+	export WILDCAT_HELM
+}
+
+ensure_promtool() { PROMTOOL=$("$SCRIPTS/tools.sh" promtool); }
+
+CHART="deploy/helm/wildcat"
+CHART_VALUES="$CHART/ci/test-values.yaml"
+
+# deploy_checks: the chart and the alert rules, one step each.
+deploy_checks() {
+	step "tools: helm (scripts/tools.sh)" ensure_helm
+	if [[ -n ${WILDCAT_HELM:-} ]]; then
+		step "deploy: helm lint $CHART" "$WILDCAT_HELM" lint --strict "$CHART" -f "$CHART_VALUES"
+		step "deploy: helm template $CHART" helm_template
+	else
+		skip "deploy: helm lint, helm template" "helm could not be built"
+	fi
+	step "tools: promtool (scripts/tools.sh)" ensure_promtool
+	if [[ -n ${PROMTOOL:-} ]]; then
+		step "deploy: promtool check rules" "$PROMTOOL" check rules deploy/prometheus/alerts.yml
+		step "deploy: promtool test rules" "$PROMTOOL" test rules deploy/prometheus/alerts_test.yml
+	else
+		skip "deploy: promtool" "promtool could not be installed"
+	fi
+}
+
+# helm_template renders the chart with the test values and with every
+# optional part on (internal/deploytest checks what it renders).
+helm_template() {
+	"$WILDCAT_HELM" template wildcat "$CHART" -f "$CHART_VALUES" >/dev/null &&
+		"$WILDCAT_HELM" template wildcat "$CHART" -f "$CHART_VALUES" \
+			--set providerSim.enabled=true --set monitoring.prometheusRule.enabled=true >/dev/null
 }
 
 npm_run() { (cd "$WEB" && npm run --silent "$@"); }
@@ -209,11 +253,13 @@ start=$SECONDS
 case $what in
 all)
 	lint
+	deploy_checks
 	go_tests
 	web_tests
 	e2e_tests
 	;;
 lint) lint ;;
+deploy) deploy_checks ;;
 go) go_tests ;;
 web) web_tests ;;
 e2e) e2e_tests ;;
