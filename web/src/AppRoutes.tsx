@@ -24,7 +24,8 @@ export function AppRoutes() {
         }
       >
         <Route index element={<Navigate to="/payments" replace />} />
-        <Route path="/payments" element={<PaymentsPage />} />
+        {/* One route for the list and the detail page over it, so the list stays mounted (filters, scroll). */}
+        <Route path="/payments/:paymentId?" element={<PaymentsPage />} />
         <Route path="/customers" element={<CustomersPage />} />
         <Route path="/customers/:customerId/integrations" element={<IntegrationsPage />} />
         <Route path="/customers/:customerId/webhooks/:endpointId" element={<WebhookDeliveriesPage />} />

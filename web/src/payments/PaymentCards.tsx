@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
 import { ExecutedBy } from './ExecutedBy';
-import { formatDateTime, shortRef } from './format';
+import { formatDateTime, refLabel } from './format';
 import type { PaymentListProps } from './PaymentsTable';
 import { FailureReason, RefundHint, StatusBadge } from './StatusBadge';
 
@@ -46,7 +46,7 @@ export function PaymentCards({ payments, onOpen, highlightId, busy }: PaymentLis
               </Group>
               <Group justify="space-between" mt={6} gap="xs" wrap="nowrap">
                 <Text size="xs" c="dimmed" className="tabular">
-                  {formatDateTime(p.date, locale)} · <span className="mono">{shortRef(p.payment_ref_id)}</span>
+                  {formatDateTime(p.date, locale)} · <span className="mono">{refLabel(p.payment_ref_id)}</span>
                 </Text>
                 <Stack gap={0} align="flex-end">
                   <StatusBadge status={p.status} />

@@ -1,17 +1,18 @@
 import { useEffect, useRef } from 'react';
-import { ActionIcon, Alert, CopyButton, Drawer, Group, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
-import { IconAlertCircle, IconCheck, IconCopy } from '@tabler/icons-react';
+import { ActionIcon, Alert, Button, CopyButton, Drawer, Group, Skeleton, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
+import { IconAlertCircle, IconCheck, IconCopy, IconLink } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { setConsistencyToken, useConsistencyToken } from '../api/consistency';
 import type { Payment } from '../api/types';
+import { ProblemAlert } from '../components/ProblemAlert';
 import { useApi } from '../auth/context';
 import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
 import { ExecutedBy } from './ExecutedBy';
 import { formatDateTime } from './format';
-import { failureLabel, hasPendingRefund, isMoving, refundState } from './lifecycle';
+import { failureLabel, hasPendingRefund, isMoving, refundsOf, refundState } from './lifecycle';
 import { PaymentActions } from './PaymentActions';
 import { PaymentTimeline } from './PaymentTimeline';
 import { StatusBadge } from './StatusBadge';
@@ -39,22 +40,32 @@ function Copyable({ value }: { value: string }) {
   );
 }
 
+/** PaymentDrawerProps configures PaymentDrawer. */
+export interface PaymentDrawerProps {
+  /** paymentId is the payment of the URL (`/payments/:paymentId`), or null when none is open. */
+  paymentId: string | null;
+  /** row is the list's copy of the payment, shown at once while the fresh one loads; absent on a shared link. */
+  row?: Payment;
+  onClose: () => void;
+}
+
 /**
- * PaymentDrawer shows every field of one payment, its timeline and the actions it allows. It
- * starts from the row that was clicked and reads the payment and its events again, with the
+ * PaymentDrawer is the detail page `/payments/:paymentId`: every field of one payment, its
+ * refunds, its timeline and the actions it allows, over the list it was opened from. It reads the
+ * payment and its events by id (a shared or reloaded link has no row to start from), with the
  * newest consistency token, so what an action just changed shows at once; while the payment (or
  * one of its refunds) is still being processed it keeps asking.
  */
-export function PaymentDrawer({ payment: row, onClose }: { payment: Payment | null; onClose: () => void }) {
+export function PaymentDrawer({ paymentId, row, onClose }: PaymentDrawerProps) {
   const { t } = useTranslation();
   return (
-    <Drawer opened={row !== null} onClose={onClose} title={t('payments.details')} position="right" size="md">
-      {row && <PaymentDetails key={row.id} row={row} />}
+    <Drawer opened={paymentId !== null} onClose={onClose} title={t('payments.details')} position="right" size="md">
+      {paymentId && <PaymentDetails key={paymentId} id={paymentId} row={row} />}
     </Drawer>
   );
 }
 
-function PaymentDetails({ row }: { row: Payment }) {
+function PaymentDetails({ id, row }: { id: string; row?: Payment }) {
   const { t } = useTranslation();
   const { locale } = useLocale();
   const api = useApi();
@@ -63,15 +74,15 @@ function PaymentDetails({ row }: { row: Payment }) {
   const headingRef = useRef<HTMLDivElement>(null);
 
   const events = useQuery({
-    queryKey: ['payment-events', row.id, token],
-    queryFn: ({ signal }) => api.paymentEvents(row.id, token, signal),
+    queryKey: ['payment-events', id, token],
+    queryFn: ({ signal }) => api.paymentEvents(id, token, signal),
     placeholderData: (prev) => prev,
     refetchInterval: (q) => (q.state.data && hasPendingRefund(q.state.data) ? LIVE_REFRESH_MS : false),
   });
   const fresh = useQuery({
-    queryKey: ['payment', row.id, token],
-    queryFn: ({ signal }) => api.getPayment(row.id, token, signal),
-    placeholderData: (prev) => (prev?.id === row.id ? prev : row),
+    queryKey: ['payment', id, token],
+    queryFn: ({ signal }) => api.getPayment(id, token, signal),
+    placeholderData: (prev) => (prev?.id === id ? prev : row),
     refetchInterval: (q) => {
       const p = q.state.data;
       return (p && isMoving(p.status)) || (events.data && hasPendingRefund(events.data)) ? LIVE_REFRESH_MS : false;
@@ -80,24 +91,38 @@ function PaymentDetails({ row }: { row: Payment }) {
   const payment = fresh.data ?? row;
 
   // The processor moved the payment on while the drawer was open: the list behind it is stale.
-  const { status, amount_refunded: refunded } = payment;
+  const status = payment?.status;
+  const refunded = payment?.amount_refunded;
   useEffect(() => {
-    if (status === row.status && refunded === row.amount_refunded) return;
+    if (!row || (status === row.status && refunded === row.amount_refunded)) return;
     void queryClient.invalidateQueries({ queryKey: ['payments'] });
     void queryClient.invalidateQueries({ queryKey: ['summary'] });
-  }, [status, refunded, row.status, row.amount_refunded, queryClient]);
+  }, [status, refunded, row, queryClient]);
+
+  if (!payment) {
+    return fresh.error ? (
+      <ProblemAlert error={fresh.error} title={t('payments.detailLoadError')} />
+    ) : (
+      <Stack gap={6} aria-busy="true">
+        <Skeleton height={48} />
+        <Skeleton height={200} />
+      </Stack>
+    );
+  }
 
   const onDone = (next: string | null) => {
     // The token re-keys the drawer's and the list's queries: they read again, including this write.
     setConsistencyToken(next);
-    void queryClient.invalidateQueries({ queryKey: ['payment', row.id] });
-    void queryClient.invalidateQueries({ queryKey: ['payment-events', row.id] });
+    void queryClient.invalidateQueries({ queryKey: ['payment', id] });
+    void queryClient.invalidateQueries({ queryKey: ['payment-events', id] });
     void queryClient.invalidateQueries({ queryKey: ['payments'] });
     void queryClient.invalidateQueries({ queryKey: ['summary'] });
     void queryClient.invalidateQueries({ queryKey: ['dead-letters'] });
     headingRef.current?.focus();
   };
 
+  const refunds = events.data ? refundsOf(events.data) : [];
+  const shareUrl = `${window.location.origin}/payments/${encodeURIComponent(payment.id)}`;
   const refund = refundState(payment);
   const rows: [string, ReactNode][] = [
     [t('payments.fields.date'), formatDateTime(payment.date, locale)],
@@ -162,6 +187,22 @@ function PaymentDetails({ row }: { row: Payment }) {
         </Alert>
       )}
 
+      <Group gap="xs">
+        <CopyButton value={shareUrl} timeout={1500}>
+          {({ copied, copy }) => (
+            <Button
+              size="xs"
+              variant="default"
+              onClick={copy}
+              leftSection={copied ? <IconCheck size={14} aria-hidden /> : <IconLink size={14} aria-hidden />}
+              data-share-url={shareUrl}
+            >
+              {copied ? t('payments.linkCopied') : t('payments.copyLink')}
+            </Button>
+          )}
+        </CopyButton>
+      </Group>
+
       <PaymentActions payment={payment} onDone={onDone} />
 
       <Table variant="vertical" layout="fixed" withTableBorder={false}>
@@ -174,6 +215,34 @@ function PaymentDetails({ row }: { row: Payment }) {
           ))}
         </Table.Tbody>
       </Table>
+
+      {refunds.length > 0 && (
+        <Stack gap="xs" component="section" aria-labelledby="payment-refunds-title">
+          <Title order={3} size="h5" id="payment-refunds-title">
+            {t('payments.refunds.title')}
+          </Title>
+          <Table withTableBorder={false} verticalSpacing={4} data-testid="payment-refunds">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>{t('payments.refunds.date')}</Table.Th>
+                <Table.Th ta="right">{t('payments.refunds.amount')}</Table.Th>
+                <Table.Th>{t('payments.refunds.state')}</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {refunds.map((r) => (
+                <Table.Tr key={r.id} data-refund-state={r.state}>
+                  <Table.Td className="tabular">{formatDateTime(r.at, locale)}</Table.Td>
+                  <Table.Td className="tabular" ta="right">
+                    {formatMoney(r.amount, payment.currency, locale)}
+                  </Table.Td>
+                  <Table.Td>{t(`payments.refunds.states.${r.state}`)}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Stack>
+      )}
 
       <Stack gap="xs" component="section" aria-labelledby="payment-timeline-title">
         <Title order={3} size="h5" id="payment-timeline-title">

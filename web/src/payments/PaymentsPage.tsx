@@ -17,7 +17,7 @@ import { notifications } from '@mantine/notifications';
 import { IconAdjustmentsHorizontal, IconDownload, IconPlus, IconRefresh } from '@tabler/icons-react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { Link } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { setConsistencyToken, useConsistencyToken } from '../api/consistency';
 import { ApiError } from '../api/problem';
 import type { CreatedPayment, Payment } from '../api/types';
@@ -58,7 +58,9 @@ export function PaymentsPage() {
   // On wide screens the filter panel shows by default; analysts can fold it away (remembered).
   const [panelOpen, setPanelOpen] = useLocalStorage({ key: 'wildcat.filtersPanel', defaultValue: true });
   const [createOpen, createModal] = useDisclosure(false);
-  const [selected, setSelected] = useState<Payment | null>(null);
+  const { paymentId = null } = useParams();
+  // The row that was clicked, shown at once while the detail page reads the payment afresh.
+  const [openedRow, setOpenedRow] = useState<Payment | null>(null);
   const [highlightId, setHighlightId] = useState<string | null>(null);
   const [exporting, setExporting] = useState(false);
   const consistencyToken = useConsistencyToken();
@@ -99,6 +101,10 @@ export function PaymentsPage() {
   const formKey = `${filtersToSearch({ ...filters, cursor: null }).toString()}|${language}`;
 
   const onSort = (sort: SortKey) => view.apply({ ...filters, sort });
+  const onOpen = (p: Payment) => {
+    setOpenedRow(p);
+    view.openPayment(p.id);
+  };
 
   const onExport = async () => {
     setExporting(true);
@@ -260,11 +266,11 @@ export function PaymentsPage() {
           )}
         </Paper>
       ) : isPhone ? (
-        <PaymentCards payments={rows} onOpen={setSelected} highlightId={highlightId} busy={payments.isFetching} />
+        <PaymentCards payments={rows} onOpen={onOpen} highlightId={highlightId} busy={payments.isFetching} />
       ) : (
         <PaymentsTable
           payments={rows}
-          onOpen={setSelected}
+          onOpen={onOpen}
           highlightId={highlightId}
           busy={payments.isFetching}
           sort={filters.sort}
@@ -301,7 +307,11 @@ export function PaymentsPage() {
           onCreated={onCreated}
         />
       )}
-      <PaymentDrawer payment={selected} onClose={() => setSelected(null)} />
+      <PaymentDrawer
+        paymentId={paymentId}
+        row={(openedRow?.id === paymentId ? openedRow : undefined) ?? rows.find((r) => r.id === paymentId)}
+        onClose={view.closePayment}
+      />
     </Stack>
   );
 }

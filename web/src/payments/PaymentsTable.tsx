@@ -1,12 +1,12 @@
-import { Anchor, Table, UnstyledButton, Group } from '@mantine/core';
-import { IconArrowDown, IconArrowUp, IconArrowsSort } from '@tabler/icons-react';
+import { ActionIcon, Anchor, CopyButton, Group, Table, Tooltip, UnstyledButton } from '@mantine/core';
+import { IconArrowDown, IconArrowUp, IconArrowsSort, IconCheck, IconCopy } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
 import type { Payment } from '../api/types';
 import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
 import { ExecutedBy } from './ExecutedBy';
 import type { SortKey } from './filters';
-import { formatDateTime, shortRef } from './format';
+import { formatDateTime, refLabel } from './format';
 import { FailureReason, RefundHint, StatusBadge } from './StatusBadge';
 
 /** PaymentListProps is shared by the table (desktop) and the cards (phone). */
@@ -90,16 +90,33 @@ export function PaymentsTable({
             >
               <Table.Td className="tabular">{formatDateTime(p.date, locale)}</Table.Td>
               <Table.Td>
-                <Anchor
-                  component="button"
-                  type="button"
-                  className="mono"
-                  onClick={() => onOpen(p)}
-                  title={p.payment_ref_id}
-                  aria-label={t('payments.openDetails', { ref: p.payment_ref_id })}
-                >
-                  {shortRef(p.payment_ref_id)}
-                </Anchor>
+                <Group gap={2} wrap="nowrap">
+                  <Anchor
+                    component="button"
+                    type="button"
+                    className="mono"
+                    onClick={() => onOpen(p)}
+                    title={p.payment_ref_id}
+                    aria-label={t('payments.openDetails', { ref: p.payment_ref_id })}
+                  >
+                    {refLabel(p.payment_ref_id)}
+                  </Anchor>
+                  <CopyButton value={p.payment_ref_id} timeout={1500}>
+                    {({ copied, copy }) => (
+                      <Tooltip label={copied ? t('payments.copied') : t('payments.copyReference')} withArrow>
+                        <ActionIcon
+                          size="sm"
+                          variant="subtle"
+                          color={copied ? 'teal' : 'gray'}
+                          onClick={copy}
+                          aria-label={t('payments.copyReferenceOf', { ref: p.payment_ref_id })}
+                        >
+                          {copied ? <IconCheck size={14} aria-hidden /> : <IconCopy size={14} aria-hidden />}
+                        </ActionIcon>
+                      </Tooltip>
+                    )}
+                  </CopyButton>
+                </Group>
               </Table.Td>
               <Table.Td>{p.customer_name || p.customer_id}</Table.Td>
               <Table.Td>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDateTime, isoDay, localDateTimeToRfc3339, parseDayInput, shortRef } from './format';
+import { formatDateTime, isoDay, localDateTimeToRfc3339, parseDayInput, refLabel, shortRef } from './format';
 
 describe('parseDayInput', () => {
   it.each([
@@ -38,6 +38,8 @@ describe('formatting', () => {
   });
   it('shortens references and formats days', () => {
     expect(shortRef('bbbbbbbb-0000-4000-8000-000000000001')).toBe('bbbbbbbb…');
+    expect(refLabel('01a23ed7-0000-7000-8000-00000c5c2f10')).toBe('01a2…0c5c2f10');
+    expect(refLabel('short')).toBe('short');
     expect(isoDay(new Date(2026, 0, 5))).toBe('2026-01-05');
   });
 });

@@ -21,6 +21,15 @@ export function shortRef(uuid: string): string {
   return uuid.length > 8 ? `${uuid.slice(0, 8)}…` : uuid;
 }
 
+/**
+ * refLabel shows a payment reference so that rows are told apart: generated references are
+ * time-ordered (UUIDv7), so rows made the same minute share their first block; the random tail
+ * differs. The head keeps a hint of the time order.
+ */
+export function refLabel(uuid: string): string {
+  return uuid.length > 12 ? `${uuid.slice(0, 4)}…${uuid.slice(-8)}` : uuid;
+}
+
 /** todayIso returns today's local date as YYYY-MM-DD. */
 export function todayIso(now = new Date()): string {
   return isoDay(now);

@@ -3,6 +3,7 @@ import type { PaymentEvent } from '../api/types';
 import {
   availableActions,
   hasPendingRefund,
+  refundsOf,
   isMoving,
   refundableMinor,
   refundState,
@@ -76,5 +77,28 @@ describe('isMoving', () => {
     ['canceled', false],
   ] as const)('%s → %s', (status, want) => {
     expect(isMoving(status)).toBe(want);
+  });
+});
+
+describe('refundsOf', () => {
+  it('folds refund events into one row per refund with its latest state', () => {
+    const ev = (id: number, type: PaymentEvent['type'], data: PaymentEvent['data']): PaymentEvent => ({
+      id,
+      payment_id: 'p',
+      type,
+      data,
+      created_at: `2026-01-01T00:00:0${id}Z`,
+    });
+    const rows = refundsOf([
+      ev(4, 'refund.succeeded', { refund_id: 'a' }),
+      ev(1, 'payment.succeeded', {}),
+      ev(2, 'refund.created', { refund_id: 'a', amount: 250 }),
+      ev(3, 'refund.created', { refund_id: 'b', amount: 100 }),
+      ev(5, 'refund.failed', { refund_id: 'b', code: 'x' }),
+    ]);
+    expect(rows).toEqual([
+      { id: 'a', amount: 250, state: 'succeeded', at: '2026-01-01T00:00:02Z' },
+      { id: 'b', amount: 100, state: 'failed', at: '2026-01-01T00:00:03Z' },
+    ]);
   });
 });

@@ -108,3 +108,26 @@ function isKnownFailureCode(code: string): code is KnownFailureCode {
 export function failureLabel(code: string, t: TFunction): string {
   return isKnownFailureCode(code) ? t(`failure.codes.${code}`) : code;
 }
+
+/** RefundRow is one refund of a payment as its events tell it. */
+export interface RefundRow {
+  id: string;
+  amount: number;
+  state: 'pending' | 'succeeded' | 'failed';
+  at: string;
+}
+
+/** refundsOf folds a payment's refund events into one row per refund, oldest first. */
+export function refundsOf(events: PaymentEvent[]): RefundRow[] {
+  const byId = new Map<string, RefundRow>();
+  for (const e of [...events].sort((a, b) => a.id - b.id)) {
+    const id = e.data.refund_id;
+    if (!id || !e.type.startsWith('refund.')) continue;
+    const cur = byId.get(id) ?? { id, amount: e.data.amount ?? 0, state: 'pending' as const, at: e.created_at };
+    if (e.data.amount !== undefined && cur.amount === 0) cur.amount = e.data.amount;
+    if (e.type === 'refund.succeeded') cur.state = 'succeeded';
+    if (e.type === 'refund.failed') cur.state = 'failed';
+    byId.set(id, cur);
+  }
+  return [...byId.values()];
+}

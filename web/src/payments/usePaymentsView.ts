@@ -6,6 +6,8 @@ import { EMPTY_FILTERS, filtersFromSearch, filtersToSearch, type PaymentFilters 
 // so "previous" works with the API's forward-only cursors and the browser's back button agrees.
 interface PageState {
   cursors?: string[];
+  /** fromList marks a detail page opened from the list: closing it goes back in history. */
+  fromList?: boolean;
 }
 
 /** PaymentsView is the URL-backed state of the payments page. */
@@ -20,6 +22,10 @@ export interface PaymentsView {
   nextPage: (cursor: string) => void;
   previousPage: () => void;
   firstPage: () => void;
+  /** openPayment shows the detail page of a payment over the list, keeping the list's URL state. */
+  openPayment: (id: string) => void;
+  /** closePayment returns to the list: back in history when the detail was opened from it. */
+  closePayment: () => void;
 }
 
 /** usePaymentsView reads the filters from the URL and changes them by navigating. */
@@ -36,9 +42,10 @@ export function usePaymentsView(): PaymentsView {
   const go = useCallback(
     (f: PaymentFilters, state: PageState) => {
       const qs = filtersToSearch(f).toString();
-      void navigate({ pathname: location.pathname, search: qs ? `?${qs}` : '' }, { state });
+      // Always the list: changing the filters from a detail URL closes the detail.
+      void navigate({ pathname: '/payments', search: qs ? `?${qs}` : '' }, { state });
     },
-    [navigate, location.pathname],
+    [navigate],
   );
 
   return {
@@ -53,5 +60,17 @@ export function usePaymentsView(): PaymentsView {
       go({ ...filters, cursor: prev ? prev : null }, { cursors: cursors.slice(0, -1) });
     },
     firstPage: () => go({ ...filters, cursor: null }, {}),
+    openPayment: (id) => {
+      const st = (location.state as PageState | null) ?? {};
+      void navigate({ pathname: `/payments/${encodeURIComponent(id)}`, search: location.search }, { state: { ...st, fromList: true } });
+    },
+    closePayment: () => {
+      const st = location.state as PageState | null;
+      if (st?.fromList) {
+        void navigate(-1);
+        return;
+      }
+      void navigate({ pathname: '/payments', search: location.search }, { state: { cursors: st?.cursors } });
+    },
   };
 }
