@@ -87,6 +87,7 @@ func (c *Config) Validate() error {
 	ck.That(c.FanoutInline >= 1 && c.FanoutInline <= 1000, "PROJECTOR_FANOUT_INLINE must be between 1 and 1000 batches")
 	ck.That(c.FanoutWorkers >= 1 && c.FanoutWorkers <= 16, "PROJECTOR_FANOUT_WORKERS must be between 1 and 16")
 	ck.That(c.InflightBulks >= 1 && c.InflightBulks <= 16, "PROJECTOR_INFLIGHT_BULKS must be between 1 and 16")
+	ck.That(c.RebuildWorkers >= 1 && c.RebuildWorkers <= 16, "PROJECTOR_REBUILD_WORKERS must be between 1 and 16")
 	ck.That(c.ItemAttempts >= 1, "PROJECTOR_ITEM_ATTEMPTS must be at least 1")
 	ck.That(c.MinBackoff > 0 && c.MaxBackoff >= c.MinBackoff, "PROJECTOR_MIN_BACKOFF must be positive and not above PROJECTOR_MAX_BACKOFF")
 	ck.That(c.RequestTimeout >= 100*time.Millisecond, "PROJECTOR_REQUEST_TIMEOUT must be at least 100ms")

@@ -33,6 +33,9 @@ func routes(r *gin.Engine, p *projection.Projector, reg *prometheus.Registry) {
 		if st.Compaction != "" {
 			body["compaction"] = st.Compaction
 		}
+		if st.Rebuild != "" {
+			body["rebuild"] = st.Rebuild
+		}
 		status := http.StatusOK
 		switch st.Role {
 		case projection.RoleActive, projection.RoleBackfilling, projection.RoleStandby:

@@ -6,6 +6,7 @@
 //	projector            run the daemon (active or hot standby)
 //	projector redrive    re-index the documents in projector_dead_letters
 //	projector verify     compare the read model with the write model once (-repair: re-project what differs)
+//	projector rebuild    rebuild the read model beside the stream (the current one keeps serving until the swap)
 package main
 
 import (
@@ -40,8 +41,10 @@ func main() {
 		err = redrive(ctx, os.Getenv, os.Stdout)
 	case os.Args[1] == "verify":
 		err = verify(ctx, os.Getenv, os.Stdout, os.Args[2:])
+	case os.Args[1] == "rebuild":
+		err = rebuild(ctx, os.Getenv, os.Stdout)
 	default:
-		err = fmt.Errorf("unknown command %q (usage: projector [redrive | verify [-repair]])", os.Args[1])
+		err = fmt.Errorf("unknown command %q (usage: projector [redrive | verify [-repair] | rebuild])", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "projector:", err)
@@ -100,6 +103,27 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	serr := httpapi.Serve(ctx, logger, cfg.Addr, r, cfg.ShutdownGrace, ready)
 	cancel()
 	return errors.Join(serr, <-done)
+}
+
+// rebuild asks the active projector of this INDEX_PREFIX to rebuild the
+// read model beside the stream (docs/projector.md, *Rebuilds beside the
+// stream*).
+func rebuild(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, _, err := load(getenv, io.Discard)
+	if err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("projector: database: %w", err)
+	}
+	defer pool.Close()
+	store := &postgres.ProjectorStore{Pool: pool}
+	if err := store.RequestRebuild(ctx, cfg.IndexPrefix, "projector rebuild"); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "rebuild requested; the active projector builds a new generation beside the stream and swaps the aliases when it is complete (see its /readyz: \"rebuild\")")
+	return nil
 }
 
 // redrive asks the active projector to re-index every pending dead letter

@@ -122,6 +122,20 @@ func (s *ProjectorStore) Redrive(ctx context.Context, indices []string, limit in
 	return n, nil
 }
 
+// RequestRebuild asks the active projector of indexPrefix to rebuild the
+// read model beside the stream: a transactional logical decoding message
+// it receives in commit order.
+func (s *ProjectorStore) RequestRebuild(ctx context.Context, indexPrefix, reason string) error {
+	body, err := json.Marshal(projection.RebuildMessage{IndexPrefix: indexPrefix, Reason: reason})
+	if err != nil {
+		return err
+	}
+	if _, err := s.Pool.Exec(ctx, `SELECT pg_logical_emit_message(true, $1, $2::text)`, projection.RebuildPrefix, string(body)); err != nil {
+		return fmt.Errorf("replication: request rebuild: %w", err)
+	}
+	return nil
+}
+
 var _ projection.Reprojector = (*ProjectorStore)(nil)
 
 // Reproject implements projection.Reprojector: one transaction emitting

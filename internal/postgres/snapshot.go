@@ -26,7 +26,7 @@ func OpenSnapshot(ctx context.Context, url, name string) (*Snapshot, error) {
 		return nil, fmt.Errorf("replication: snapshot: connect: %w", err)
 	}
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err == nil {
+	if err == nil && name != "" {
 		_, err = tx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+name+"'")
 	}
 	if err != nil {

@@ -107,7 +107,7 @@ func (p *Projector) fill(ctx context.Context, w IndexWriter, slot NewSlot, start
 	if err != nil {
 		return Backfill{}, err
 	}
-	n, err := p.copy(ctx, snap, w, gen, cp, start)
+	n, err := p.copy(ctx, snap, w, gen, cp, start, p.cfg.BackfillWorkers, nil)
 	if err != nil {
 		return Backfill{}, err
 	}
@@ -126,14 +126,16 @@ func (p *Projector) fill(ctx context.Context, w IndexWriter, slot NewSlot, start
 type copyJob func() ([]IndexOp, []DeadLetter)
 
 // copy reads the snapshot in id-keyed chunks and bulk-writes them with
-// BackfillWorkers concurrent requests; it returns the documents copied.
-func (p *Projector) copy(ctx context.Context, snap Snapshot, w IndexWriter, gen Generation, cp uint64, start time.Time) (int64, error) {
-	jobs := make(chan copyJob, p.cfg.BackfillWorkers)
+// workers concurrent requests, version SnapshotVersion(cp); pace, when
+// set, is called before each chunk is read. It returns the documents
+// copied.
+func (p *Projector) copy(ctx context.Context, snap Snapshot, w IndexWriter, gen Generation, cp uint64, start time.Time, workers int, pace func(context.Context) error) (int64, error) {
+	jobs := make(chan copyJob, workers)
 	aliases := map[string]string{gen.Payments: PaymentsAlias(p.cfg.IndexPrefix), gen.Customers: CustomersAlias(p.cfg.IndexPrefix)}
 	a := p.applier(direct{w}, p.store, p.cfg.BackfillBatch)
 	var copied atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
-	for range p.cfg.BackfillWorkers {
+	for range workers {
 		g.Go(func() error {
 			for j := range jobs {
 				n, err := p.copyBatch(ctx, a, j, aliases)
@@ -150,6 +152,11 @@ func (p *Projector) copy(ctx context.Context, snap Snapshot, w IndexWriter, gen 
 	g.Go(func() error {
 		defer close(jobs)
 		send := func(j copyJob) error {
+			if pace != nil {
+				if err := pace(ctx); err != nil {
+					return err
+				}
+			}
 			select {
 			case jobs <- j:
 				return nil

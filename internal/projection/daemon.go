@@ -46,7 +46,10 @@ type Config struct {
 	FanoutWorkers int `env:"PROJECTOR_FANOUT_WORKERS"`
 	// InflightBulks is how many of the stream's bulk requests may run at
 	// once (lane.go): the next plan is read while earlier ones are indexed.
-	InflightBulks  int           `env:"PROJECTOR_INFLIGHT_BULKS"`
+	InflightBulks int `env:"PROJECTOR_INFLIGHT_BULKS"`
+	// RebuildWorkers is how many bulk requests a rebuild beside the stream
+	// (rebuild.go) copies with at once; the stream keeps the rest.
+	RebuildWorkers int           `env:"PROJECTOR_REBUILD_WORKERS"`
 	RefreshWaitFor bool          // refresh=wait_for on bulks instead of an explicit refresh (cmd/projector: PROJECTOR_REFRESH)
 	ItemAttempts   int           `env:"PROJECTOR_ITEM_ATTEMPTS"`   // attempts before a rejected document is dead-lettered
 	MinBackoff     time.Duration `env:"PROJECTOR_MIN_BACKOFF"`     // first retry wait
@@ -83,6 +86,7 @@ func DefaultConfig() Config {
 		FanoutInline:    1,
 		FanoutWorkers:   2,
 		InflightBulks:   3,
+		RebuildWorkers:  1,
 		ItemAttempts:    3,
 		MinBackoff:      100 * time.Millisecond,
 		MaxBackoff:      5 * time.Second,
@@ -118,6 +122,7 @@ func (c *Config) defaults() {
 	def(&c.FanoutInline, d.FanoutInline)
 	def(&c.FanoutWorkers, d.FanoutWorkers)
 	def(&c.InflightBulks, d.InflightBulks)
+	def(&c.RebuildWorkers, d.RebuildWorkers)
 	def(&c.ItemAttempts, d.ItemAttempts)
 	def(&c.QueueTxs, d.QueueTxs)
 	def(&c.QueueChanges, d.QueueChanges)
@@ -174,7 +179,12 @@ type Projector struct {
 	written    atomic.Uint64
 	compaction string  // state of the compactor (compact.go)
 	fan        *fanout // the active session's (nil otherwise)
-	fanDocs    prometheus.Counter
+	rebuild    string  // "copying" while a rebuild runs beside the stream
+	// current is the slot's backfill record the session streams for, and
+	// pendingRebuild why it must be rebuilt beside the stream ("": no).
+	current        Backfill
+	pendingRebuild string
+	fanDocs        prometheus.Counter
 }
 
 // New prepares a projector; it does not connect yet (Run does, and keeps
@@ -186,6 +196,17 @@ func New(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer) 
 	p.fanDocs = registerFanoutMetrics(reg, p)
 	p.setRole(RoleStarting)
 	return p
+}
+
+func (p *Projector) setRebuild(state string) {
+	p.mu.Lock()
+	p.rebuild = state
+	p.mu.Unlock()
+	v := 0.0
+	if state != "" {
+		v = 1
+	}
+	p.m.rebuilding.Set(v)
 }
 
 func (p *Projector) setRole(role string) {
@@ -209,13 +230,16 @@ type Status struct {
 	// Compaction is CompactionPending or CompactionMerging while the
 	// payments index has more segments than wanted; empty otherwise.
 	Compaction string `json:"compaction,omitempty"`
+	// Rebuild is "copying" while a new generation is built beside the
+	// stream (rebuild.go).
+	Rebuild string `json:"rebuild,omitempty"`
 }
 
 // Status returns the instance's role and position.
 func (p *Projector) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := Status{Role: p.role, LastError: p.lastErr, Compaction: p.compaction}
+	st := Status{Role: p.role, LastError: p.lastErr, Compaction: p.compaction, Rebuild: p.rebuild}
 	if a := p.applied.Load(); a > 0 {
 		st.AppliedLSN = domain.FormatLSN(a)
 	}
@@ -390,7 +414,12 @@ func (p *Projector) session(ctx context.Context) error {
 func (p *Projector) streamFrom(ctx context.Context, w IndexWriter, stream Stream) error {
 	txs := make(chan Tx, p.cfg.QueueTxs)
 	g, gctx := errgroup.WithContext(ctx)
-	fan := newFanout(p.applier(w, p.store, p.cfg.ReprojectBatch), stream, p.cfg.FanoutWorkers, time.Second, p.logger, p.fanDocs)
+	m := &mirror{w: w, payAlias: PaymentsAlias(p.cfg.IndexPrefix)}
+	p.mu.Lock()
+	rs := &rebuilds{mirror: m, backfill: p.current, want: p.pendingRebuild}
+	p.mu.Unlock()
+	defer p.setRebuild("")
+	fan := newFanout(p.applier(m, p.store, p.cfg.ReprojectBatch), stream, p.cfg.FanoutWorkers, time.Second, p.logger, p.fanDocs)
 	p.mu.Lock()
 	p.fan = fan
 	p.mu.Unlock()
@@ -399,11 +428,11 @@ func (p *Projector) streamFrom(ctx context.Context, w IndexWriter, stream Stream
 		p.fan = nil
 		p.mu.Unlock()
 	}()
-	a := p.applier(w, p.store, p.cfg.ReprojectBatch)
+	a := p.applier(m, p.store, p.cfg.ReprojectBatch)
 	a.InlineReprojectBatches = p.cfg.FanoutInline
 	a.InflightBulks = p.cfg.InflightBulks
 	g.Go(func() error { return stream.Run(gctx, txs) })
-	g.Go(func() error { return p.apply(gctx, stream, txs, a, fan) })
+	g.Go(func() error { return p.apply(gctx, stream, txs, a, fan, rs) })
 	g.Go(func() error { return fan.wait(gctx) })
 	g.Go(func() error { p.maintain(gctx, w); return nil })
 	err := g.Wait()
@@ -482,6 +511,13 @@ func (p *Projector) open(ctx context.Context, w IndexWriter) (Stream, error) {
 		p.logger.Info("backfill needed", "reason", reason)
 		return p.backfill(ctx)
 	}
+	rebuild, err := p.relaxForRebuild(ctx, w, bf)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.current, p.pendingRebuild = bf, rebuild
+	p.mu.Unlock()
 	if err := w.EnsureStateIndex(ctx); err != nil {
 		return nil, err
 	}
@@ -541,10 +577,6 @@ func (p *Projector) needsBackfill(ctx context.Context, w IndexWriter) (string, B
 	if slot.WALStatus == "lost" {
 		return "slot lost its WAL (max_slot_wal_keep_size)", bf, nil
 	}
-	if v := "_" + MappingVersion + "_"; !strings.HasPrefix(bf.PaymentsIndex, PaymentsAlias(p.cfg.IndexPrefix)+v) ||
-		!strings.HasPrefix(bf.CustomersIndex, CustomersAlias(p.cfg.IndexPrefix)+v) {
-		return fmt.Sprintf("the backfilled indices (%q, %q) have another mapping version than %s", bf.PaymentsIndex, bf.CustomersIndex, MappingVersion), bf, nil
-	}
 	pay, cust, err := w.Current(ctx)
 	if err != nil {
 		return "", bf, err
@@ -552,5 +584,22 @@ func (p *Projector) needsBackfill(ctx context.Context, w IndexWriter) (string, B
 	if pay != bf.PaymentsIndex || cust != bf.CustomersIndex {
 		return fmt.Sprintf("indices behind the aliases (%q, %q) are not the backfilled ones (%q, %q)", pay, cust, bf.PaymentsIndex, bf.CustomersIndex), bf, nil
 	}
+	// Another mapping version is rebuilt beside the stream (relaxForRebuild).
 	return "", bf, nil
+}
+
+// relaxForRebuild returns why the read model must be rebuilt beside the
+// stream: the backfilled indices have another mapping version. They keep
+// serving and receiving changes meanwhile, so their strict mapping is
+// relaxed to accept (and ignore) fields they do not know.
+func (p *Projector) relaxForRebuild(ctx context.Context, w IndexWriter, bf Backfill) (string, error) {
+	v := "_" + MappingVersion + "_"
+	if strings.HasPrefix(bf.PaymentsIndex, PaymentsAlias(p.cfg.IndexPrefix)+v) &&
+		strings.HasPrefix(bf.CustomersIndex, CustomersAlias(p.cfg.IndexPrefix)+v) {
+		return "", nil
+	}
+	if err := w.Relax(ctx, bf.PaymentsIndex, bf.CustomersIndex); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("the backfilled indices (%q, %q) have another mapping version than %s", bf.PaymentsIndex, bf.CustomersIndex, MappingVersion), nil
 }

@@ -105,7 +105,7 @@ func TestConcurrentBulksPublishOnlyWhatLanded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- p.apply(ctx, st, st.out, a, nil) }()
+	go func() { done <- p.apply(ctx, st, st.out, a, nil, nil) }()
 	want := uint64(100*(txs-1) + 100)
 	deadline := time.Now().Add(20 * time.Second)
 	for st.Acked() < want {

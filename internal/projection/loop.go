@@ -20,9 +20,15 @@ type txStream interface {
 // documents or FlushInterval after the first change, applies each plan,
 // publishes the applied position once it is searchable, and only then
 // acknowledges it to PostgreSQL.
-func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan Tx, a *Applier, fan *fanout) error {
+//
+// With rs set, the loop can rebuild the read model beside the stream
+// (rebuild.go): at once when rs.want says why, or when a transaction asks.
+func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan Tx, a *Applier, fan *fanout, rs *rebuilds) error {
 	l := &loop{p: p, stream: stream, in: in, a: a, fan: fan, planner: NewPlanner(p.cfg.IndexPrefix),
 		applied: stream.Acked(), timer: time.NewTimer(time.Hour)}
+	if rs != nil {
+		l.mirror, l.backfill, l.wantRebuild = rs.mirror, rs.backfill, rs.want
+	}
 	l.timer.Stop()
 	for {
 		plan, err := l.collect(ctx)
@@ -37,15 +43,22 @@ func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan Tx, a 
 
 // loop is the state of one apply loop.
 type loop struct {
-	p          *Projector
-	stream     txStream
-	in         <-chan Tx
-	a          *Applier
-	fan        *fanout // nil: parents are re-projected inline
-	planner    *Planner
-	applied    uint64    // end of the last applied and acknowledged position
-	lastCommit time.Time // commit time of the last applied transaction
-	timer      *time.Timer
+	p       *Projector
+	stream  txStream
+	in      <-chan Tx
+	a       *Applier
+	fan     *fanout // nil: parents are re-projected inline
+	written uint64  // end of the last plan written (published or not)
+
+	// Rebuilds beside the stream (rebuild.go); mirror nil: none.
+	mirror      *mirror
+	backfill    Backfill // the slot's record, rewritten by a rebuild
+	wantRebuild string   // a rebuild to start before the next plan
+	rb          *rebuild // the rebuild running
+	planner     *Planner
+	applied     uint64    // end of the last applied and acknowledged position
+	lastCommit  time.Time // commit time of the last applied transaction
+	timer       *time.Timer
 
 	// Plans written but not yet refreshed and published (a backlog is
 	// being worked through): their end position and last commit time.
@@ -130,18 +143,15 @@ func (l *loop) collect(ctx context.Context) (*Plan, error) {
 func (l *loop) applyPlan(ctx context.Context, plan *Plan) error {
 	p := l.p
 	start := time.Now()
+	if err := l.rebuildBefore(ctx); err != nil {
+		return err
+	}
 	st, err := l.a.write(ctx, plan)
 	p.count(st)
 	if err != nil {
 		return err
 	}
-	l.handOff(ctx, plan)
-	if plan.LastEnd > l.unpublished {
-		l.unpublished = plan.LastEnd
-	}
-	if !plan.LastCommitTime.IsZero() {
-		l.unpublishedTime = plan.LastCommitTime
-	}
+	l.afterWrite(ctx, plan)
 	if l.deferPublish(plan) {
 		return nil
 	}
@@ -187,21 +197,48 @@ func (l *loop) applyPlan(ctx context.Context, plan *Plan) error {
 	return nil
 }
 
+// rebuildBefore starts a wanted rebuild before the next plan is written,
+// unless one runs or the loop cannot rebuild.
+func (l *loop) rebuildBefore(ctx context.Context) error {
+	if l.wantRebuild == "" || l.rb != nil || l.mirror == nil {
+		return nil
+	}
+	reason := l.wantRebuild
+	l.wantRebuild = ""
+	return l.startRebuild(ctx, reason)
+}
+
 // flush waits for the bulks of the plans written so far and makes them
-// searchable.
+// searchable; then, if a rebuild's copy is done, swaps to its generation
+// (everything written so far is in both).
 func (l *loop) flush(ctx context.Context) error {
 	st, err := l.a.Drain()
 	l.p.count(st)
 	if err != nil {
 		return err
 	}
-	return l.a.RefreshWritten(ctx)
+	if err := l.a.RefreshWritten(ctx); err != nil {
+		return err
+	}
+	if l.rb != nil {
+		return l.finishRebuild(ctx)
+	}
+	return nil
 }
 
-// handOff gives the plan's unfinished re-projections to the fan-out. The
-// renames' transactions are after l.applied (not yet published): the slot
-// is acknowledged no further until the fan-out is done.
-func (l *loop) handOff(ctx context.Context, plan *Plan) {
+// afterWrite notes a written plan: its position (not yet published), and
+// what it asks for: a rebuild, and the
+// re-projections to finish beside the stream (the renames' transactions
+// are after l.applied, not yet published: the slot is acknowledged no
+// further until the fan-out is done).
+func (l *loop) afterWrite(ctx context.Context, plan *Plan) {
+	l.unpublished = max(l.unpublished, plan.LastEnd)
+	if !plan.LastCommitTime.IsZero() {
+		l.unpublishedTime = plan.LastCommitTime
+	}
+	if plan.Rebuild != "" {
+		l.wantRebuild = plan.Rebuild
+	}
 	for _, r := range plan.Deferred {
 		l.fan.submit(ctx, r, l.applied)
 	}

@@ -98,7 +98,7 @@ func TestApplyKeepaliveFloodSettlesLag(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- p.apply(ctx, st, st.out, a, nil) }()
+	go func() { done <- p.apply(ctx, st, st.out, a, nil, nil) }()
 
 	id := "0193a5b2-7c1d-7e4f-8a6b-000000000001"
 	st.send(Tx{Xid: 1, CommitLSN: 90, EndLSN: 100, CommitTime: time.Now().Add(-time.Second),
@@ -188,7 +188,7 @@ func TestBacklogRefreshesOncePerInterval(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- p.apply(ctx, st, st.out, a, nil) }()
+	go func() { done <- p.apply(ctx, st, st.out, a, nil, nil) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for st.Acked() < 100*(txs-1)+100 {
 		if time.Now().After(deadline) {

@@ -22,6 +22,8 @@ type metrics struct {
 	segments     prometheus.Gauge
 	role         *prometheus.GaugeVec
 	appliedLSN   prometheus.Gauge
+	rebuilds     prometheus.Counter
+	rebuilding   prometheus.Gauge
 
 	reconcileMismatches *prometheus.CounterVec
 	reconcileLastPass   prometheus.Gauge
@@ -97,6 +99,14 @@ func newMetrics(reg prometheus.Registerer, p *Projector) *metrics {
 			Name: "projector_applied_lsn",
 			Help: "Position up to which every committed change is indexed and searchable.",
 		}),
+		rebuilds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "projector_rebuilds_total",
+			Help: "Rebuilds beside the stream completed (aliases swapped to a new generation built while streaming went on).",
+		}),
+		rebuilding: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "projector_rebuild_running",
+			Help: "1 while a new generation is built beside the stream.",
+		}),
 	}
 	m.reconcile()
 	for _, index := range []string{"payments", "customers"} {
@@ -104,7 +114,7 @@ func newMetrics(reg prometheus.Registerer, p *Projector) *metrics {
 	}
 	reg.MustRegister(m.reconcileMismatches, m.reconcileLastPass, m.reconcilePasses, m.reconcileDuration, m.reconcileDocs)
 	reg.MustRegister(m.docs, m.txs, m.bulk, m.conflicts, m.deadLetters, m.retries, m.resyncs, m.retainedWAL,
-		m.backfillRate, m.backfillDocs, m.merges, m.compactions, m.segments, m.role, m.appliedLSN,
+		m.backfillRate, m.backfillDocs, m.merges, m.compactions, m.segments, m.role, m.appliedLSN, m.rebuilds, m.rebuilding,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "projector_lag_seconds",
 			Help: "Age of the oldest committed change that is not searchable yet (0 when caught up).",

@@ -11,6 +11,17 @@ import (
 // re-read and indexed in commit order like any other change.
 const RedrivePrefix = "wildcat.projector.redrive"
 
+// RebuildPrefix is the prefix of the logical decoding message with which
+// `projector rebuild` asks the active projector of an index prefix to
+// rebuild the read model beside the stream (rebuild.go).
+const RebuildPrefix = "wildcat.projector.rebuild"
+
+// RebuildMessage is the JSON content of a rebuild message.
+type RebuildMessage struct {
+	IndexPrefix string `json:"index_prefix"`
+	Reason      string `json:"reason"`
+}
+
 // RedriveDoc names one document to re-index.
 type RedriveDoc struct {
 	Index string `json:"index"` // alias name, e.g. <prefix>payments
@@ -45,6 +56,9 @@ type Plan struct {
 	LastEnd         uint64    // end LSN of the newest merged transaction or keepalive
 	// Resync is set when a transaction requires rebuilding the read model.
 	Resync string
+	// Rebuild is set when a transaction asks for a rebuild beside the
+	// stream (the reason).
+	Rebuild string
 	// Deferred is filled by the Applier: parents whose re-projection
 	// continues beside the stream (Applier.InlineReprojectBatches).
 	Deferred []Reprojection
@@ -234,6 +248,13 @@ func (pl *Planner) remember(id string, row Row) {
 }
 
 func (pl *Planner) message(p *Plan, m Message, lsn uint64) {
+	if m.Prefix == RebuildPrefix {
+		var msg RebuildMessage
+		if json.Unmarshal(m.Content, &msg) == nil && msg.IndexPrefix == pl.prefix {
+			p.Rebuild = "requested: " + msg.Reason
+		}
+		return
+	}
 	if m.Prefix != RedrivePrefix {
 		return
 	}

@@ -95,7 +95,8 @@ type StateStore interface {
 	GetBackfill(ctx context.Context, slot string) (Backfill, error)
 	PutBackfill(ctx context.Context, b Backfill) error
 	DeleteBackfill(ctx context.Context, slot string) error
-	// OpenSnapshot imports the exported snapshot name.
+	// OpenSnapshot imports the exported snapshot name; with name empty it
+	// opens a new snapshot of the current state.
 	OpenSnapshot(ctx context.Context, name string) (Snapshot, error)
 	// Leader returns the (not yet taken) leader lock of slot.
 	Leader(ctx context.Context, slot string) (Leader, error)
@@ -179,8 +180,16 @@ type IndexWriter interface {
 	Current(ctx context.Context) (payments, customers string, err error)
 	// NewGeneration creates empty indices for a backfill, named after suffix.
 	NewGeneration(ctx context.Context, suffix string) (Generation, error)
-	// Activate makes g searchable and swaps the aliases to it.
+	// Activate makes g searchable and swaps the aliases to it: Settle, then
+	// Swap.
 	Activate(ctx context.Context, g Generation) error
+	// Settle gives g the contract's settings and makes it searchable.
+	Settle(ctx context.Context, g Generation) error
+	// Swap moves the aliases to g and deletes the indices behind them before.
+	Swap(ctx context.Context, g Generation) error
+	// Relax lets indices of an older mapping accept documents with fields
+	// they do not know (a rebuild to a new mapping runs beside them).
+	Relax(ctx context.Context, indices ...string) error
 	Segments(ctx context.Context, index string) (SegmentStats, error)
 	ForceMerge(ctx context.Context, index string, maxSegments int) error
 }

@@ -272,7 +272,10 @@ func (w *Writer) NewGeneration(ctx context.Context, suffix string) (projection.G
 	errs := make(chan error, 2)
 	for _, ix := range []struct{ name, mapping string }{{g.Payments, projection.PaymentsMapping}, {g.Customers, projection.CustomersMapping}} {
 		go func() {
-			body, err := withSettings(ix.mapping, map[string]any{"refresh_interval": "-1", "translog.durability": "async"})
+			// gc_deletes: a generation built beside the stream (rebuild.go)
+			// receives the stream's deletes before the copy reaches their
+			// documents; their tombstones must outlive the copy.
+			body, err := withSettings(ix.mapping, map[string]any{"refresh_interval": "-1", "translog.durability": "async", "gc_deletes": "12h"})
 			if err == nil {
 				err = w.createIndex(ctx, ix.name, body)
 			}
@@ -369,10 +372,19 @@ func (w *Writer) ForceMerge(ctx context.Context, index string, maxSegments int) 
 	return w.expect(ctx, http.MethodPost, fmt.Sprintf("/%s/_forcemerge?max_num_segments=%d", index, maxSegments), nil, http.StatusOK)
 }
 
-// Activate makes g live: it restores the refresh interval, refreshes, moves
-// both aliases to g in one atomic request, and deletes the indices that were
-// behind them before.
+// Activate makes g live: Settle, then Swap.
 func (w *Writer) Activate(ctx context.Context, g projection.Generation) error {
+	if err := w.Settle(ctx, g); err != nil {
+		return err
+	}
+	return w.Swap(ctx, g)
+}
+
+// Settle gives a generation built for a backfill the contract's settings:
+// the refresh interval, a durable translog (flushed, so the async one is on
+// disk before the backfill is recorded as complete) and the default
+// gc_deletes; then refreshes it.
+func (w *Writer) Settle(ctx context.Context, g projection.Generation) error {
 	both := g.Payments + "," + g.Customers
 	var settings struct {
 		Settings struct {
@@ -382,18 +394,27 @@ func (w *Writer) Activate(ctx context.Context, g projection.Generation) error {
 	if err := json.Unmarshal([]byte(projection.PaymentsMapping), &settings); err != nil {
 		return fmt.Errorf("search: mapping: %w", err)
 	}
-	// Back to the contract's settings; the flush makes the async translog
-	// durable before the backfill is recorded as complete.
 	if err := w.expect(ctx, http.MethodPut, "/"+both+"/_settings", map[string]any{"index": map[string]any{
-		"refresh_interval": settings.Settings.RefreshInterval, "translog.durability": "request"}}, http.StatusOK); err != nil {
+		"refresh_interval": settings.Settings.RefreshInterval, "translog.durability": "request", "gc_deletes": nil}}, http.StatusOK); err != nil {
 		return err
 	}
 	if err := w.expect(ctx, http.MethodPost, "/"+both+"/_flush", nil, http.StatusOK); err != nil {
 		return err
 	}
-	if err := w.expect(ctx, http.MethodPost, "/"+both+"/_refresh", nil, http.StatusOK); err != nil {
-		return err
-	}
+	return w.expect(ctx, http.MethodPost, "/"+both+"/_refresh", nil, http.StatusOK)
+}
+
+// Relax lets indices of an older mapping version accept documents with
+// fields their strict mapping does not know (kept in the source, not
+// indexed), so that they keep receiving changes while a rebuild builds the
+// new version beside them.
+func (w *Writer) Relax(ctx context.Context, indices ...string) error {
+	return w.expect(ctx, http.MethodPut, "/"+strings.Join(indices, ",")+"/_mapping", map[string]any{"dynamic": false}, http.StatusOK)
+}
+
+// Swap moves both aliases to g in one atomic request and deletes the
+// indices that were behind them before.
+func (w *Writer) Swap(ctx context.Context, g projection.Generation) error {
 	var actions []map[string]any
 	var old []string
 	for _, p := range []struct{ alias, index string }{
