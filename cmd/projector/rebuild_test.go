@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +123,80 @@ func waitStatus(t testing.TB, addr string, ok func(projection.Status) bool, time
 			t.Fatalf("status %+v not reached within %s", status(t, addr), timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An upgrade: the read model was left by a projector of the previous
+// mapping version (no fp, strict). The new projector keeps streaming into
+// it (its mapping relaxed) while it builds the new version beside it, then
+// swaps: writes made during the upgrade are in the index, the aliases point
+// at the new version, and nothing stopped the stream.
+//
+// long: the downgrade of the read model to an older mapping is most of it.
+func TestMappingUpgradeRebuildsBesideTheStream(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	ctx := context.Background()
+	w := e.seed(ctx, 3, 5, 20_000)
+	addr := freeAddr(t)
+	vars := e.vars("PROJECTOR_ADDR", addr)
+	in := e.start(vars)
+	waitRole(t, addr, "active", 60*time.Second)
+	e.waitConsistent(ctx, 60*time.Second)
+	in.stop()
+
+	// The previous version's read model: same documents, no fp.
+	sc, err := search.Open(ctx, e.searchURL, search.Options{})
+	e.must(err)
+	writer := &search.Writer{Client: sc, Prefix: e.prefix}
+	pay, cust, err := writer.Current(ctx)
+	e.must(err)
+	var names []string
+	for _, ix := range []struct{ alias, index, mapping string }{
+		{projection.PaymentsAlias(e.prefix), pay, projection.PaymentsMapping},
+		{projection.CustomersAlias(e.prefix), cust, projection.CustomersMapping},
+	} {
+		var m map[string]any
+		e.must(json.Unmarshal([]byte(ix.mapping), &m))
+		delete(m["mappings"].(map[string]any)["properties"].(map[string]any), "fp")
+		body, _ := json.Marshal(m)
+		old := ix.alias + "_v5_old"
+		names = append(names, old)
+		mustDo(t, sc, "PUT", "/"+old, string(body))
+		mustDo(t, sc, "POST", "/_reindex?wait_for_completion=true&refresh=true", `{"source":{"index":"`+ix.index+`"},
+			"dest":{"index":"`+old+`","version_type":"external"},"script":{"source":"ctx._source.remove('fp')"}}`)
+		mustDo(t, sc, "POST", "/_aliases", `{"actions":[{"remove":{"index":"`+ix.index+`","alias":"`+ix.alias+`"}},
+			{"add":{"index":"`+old+`","alias":"`+ix.alias+`"}}]}`)
+		mustDo(t, sc, "DELETE", "/"+ix.index, "")
+	}
+	e.exec(ctx, `UPDATE projector_backfills SET payments_index = $1, customers_index = $2 WHERE slot_name = $3`, names[0], names[1], e.slot)
+
+	in = e.start(vars)
+	waitRole(t, addr, "active", 60*time.Second)
+	deadline := time.Now().Add(90 * time.Second)
+	writes := 0
+	for metric(t, addr, "projector_rebuilds_total") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the upgrade's rebuild did not complete within 90 s")
+		}
+		e.insertPayments(ctx, w, 50)
+		e.exec(ctx, `UPDATE payments SET amount = amount + 1 WHERE id = (SELECT id FROM payments ORDER BY random() LIMIT 1)`)
+		writes++
+		time.Sleep(50 * time.Millisecond)
+	}
+	if writes == 0 {
+		t.Fatal("no writes during the upgrade")
+	}
+	e.waitConsistent(ctx, 60*time.Second)
+	if now := e.currentPayments(ctx); !strings.Contains(now, "_"+projection.MappingVersion+"_") {
+		t.Fatalf("the payments alias points at %q, not a %s index", now, projection.MappingVersion)
+	}
+	if got := metric(t, addr, "projector_resyncs_total"); got != 0 {
+		t.Errorf("projector_resyncs_total = %v: the upgrade stopped the stream", got)
+	}
+	// The old version's indices are gone.
+	status, _, err := sc.Do(ctx, "GET", "/"+names[0], nil)
+	if err != nil || status != http.StatusNotFound {
+		t.Errorf("GET %s: %d %v, want 404", names[0], status, err)
 	}
 }
