@@ -10,6 +10,12 @@
 # processing,apikey,webhooks), BENCH_CATCHUP_PAYMENTS (300000),
 # BENCH_WEBHOOK_EVENTS (20000), BENCH_WEBHOOK_ENDPOINTS (5).
 #
+# BENCH_SCENARIOS=scale (not in the default list: it grows the payments
+# table and takes long) measures at each of BENCH_SCALE_SIZES
+# (1000000,5000000,10000000) and draws SVG charts into BENCH_CHARTS_DIR
+# (docs/bench). BENCH_CHARTS_ONLY=1 redraws them from BENCH_OUT without the
+# stack and measures nothing.
+#
 # The stack's processor and provider simulator are stopped while the bench
 # runs: the ingestion scenarios measure writing (with the enqueue) alone, and
 # the processing scenario runs its own simulator and processor with each
@@ -19,6 +25,11 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+if [[ ${BENCH_CHARTS_ONLY:-} == 1 ]]; then
+	go build -o "$RUN_DIR/bin/bench" ./cmd/bench
+	exec "$RUN_DIR/bin/bench"
+fi
 
 RESTART_STALE=1 "$ROOT/scripts/stack.sh" up
 # shellcheck source=/dev/null

@@ -22,13 +22,32 @@ import (
 // time from its start until it has published the last write's position.
 // The stack's own projector indexes the same writes meanwhile, as it would.
 func (b *bench) catchup(ctx context.Context) error {
+	base, st, err := b.backfillThenCatchUp(ctx, b.cfg.CatchupPayments)
+	if err != nil {
+		return err
+	}
+	b.add(Result{Scenario: fmt.Sprintf("catch-up of a %d-payment backlog", st.Count), Product: st, Baseline: &base,
+		Ratio: st.PerSec / base.PerSec,
+		Note:  fmt.Sprintf("product: a stopped projector started again behind %d payments (1,000 per transaction), process start included; baseline: the same projector's backfill of %d documents in this run", st.Count, base.Count)})
+	return nil
+}
+
+// backfillThenCatchUp runs a projector of its own (own slot and index
+// prefix) through a backfill of the whole database, stops it, writes a
+// backlog of n payments through the batch endpoint and starts it again. It
+// returns the backfill's figures (documents in the index over the time from
+// start to first published position, process start included) and the
+// catch-up's (the backlog over the time from the restart until the last
+// write's position is published). The projector's slot and indices are
+// dropped before it returns.
+func (b *bench) backfillThenCatchUp(ctx context.Context, n int) (backfill, catchup Stats, err error) {
 	bin := filepath.Join(b.cfg.RunDir, "bin", "projector")
 	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("projector binary %s: %w (run make up)", bin, err)
+		return Stats{}, Stats{}, fmt.Errorf("projector binary %s: %w (run make up)", bin, err)
 	}
 	logf, err := os.Create(filepath.Join(b.cfg.RunDir, "logs", "bench-catchup-projector.log"))
 	if err != nil {
-		return err
+		return Stats{}, Stats{}, err
 	}
 	defer logf.Close()
 	p := benchProjector{b: b, bin: bin, log: logf, prefix: "bench_cu_" + randHex(3) + "_", slot: "bench_catchup_" + randHex(3)}
@@ -36,36 +55,33 @@ func (b *bench) catchup(ctx context.Context) error {
 	// 1. Backfill: the baseline.
 	first, backfillElapsed, err := p.startUntil(ctx, 1)
 	if err != nil {
-		return err
+		return Stats{}, Stats{}, err
 	}
 	var count struct {
 		Count int `json:"count"`
 	}
 	if _, err := b.getJSON(ctx, b.cfg.SearchURL+"/"+projection.PaymentsAlias(p.prefix)+"/_count", &count); err != nil {
 		b.cleanupBackfill(p.prefix, p.slot, first)
-		return err
+		return Stats{}, Stats{}, err
 	}
-	base := Stats{Count: count.Count, Elapsed: backfillElapsed.Seconds(), PerSec: float64(count.Count) / backfillElapsed.Seconds()}
+	backfill = Stats{Count: count.Count, Elapsed: backfillElapsed.Seconds(), PerSec: float64(count.Count) / backfillElapsed.Seconds()}
 	b.cleanupProcess(first) // stopped; its slot keeps the WAL from here on
 
 	// 2. The backlog.
-	target, written, err := b.writeBacklog(ctx, b.cfg.CatchupPayments)
+	target, written, err := b.writeBacklog(ctx, n)
 	if err != nil {
 		b.dropProjection(p.prefix, p.slot)
-		return err
+		return Stats{}, Stats{}, err
 	}
 
 	// 3. Catch up.
 	second, elapsed, err := p.startUntil(ctx, target)
 	if err != nil {
-		return err
+		return Stats{}, Stats{}, err
 	}
 	b.cleanupBackfill(p.prefix, p.slot, second)
-	st := Stats{Count: written, Elapsed: elapsed.Seconds(), PerSec: float64(written) / elapsed.Seconds()}
-	b.add(Result{Scenario: fmt.Sprintf("catch-up of a %d-payment backlog", written), Product: st, Baseline: &base,
-		Ratio: st.PerSec / base.PerSec,
-		Note:  fmt.Sprintf("product: a stopped projector started again behind %d payments (1,000 per transaction), process start included; baseline: the same projector's backfill of %d documents in this run", written, base.Count)})
-	return nil
+	catchup = Stats{Count: written, Elapsed: elapsed.Seconds(), PerSec: float64(written) / elapsed.Seconds()}
+	return backfill, catchup, nil
 }
 
 // benchProjector is a projector of the bench's own (slot, index prefix).

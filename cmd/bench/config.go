@@ -29,6 +29,14 @@ type Config struct {
 	Rates            []int         `env:"BENCH_FRESHNESS_RATES" envDefault:"1000,2000,4000"`
 	Scenarios        []string      `env:"BENCH_SCENARIOS" envDefault:"search,single,batch,freshness,backfill,memory,processing"`
 	Out              string        `env:"BENCH_OUT" envDefault:".run/bench.json"`
+	// ScaleSizes are the payments table sizes the scale scenario measures
+	// at, ascending: it grows the table to each in turn.
+	ScaleSizes []int `env:"BENCH_SCALE_SIZES" envDefault:"1000000,5000000,10000000"`
+	// ChartsDir is where the scale scenario draws its SVG charts.
+	ChartsDir string `env:"BENCH_CHARTS_DIR" envDefault:"docs/bench"`
+	// ChartsOnly redraws the charts from the scale figures in BENCH_OUT
+	// and measures nothing.
+	ChartsOnly bool `env:"BENCH_CHARTS_ONLY"`
 }
 
 // Validate reports every out-of-range value.
@@ -44,6 +52,11 @@ func (c *Config) Validate() error {
 	ck.That(c.SearchClients >= 1 && c.SearchClients <= 256, "BENCH_SEARCH_CLIENTS must be 1..256")
 	ck.That(c.SeedPayments >= 0, "BENCH_SEED_PAYMENTS must be ≥ 0")
 	ck.That(c.Customers >= 2 && c.Customers <= 1000, "BENCH_CUSTOMERS must be 2..1000 (half hold the search data set, half take the write load)")
+	ck.That(len(c.ScaleSizes) > 0, "BENCH_SCALE_SIZES must name at least one size")
+	for i, n := range c.ScaleSizes {
+		ck.That(n >= 1000, "BENCH_SCALE_SIZES must be at least 1000 each, got %d", n)
+		ck.That(i == 0 || n > c.ScaleSizes[i-1], "BENCH_SCALE_SIZES must ascend (the table only grows), got %d after %d", n, c.ScaleSizes[max(i-1, 0)])
+	}
 	for _, r := range c.Rates {
 		ck.That(r >= 1 && r <= 100000, "BENCH_FRESHNESS_RATES must be 1..100000, got %d", r)
 	}

@@ -47,8 +47,14 @@ type Result struct {
 	Ratio    float64 `json:"ratio,omitempty"` // product / baseline throughput, or baseline / product latency for searches
 	// ScopePayments is the number of payments the bench user's searches
 	// cover (payments of its customers); search scenario only, 0 included.
-	ScopePayments *int   `json:"scope_payments,omitempty"`
-	Note          string `json:"note,omitempty"`
+	ScopePayments *int `json:"scope_payments,omitempty"`
+	// Payments is the payments table's row count when the figure was
+	// measured; scale scenario only, the x axis of its charts.
+	Payments int `json:"payments,omitempty"`
+	// IndexBytes is the payments index's store size; with Product.Count
+	// (its documents) it gives the bytes per payment. Scale scenario only.
+	IndexBytes int64  `json:"index_bytes,omitempty"`
+	Note       string `json:"note,omitempty"`
 }
 
 type bench struct {
@@ -70,6 +76,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	var cfg Config
 	if err := config.Load(&cfg, getenv); err != nil {
 		return err
+	}
+	if cfg.ChartsOnly {
+		return redrawCharts(cfg, stdout)
 	}
 	b := &bench{cfg: cfg, out: stdout, report: &Report{StartedAt: time.Now().UTC(), Machine: machine()}}
 	var err error
@@ -98,6 +107,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		"apikey":     b.apiKeyVsUser,
 		"webhooks":   b.webhooks,
 		"catchup":    b.catchup,
+		"scale":      b.scale,
 	}
 	// The search data set first, so that the searches measure an index
 	// built by ingestion alone: the write scenarios' load comes after them
