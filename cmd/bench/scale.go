@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -57,6 +59,9 @@ func (b *bench) scale(ctx context.Context) error {
 			return err
 		}
 		if err := b.scalePoint(ctx, pool); err != nil {
+			return err
+		}
+		if err := b.saveReport(); err != nil {
 			return err
 		}
 	}
@@ -181,6 +186,17 @@ func (b *bench) indexSize(ctx context.Context) (docs int, bytes int64, segments 
 	}
 	segments, err = b.segments(ctx)
 	return docs, bytes, segments, err
+}
+
+// saveReport writes the figures so far to BENCH_OUT, so that a long scale
+// run stopped part-way keeps the sizes it measured (the charts can be drawn
+// from them with BENCH_CHARTS_ONLY=1).
+func (b *bench) saveReport() error {
+	buf, err := json.MarshalIndent(b.report, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(b.cfg.Out, append(buf, '\n'), 0o644)
 }
 
 func countPayments(ctx context.Context, pool *pgxpool.Pool) (int, error) {
