@@ -7,7 +7,8 @@
 # BENCH_CLIENTS (64), BENCH_BATCH_CLIENTS (4), BENCH_SEARCH_CLIENTS (16),
 # BENCH_SEED_PAYMENTS (1000000), BENCH_FRESHNESS_RATES (1000,2000,4000),
 # BENCH_SCENARIOS (single,batch,freshness,backfill,catchup,search,memory,
-# processing,apikey,webhooks), BENCH_CATCHUP_PAYMENTS (300000),
+# processing,apikey,webhooks; also sustained), BENCH_CATCHUP_PAYMENTS (300000),
+# BENCH_SUSTAINED_RATE (10000), BENCH_SUSTAINED_SECONDS (60),
 # BENCH_WEBHOOK_EVENTS (20000), BENCH_WEBHOOK_ENDPOINTS (5).
 #
 # BENCH_SCENARIOS=scale (not in the default list: it grows the payments

@@ -27,6 +27,8 @@ type Config struct {
 	SeedPayments     int           `env:"BENCH_SEED_PAYMENTS" envDefault:"1000000"`
 	Customers        int           `env:"BENCH_CUSTOMERS" envDefault:"20"`
 	Rates            []int         `env:"BENCH_FRESHNESS_RATES" envDefault:"1000,2000,4000"`
+	SustainedRate    int           `env:"BENCH_SUSTAINED_RATE" envDefault:"10000"`
+	SustainedSeconds int           `env:"BENCH_SUSTAINED_SECONDS" envDefault:"60"`
 	Scenarios        []string      `env:"BENCH_SCENARIOS" envDefault:"search,single,batch,freshness,backfill,memory,processing"`
 	Out              string        `env:"BENCH_OUT" envDefault:".run/bench.json"`
 	// ScaleSizes are the payments table sizes the scale scenario measures
@@ -52,6 +54,8 @@ func (c *Config) Validate() error {
 	ck.That(c.SearchClients >= 1 && c.SearchClients <= 256, "BENCH_SEARCH_CLIENTS must be 1..256")
 	ck.That(c.SeedPayments >= 0, "BENCH_SEED_PAYMENTS must be ≥ 0")
 	ck.That(c.Customers >= 2 && c.Customers <= 1000, "BENCH_CUSTOMERS must be 2..1000 (half hold the search data set, half take the write load)")
+	ck.That(c.SustainedRate >= 100 && c.SustainedRate <= 100000, "BENCH_SUSTAINED_RATE must be 100..100000 (batches of 100)")
+	ck.That(c.SustainedSeconds >= 1 && c.SustainedSeconds <= 3600, "BENCH_SUSTAINED_SECONDS must be 1..3600")
 	ck.That(len(c.ScaleSizes) > 0, "BENCH_SCALE_SIZES must name at least one size")
 	for i, n := range c.ScaleSizes {
 		ck.That(n >= 1000, "BENCH_SCALE_SIZES must be at least 1000 each, got %d", n)

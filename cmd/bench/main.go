@@ -107,6 +107,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		"apikey":     b.apiKeyVsUser,
 		"webhooks":   b.webhooks,
 		"catchup":    b.catchup,
+		"sustained":  b.sustained,
 		"scale":      b.scale,
 	}
 	// The search data set first, so that the searches measure an index
