@@ -6,8 +6,8 @@
 # Tunables (environment): BENCH_DURATION (per scenario, default 15s),
 # BENCH_CLIENTS (64), BENCH_BATCH_CLIENTS (4), BENCH_SEARCH_CLIENTS (16),
 # BENCH_SEED_PAYMENTS (1000000), BENCH_FRESHNESS_RATES (1000,2000,4000),
-# BENCH_SCENARIOS (single,batch,freshness,backfill,catchup,search,memory,
-# processing,apikey,webhooks; also sustained), BENCH_CATCHUP_PAYMENTS (300000),
+# BENCH_SCENARIOS (single,batch,freshness,sustained,backfill,catchup,search,memory,
+# processing,apikey,webhooks), BENCH_CATCHUP_PAYMENTS (300000),
 # BENCH_SUSTAINED_RATE (10000), BENCH_SUSTAINED_SECONDS (60),
 # BENCH_WEBHOOK_EVENTS (20000), BENCH_WEBHOOK_ENDPOINTS (5).
 #
@@ -38,7 +38,7 @@ source "$RUN_DIR/stack.env"
 export DATABASE_URL SEARCH_URL COMMAND_API QUERY_API PROJECTOR_URL WEBHOOK_RECEIVER
 go build -o "$RUN_DIR/bin/bench" ./cmd/bench
 
-scenarios=${BENCH_SCENARIOS:-single,batch,freshness,backfill,catchup,search,memory,processing,apikey,webhooks}
+scenarios=${BENCH_SCENARIOS:-single,batch,freshness,sustained,backfill,catchup,search,memory,processing,apikey,webhooks}
 quiet=() live=()
 IFS=, read -ra names <<<"$scenarios"
 for name in "${names[@]}"; do
