@@ -369,6 +369,9 @@ type AmountMax = int64
 // AmountMin defines model for amount_min.
 type AmountMin = int64
 
+// Columns defines model for columns.
+type Columns = string
+
 // ConsistencyToken defines model for consistency_token.
 type ConsistencyToken = string
 
@@ -386,6 +389,9 @@ type ExactTotal = bool
 
 // ExecutedByParameter defines model for executed_by.
 type ExecutedByParameter = []string
+
+// ExportTz defines model for export_tz.
+type ExportTz = string
 
 // FailureCode defines model for failure_code.
 type FailureCode = []string
@@ -494,7 +500,7 @@ type SearchPaymentsParams struct {
 	// Q Free text over third party, description and customer name: every word must occur in at least one of them (case-insensitive, whole words). Plain words only: no query syntax, operators or wildcards.
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
-	// Sort Order; ties are broken by payment id in the same direction.
+	// Sort Order; ties are broken by payment id in the same direction. amount and -amount need exactly one currency filter (minor units of different currencies are not comparable); without it the request is 400 naming sort.
 	Sort *SearchPaymentsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
 
 	// Limit Page size.
@@ -557,8 +563,14 @@ type ExportPaymentsParams struct {
 	// Q Free text over third party, description and customer name: every word must occur in at least one of them (case-insensitive, whole words). Plain words only: no query syntax, operators or wildcards.
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
-	// Sort Order; ties are broken by payment id in the same direction.
+	// Sort Order; ties are broken by payment id in the same direction. amount and -amount need exactly one currency filter (minor units of different currencies are not comparable); without it the request is 400 naming sort.
 	Sort *ExportPaymentsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Columns The CSV's columns, comma-separated, in the order wanted (repeatable; the values are joined). Default: every column in the documented order. An unknown or repeated name is 400 naming columns.
+	Columns *Columns `form:"columns,omitempty" json:"columns,omitempty"`
+
+	// Tz IANA time zone in which the CSV writes date and processed_at (RFC 3339 with that zone's offset). Anything else is 400 naming tz.
+	Tz *ExportTz `form:"tz,omitempty" json:"tz,omitempty"`
 
 	// ConsistencyToken An X-Consistency-Token from a command API write: the request first waits (at most 5 s) until that write is searchable, then answers 503 with Retry-After.
 	ConsistencyToken *ConsistencyToken `form:"consistency_token,omitempty" json:"consistency_token,omitempty"`
@@ -730,7 +742,7 @@ type ClientInterface interface {
 
 	// ExportPayments Every matching payment as CSV, streamed in the requested order.
 	//
-	// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+	// Columns (columns= chooses some, in its order): id, payment_ref_id, date (RFC 3339, in tz, default UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, in tz; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
 	//
 	// Corresponds with GET /v1/payments/export.csv (the `ExportPayments` operationId).
 	ExportPayments(ctx context.Context, params *ExportPaymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -800,7 +812,7 @@ func (c *Client) SearchPayments(ctx context.Context, params *SearchPaymentsParam
 
 // ExportPayments Every matching payment as CSV, streamed in the requested order.
 //
-// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+// Columns (columns= chooses some, in its order): id, payment_ref_id, date (RFC 3339, in tz, default UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, in tz; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
 //
 // Corresponds with GET /v1/payments/export.csv (the `ExportPayments` operationId).
 func (c *Client) ExportPayments(ctx context.Context, params *ExportPaymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1427,6 +1439,30 @@ func NewExportPaymentsRequest(server string, params *ExportPaymentsParams) (*htt
 
 		}
 
+		if params.Columns != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "columns", *params.Columns, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tz != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tz", *params.Tz, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.ConsistencyToken != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistency_token", *params.ConsistencyToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -1924,7 +1960,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExportPaymentsWithResponse Every matching payment as CSV, streamed in the requested order.
 	//
-	// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+	// Columns (columns= chooses some, in its order): id, payment_ref_id, date (RFC 3339, in tz, default UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, in tz; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2640,7 +2676,7 @@ func (c *ClientWithResponses) SearchPaymentsWithResponse(ctx context.Context, pa
 
 // ExportPaymentsWithResponse Every matching payment as CSV, streamed in the requested order.
 //
-// Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+// Columns (columns= chooses some, in its order): id, payment_ref_id, date (RFC 3339, in tz, default UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, in tz; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
 //
 // Returns a wrapper object for the known response body format(s).
 //

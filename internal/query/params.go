@@ -48,7 +48,21 @@ type SummaryRequest struct {
 type ExportRequest struct {
 	Filter Filter
 	Sort   Sort
-	MinLSN uint64
+	// Columns are the chosen columns, in the order asked for; all of
+	// ExportColumns when the request names none.
+	Columns []string
+	// Location is the time zone of the exported instants (tz); never nil,
+	// UTC by default.
+	Location *time.Location
+	MinLSN   uint64
+}
+
+// ExportColumns lists every column of the CSV export, in the default order.
+var ExportColumns = []string{
+	"id", "payment_ref_id", "date", "customer_id", "customer_name", "user_id", "user_name", "user_email",
+	"third_party", "description", "amount_minor", "amount", "currency", "status",
+	"failure_code", "attempts", "processed_at", "amount_refunded",
+	"executed_by_type", "executed_by_id", "executed_by_name",
 }
 
 // ReadRequest is a validated GET of one resource (a payment, the customers):
@@ -78,13 +92,14 @@ const (
 	pTZ          = "tz"
 	pConsistency = "consistency_token"
 	pExactTotal  = "exact_total"
+	pColumns     = "columns"
 )
 
 var (
 	filterParams  = []string{pFrom, pTo, pCustomerID, pUserID, pExecutedBy, pStatus, pCurrency, pPaymentRef, pAmountMin, pAmountMax, pFailureCode, pRefunded, pText}
 	searchParams  = append(slices.Clone(filterParams), pSort, pLimit, pCursor, pExactTotal, pConsistency)
 	summaryParams = append(slices.Clone(filterParams), pTZ, pConsistency)
-	exportParams  = append(slices.Clone(filterParams), pSort, pConsistency)
+	exportParams  = append(slices.Clone(filterParams), pSort, pColumns, pTZ, pConsistency)
 	readParams    = []string{pConsistency}
 )
 
@@ -118,6 +133,7 @@ func ParseSearch(v url.Values, tokenHeader string) (SearchRequest, error) {
 		MinLSN:     p.consistency(tokenHeader),
 		ExactTotal: p.boolean(pExactTotal),
 	}
+	p.amountSortNeedsOneCurrency(req.Sort, req.Filter)
 	return req, p.err()
 }
 
@@ -137,10 +153,13 @@ func ParseSummary(v url.Values, tokenHeader string) (SummaryRequest, error) {
 func ParseExport(v url.Values, tokenHeader string) (ExportRequest, error) {
 	p := newParser(v, exportParams)
 	req := ExportRequest{
-		Filter: p.filter(),
-		Sort:   p.sort(),
-		MinLSN: p.consistency(tokenHeader),
+		Filter:   p.filter(),
+		Sort:     p.sort(),
+		Columns:  p.columns(),
+		Location: p.location(),
+		MinLSN:   p.consistency(tokenHeader),
 	}
+	p.amountSortNeedsOneCurrency(req.Sort, req.Filter)
 	return req, p.err()
 }
 
@@ -369,6 +388,43 @@ func (p *parser) sort() Sort {
 		return DefaultSort
 	}
 	return Sort(s)
+}
+
+// amountSortNeedsOneCurrency refuses an amount order across currencies:
+// minor units of different currencies are not comparable (100 JPY is less
+// than 1 EUR; 100 KWD far more), so sort=amount and sort=-amount need
+// exactly one currency filter.
+func (p *parser) amountSortNeedsOneCurrency(s Sort, f Filter) {
+	if s.Field() == "amount" && len(f.Currencies) != 1 {
+		p.val.Add(pSort, "sorting by amount needs exactly one currency filter (currency=EUR, for example): amounts in different currencies cannot be compared")
+	}
+}
+
+// columns reads the export's chosen columns: comma-separated names of
+// ExportColumns, in the order wanted, the parameter repeatable (its values
+// are joined). Duplicates are reported, like unknown names.
+func (p *parser) columns() []string {
+	var out []string
+	for _, v := range p.v[pColumns] {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			switch {
+			case name == "":
+				continue
+			case !slices.Contains(ExportColumns, name):
+				p.val.Add(pColumns, "has an unknown column %q (known: %s)", printable(name), strings.Join(ExportColumns, ", "))
+				return nil
+			case slices.Contains(out, name):
+				p.val.Add(pColumns, "names %q twice", name)
+				return nil
+			}
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		return slices.Clone(ExportColumns)
+	}
+	return out
 }
 
 func (p *parser) limit() int {

@@ -79,7 +79,7 @@ func TestParseSearch(t *testing.T) {
 			"amount_min":     {"0"},
 			"amount_max":     {"1000000000000000"},
 			"q":              {"  acme invoice "},
-			"sort":           {"amount"},
+			"sort":           {"-date"},
 			"limit":          {"500"},
 		}
 		req, err := query.ParseSearch(v, domain.EncodeConsistencyToken(42))
@@ -108,7 +108,7 @@ func TestParseSearch(t *testing.T) {
 		if *f.AmountMin != 0 || *f.AmountMax != domain.MaxAmount {
 			t.Errorf("amounts = %d..%d", *f.AmountMin, *f.AmountMax)
 		}
-		if f.Text != "acme invoice" || req.Sort != query.SortAmount || req.Limit != 500 || req.MinLSN != 42 {
+		if f.Text != "acme invoice" || req.Sort != query.SortDateDesc || req.Limit != 500 || req.MinLSN != 42 {
 			t.Errorf("got %+v", req)
 		}
 	})
@@ -161,6 +161,8 @@ func TestParseSearch(t *testing.T) {
 		{"LongText", url.Values{"q": {strings.Repeat("x", 201)}}, "", "q"},
 		{"ControlInText", url.Values{"q": {"a\x00b"}}, "", "q"},
 		{"UnknownSort", url.Values{"sort": {"name"}}, "", "sort"},
+		{"AmountSortWithoutCurrency", url.Values{"sort": {"amount"}}, "", "sort"},
+		{"AmountSortAcrossCurrencies", url.Values{"sort": {"-amount"}, "currency": {"EUR", "DKK"}}, "", "sort"},
 		{"LimitZero", url.Values{"limit": {"0"}}, "", "limit"},
 		{"LimitTooLarge", url.Values{"limit": {"501"}}, "", "limit"},
 		{"LimitNotANumber", url.Values{"limit": {"ten"}}, "", "limit"},
@@ -221,15 +223,47 @@ func TestParseSummary(t *testing.T) {
 
 func TestParseExportAndRead(t *testing.T) {
 	t.Run("ExportTakesSortNotLimit", func(t *testing.T) {
-		req, err := query.ParseExport(url.Values{"sort": {"-amount"}}, "")
+		req, err := query.ParseExport(url.Values{"sort": {"-amount"}, "currency": {"JPY"}}, "")
 		if err != nil || req.Sort != query.SortAmountDesc {
 			t.Fatalf("got %v, %v", req.Sort, err)
+		}
+		if !slices.Equal(req.Columns, query.ExportColumns) || req.Location != time.UTC {
+			t.Errorf("columns %v, location %v; want every column in UTC", req.Columns, req.Location)
 		}
 		_, err = query.ParseExport(url.Values{"limit": {"5"}, "cursor": {"x"}}, "")
 		if got := strings.Join(fields(t, err), ","); got != "cursor,limit" {
 			t.Fatalf("fields = %s", got)
 		}
 	})
+	t.Run("ExportColumnsAndZone", func(t *testing.T) {
+		req, err := query.ParseExport(url.Values{"columns": {"date, amount,currency", "id"}, "tz": {"America/New_York"}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(req.Columns, ","); got != "date,amount,currency,id" {
+			t.Errorf("columns = %s, want date,amount,currency,id in the order asked", got)
+		}
+		if req.Location.String() != "America/New_York" {
+			t.Errorf("location = %v", req.Location)
+		}
+	})
+	for name, tc := range map[string]struct {
+		v    url.Values
+		want string
+	}{
+		"ErrUnknownColumn":        {url.Values{"columns": {"id,password_hash"}}, "columns"},
+		"ErrDuplicateColumn":      {url.Values{"columns": {"id,id"}}, "columns"},
+		"ErrUnknownZone":          {url.Values{"tz": {"Mars/Olympus"}}, "tz"},
+		"ErrColumnsAndZone":       {url.Values{"columns": {"nope"}, "tz": {"../etc"}}, "columns,tz"},
+		"ErrAmountSortNoCurrency": {url.Values{"sort": {"amount"}}, "sort"},
+	} {
+		t.Run("Export"+name, func(t *testing.T) {
+			_, err := query.ParseExport(tc.v, "")
+			if got := strings.Join(fields(t, err), ","); got != tc.want {
+				t.Fatalf("fields = %s, want %s", got, tc.want)
+			}
+		})
+	}
 	t.Run("ReadTakesOnlyToken", func(t *testing.T) {
 		req, err := query.ParseRead(url.Values{"consistency_token": {domain.EncodeConsistencyToken(5)}}, "")
 		if err != nil || req.MinLSN != 5 {

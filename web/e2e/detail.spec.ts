@@ -29,7 +29,7 @@ test('a payment detail URL is opened from the list, reloaded, shared and closed 
   await waitForStatus(request, token, paid.id, ['succeeded']);
 
   await logIn(page, user);
-  const listUrl = `/payments?q=${encodeURIComponent(`Detail Supplier ${runId}`)}&sort=amount`;
+  const listUrl = `/payments?q=${encodeURIComponent(`Detail Supplier ${runId}`)}&sort=date`;
   await page.goto(listUrl);
   await expect(page.getByTestId('payment-row')).toHaveCount(25);
 
@@ -78,7 +78,7 @@ test('a payment detail URL is opened from the list, reloaded, shared and closed 
     await expect(drawer).toBeVisible();
     await page.goBack();
     await expect(drawer).toBeHidden();
-    await expect(page).toHaveURL(new RegExp(`/payments\\?q=.*sort=amount`));
+    await expect(page).toHaveURL(new RegExp(`/payments\\?q=.*sort=date`));
     await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(before - 20);
     expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(100);
   });

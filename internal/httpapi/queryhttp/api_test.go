@@ -291,7 +291,7 @@ func TestValidation(t *testing.T) {
 
 	// A real cursor of the linked user, for the foreign-cursor cases.
 	var page query.Page
-	s.get(t, tok, "/v1/payments", url.Values{"limit": {"2"}, "sort": {"amount"}}).decode(t, &page)
+	s.get(t, tok, "/v1/payments", url.Values{"limit": {"2"}, "sort": {"amount"}, "currency": {"DKK"}}).decode(t, &page)
 	if page.NextCursor == nil {
 		t.Fatal("no cursor")
 	}
@@ -318,13 +318,13 @@ func TestValidation(t *testing.T) {
 		{name: "BadFailureCodeAndRefunded", path: "/v1/payments", params: url.Values{"failure_code": {"ok", strings.Repeat("x", 65)}, "refunded": {"yes"}}, want: "failure_code,refunded"},
 		{name: "FailureCodeControlCharacter", path: "/v1/payments/summary", params: url.Values{"failure_code": {"a\x00b"}}, want: "failure_code"},
 		{name: "RefundedTwice", path: "/v1/payments/export.csv", params: url.Values{"refunded": {"true", "false"}}, want: "refunded"},
-		{name: "CursorOfAnotherLifecycleFilter", path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"amount"}, "refunded": {"false"}}, want: "cursor"},
+		{name: "CursorOfAnotherLifecycleFilter", path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"amount"}, "currency": {"DKK"}, "refunded": {"false"}}, want: "cursor"},
 		{name: "EventsBadID", path: "/v1/payments/not-a-uuid/events", want: "id"},
 		{name: "EventsUnknownParameter", path: "/v1/payments/" + w.p1[0].ID + "/events", params: url.Values{"limit": {"5"}}, want: "limit"},
-		{name: "CorruptCursor", path: "/v1/payments", params: url.Values{"cursor": {string(corrupt)}, "sort": {"amount"}, "limit": {"2"}}, want: "cursor"},
-		{name: "CursorOfAnotherUser", user: w.r, path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"amount"}, "limit": {"2"}}, want: "cursor"},
-		{name: "CursorOfAnotherSort", path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"-amount"}}, want: "cursor"},
-		{name: "CursorOfAnotherQuery", path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"amount"}, "status": {"pending"}}, want: "cursor"},
+		{name: "CorruptCursor", path: "/v1/payments", params: url.Values{"cursor": {string(corrupt)}, "sort": {"amount"}, "currency": {"DKK"}, "limit": {"2"}}, want: "cursor"},
+		{name: "CursorOfAnotherUser", user: w.r, path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"amount"}, "currency": {"DKK"}, "limit": {"2"}}, want: "cursor"},
+		{name: "CursorOfAnotherSort", path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"-amount"}, "currency": {"DKK"}}, want: "cursor"},
+		{name: "CursorOfAnotherQuery", path: "/v1/payments", params: url.Values{"cursor": {cur}, "sort": {"amount"}, "currency": {"DKK"}, "status": {"pending"}}, want: "cursor"},
 		{name: "BadExactTotal", path: "/v1/payments", params: url.Values{"exact_total": {"yes"}}, want: "exact_total"},
 		{name: "ExactTotalTwice", path: "/v1/payments", params: url.Values{"exact_total": {"true", "false"}}, want: "exact_total"},
 		{name: "SummaryNoExactTotal", path: "/v1/payments/summary", params: url.Values{"exact_total": {"true"}}, want: "exact_total"},
@@ -373,10 +373,10 @@ func TestValidation(t *testing.T) {
 	}
 	t.Run("CursorOfSameQueryInOtherOrder", func(t *testing.T) {
 		// Parameter order and id case do not change the query.
-		q := url.Values{"sort": {"amount"}, "limit": {"2"}, "customer_id": {strings.ToUpper(w.c1.ID), w.c2.ID}}
+		q := url.Values{"sort": {"amount"}, "currency": {"DKK"}, "limit": {"2"}, "customer_id": {strings.ToUpper(w.c1.ID), w.c2.ID}}
 		var first query.Page
 		s.get(t, tok, "/v1/payments", q).decode(t, &first)
-		raw := "customer_id=" + w.c2.ID + "&customer_id=" + w.c1.ID + "&limit=3&sort=amount&cursor=" + url.QueryEscape(*first.NextCursor)
+		raw := "customer_id=" + w.c2.ID + "&customer_id=" + w.c1.ID + "&limit=3&sort=amount&currency=DKK&cursor=" + url.QueryEscape(*first.NextCursor)
 		res := s.getURL(t, tok, s.url+"/v1/payments?"+raw)
 		if res.status != http.StatusOK {
 			t.Fatalf("status %d: %s", res.status, res.body)
@@ -429,7 +429,7 @@ func TestTotalRelation(t *testing.T) {
 		var ids []string
 		cursor := ""
 		for i, exact := range []string{"true", "", "false"} {
-			q := url.Values{"limit": {"2"}, "sort": {"amount"}}
+			q := url.Values{"limit": {"2"}, "sort": {"amount"}, "currency": {"DKK"}}
 			if exact != "" {
 				q.Set("exact_total", exact)
 			}
@@ -595,6 +595,9 @@ func TestCursorWalkUnderInserts(t *testing.T) {
 			before := slices.Clone(existing)
 			mu.Unlock()
 			params := url.Values{"sort": {string(sort)}, "limit": {"9"}}
+			if sort.Field() == "amount" {
+				params.Set("currency", "DKK") // every payment here is DKK; amounts sort within one currency
+			}
 			seen := map[string]bool{}
 			var prev *query.SortKey
 			inserted := 0
@@ -775,6 +778,44 @@ func TestCSVFormat(t *testing.T) {
 	}
 	if ct := res.header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
 		t.Fatalf("Content-Type %q", ct)
+	}
+	t.Run("ChosenColumnsInAZone", func(t *testing.T) {
+		// Copenhagen is UTC+2 in May and April (summer time): the instants carry that offset.
+		res := s.get(t, s.token(user), "/v1/payments/export.csv",
+			url.Values{"columns": {"date,amount,currency,processed_at"}, "tz": {"Europe/Copenhagen"}})
+		want := "date,amount,currency,processed_at\n" +
+			"2024-05-01T14:30:00.123456+02:00,123.456,KWD,2024-05-01T14:31:00.5+02:00\n" +
+			"2024-04-01T02:00:00+02:00,0.05,DKK,2024-05-01T14:31:00.5+02:00\n"
+		if res.status != http.StatusOK || string(res.body) != want {
+			t.Fatalf("status %d csv\n got %q\nwant %q", res.status, res.body, want)
+		}
+	})
+	t.Run("AmountSortInOneCurrency", func(t *testing.T) {
+		res := s.get(t, s.token(user), "/v1/payments/export.csv", url.Values{"columns": {"id"}, "sort": {"-amount"}, "currency": {"DKK"}})
+		if want := "id\n00000000-0000-4000-8000-000000000002\n"; string(res.body) != want {
+			t.Fatalf("csv %q, want %q", res.body, want)
+		}
+	})
+	for name, tc := range map[string]struct {
+		path   string
+		params url.Values
+		want   string
+	}{
+		"ErrUnknownColumn":                 {"/v1/payments/export.csv", url.Values{"columns": {"id,secret"}}, "columns"},
+		"ErrUnknownZone":                   {"/v1/payments/export.csv", url.Values{"tz": {"Europe/Atlantis"}}, "tz"},
+		"ErrAmountSortAcrossCurrencies":    {"/v1/payments/export.csv", url.Values{"sort": {"amount"}}, "sort"},
+		"ErrSearchAmountSortTwoCurrencies": {"/v1/payments", url.Values{"sort": {"-amount"}, "currency": {"DKK", "KWD"}}, "sort"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := s.get(t, s.token(user), tc.path, tc.params)
+			if res.status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", res.status, res.body)
+			}
+			p := res.problem(t)
+			if len(p.Errors) != 1 || p.Errors[0].Field != tc.want || p.Code != domain.EINVALID {
+				t.Fatalf("code %s errors %v, want invalid naming %s", p.Code, p.Errors, tc.want)
+			}
+		})
 	}
 	t.Run("EmptyExportHasHeader", func(t *testing.T) {
 		res := s.get(t, s.token(user), "/v1/payments/export.csv", url.Values{"currency": {"EUR"}})

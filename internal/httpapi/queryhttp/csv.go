@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -14,19 +15,21 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/query"
 )
 
-// CSVColumns is the header row of GET /v1/payments/export.csv.
-var CSVColumns = []string{
-	"id", "payment_ref_id", "date", "customer_id", "customer_name", "user_id", "user_name", "user_email",
-	"third_party", "description", "amount_minor", "amount", "currency", "status",
-	"failure_code", "attempts", "processed_at", "amount_refunded",
-	"executed_by_type", "executed_by_id", "executed_by_name",
+// CSVColumns is the default header row of GET /v1/payments/export.csv
+// (every column; columns= chooses some of them).
+var CSVColumns = query.ExportColumns
+
+// CSVRecord returns the cells of one payment's CSV row with every column,
+// instants in UTC, protected against formula injection.
+func CSVRecord(p query.Payment) []string {
+	return CSVRecordIn(p, time.UTC)
 }
 
-// CSVRecord returns the cells of one payment's CSV row, protected against
-// formula injection.
-func CSVRecord(p query.Payment) []string {
+// CSVRecordIn is CSVRecord with the instants (date, processed_at) written
+// in loc, as RFC 3339 with that zone's offset.
+func CSVRecordIn(p query.Payment, loc *time.Location) []string {
 	rec := []string{
-		p.ID, p.PaymentRefID, p.Date.UTC().Format(time.RFC3339Nano), p.CustomerID, p.CustomerName,
+		p.ID, p.PaymentRefID, p.Date.In(loc).Format(time.RFC3339Nano), p.CustomerID, p.CustomerName,
 		p.UserID, p.UserName, p.UserEmail, p.ThirdParty, p.Description,
 		strconv.FormatInt(p.Amount, 10), domain.FormatAmount(p.Amount, p.Currency), p.Currency, string(p.Status),
 		"", strconv.Itoa(p.Attempts), "", strconv.FormatInt(p.AmountRefunded, 10),
@@ -36,12 +39,34 @@ func CSVRecord(p query.Payment) []string {
 		rec[14] = *p.FailureCode // a provider's code: text we do not control
 	}
 	if p.ProcessedAt != nil {
-		rec[16] = p.ProcessedAt.UTC().Format(time.RFC3339Nano)
+		rec[16] = p.ProcessedAt.In(loc).Format(time.RFC3339Nano)
 	}
 	for i, s := range rec {
 		rec[i] = SafeCell(s)
 	}
 	return rec
+}
+
+// csvRows returns a function that writes a page of payments as rows of the
+// request's columns, instants in its time zone.
+func csvRows(cw *csv.Writer, req query.ExportRequest) func([]query.Payment) error {
+	cols := make([]int, len(req.Columns)) // indexes into CSVColumns
+	for i, c := range req.Columns {
+		cols[i] = slices.Index(CSVColumns, c)
+	}
+	row := make([]string, len(cols))
+	return func(page []query.Payment) error {
+		for _, p := range page {
+			rec := CSVRecordIn(p, req.Location)
+			for i, j := range cols {
+				row[i] = rec[j]
+			}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // SafeCell defuses CSV formula injection (OWASP): a cell starting with
@@ -92,18 +117,17 @@ func (h *Handler) export(c *gin.Context) {
 		w.Header().Set("Cache-Control", "private, no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusOK)
-		return cw.Write(CSVColumns)
+		return cw.Write(req.Columns)
 	}
+	write := csvRows(cw, req)
 	err = h.svc.Export(ctx, caller(c), req, func(page []query.Payment) error {
 		if !started {
 			if err := start(); err != nil {
 				return err
 			}
 		}
-		for _, p := range page {
-			if err := cw.Write(CSVRecord(p)); err != nil {
-				return err
-			}
+		if err := write(page); err != nil {
+			return err
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil {

@@ -145,6 +145,11 @@ func randomCombo(r *rand.Rand, d *dataset, payments []query.Payment) combo {
 	if r.IntN(5) > 0 {
 		c.sort = []query.Sort{query.SortDate, query.SortDateDesc, query.SortAmount, query.SortAmountDesc}[r.IntN(4)]
 		c.params.Set("sort", string(c.sort))
+		if c.sort.Field() == "amount" && len(c.filter.Currencies) != 1 {
+			// The API sorts by amount only within one currency.
+			c.filter.Currencies = []string{currencies[r.IntN(len(currencies))]}
+			c.params["currency"] = c.filter.Currencies
+		}
 	}
 	c.tz = time.UTC
 	if name := zones[r.IntN(len(zones))]; name != "UTC" || r.IntN(2) == 0 {

@@ -45,7 +45,7 @@ export interface paths {
         };
         /**
          * Every matching payment as CSV, streamed in the requested order.
-         * @description Columns: id, payment_ref_id, date (RFC 3339, UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, UTC; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
+         * @description Columns (columns= chooses some, in its order): id, payment_ref_id, date (RFC 3339, in tz, default UTC), customer_id, customer_name, user_id, user_name, user_email, third_party, description, amount_minor, amount (decimal with the currency's minor digits), currency, status, failure_code (empty unless failed), attempts, processed_at (RFC 3339, in tz; empty until settled), amount_refunded (minor units), executed_by_type (user or api_key), executed_by_id, executed_by_name. Quoting follows RFC 4180; a cell starting with = + - @ tab or carriage return is prefixed with a single quote so spreadsheets do not evaluate it. If the search engine fails after rows were sent, the connection is closed without the final chunk, so the download fails instead of ending silently short.
          */
         get: operations["exportPayments"];
         put?: never;
@@ -376,8 +376,18 @@ export interface components {
         refunded: boolean;
         /** @description Free text over third party, description and customer name: every word must occur in at least one of them (case-insensitive, whole words). Plain words only: no query syntax, operators or wildcards. */
         q: string;
-        /** @description Order; ties are broken by payment id in the same direction. */
+        /** @description Order; ties are broken by payment id in the same direction. amount and -amount need exactly one currency filter (minor units of different currencies are not comparable); without it the request is 400 naming sort. */
         sort: "-date" | "date" | "-amount" | "amount";
+        /**
+         * @description The CSV's columns, comma-separated, in the order wanted (repeatable; the values are joined). Default: every column in the documented order. An unknown or repeated name is 400 naming columns.
+         * @example date,payment_ref_id,third_party,amount,currency,status
+         */
+        columns: string;
+        /**
+         * @description IANA time zone in which the CSV writes date and processed_at (RFC 3339 with that zone's offset). Anything else is 400 naming tz.
+         * @example Europe/Copenhagen
+         */
+        export_tz: string;
         /** @description Page size. */
         limit: number;
         /** @description The next_cursor of the previous page. Valid only with the same filters, sort and caller; anything else is rejected with 400. */
@@ -440,7 +450,7 @@ export interface operations {
                 refunded?: components["parameters"]["refunded"];
                 /** @description Free text over third party, description and customer name: every word must occur in at least one of them (case-insensitive, whole words). Plain words only: no query syntax, operators or wildcards. */
                 q?: components["parameters"]["q"];
-                /** @description Order; ties are broken by payment id in the same direction. */
+                /** @description Order; ties are broken by payment id in the same direction. amount and -amount need exactly one currency filter (minor units of different currencies are not comparable); without it the request is 400 naming sort. */
                 sort?: components["parameters"]["sort"];
                 /** @description Page size. */
                 limit?: components["parameters"]["limit"];
@@ -592,8 +602,18 @@ export interface operations {
                 refunded?: components["parameters"]["refunded"];
                 /** @description Free text over third party, description and customer name: every word must occur in at least one of them (case-insensitive, whole words). Plain words only: no query syntax, operators or wildcards. */
                 q?: components["parameters"]["q"];
-                /** @description Order; ties are broken by payment id in the same direction. */
+                /** @description Order; ties are broken by payment id in the same direction. amount and -amount need exactly one currency filter (minor units of different currencies are not comparable); without it the request is 400 naming sort. */
                 sort?: components["parameters"]["sort"];
+                /**
+                 * @description The CSV's columns, comma-separated, in the order wanted (repeatable; the values are joined). Default: every column in the documented order. An unknown or repeated name is 400 naming columns.
+                 * @example date,payment_ref_id,third_party,amount,currency,status
+                 */
+                columns?: components["parameters"]["columns"];
+                /**
+                 * @description IANA time zone in which the CSV writes date and processed_at (RFC 3339 with that zone's offset). Anything else is 400 naming tz.
+                 * @example Europe/Copenhagen
+                 */
+                tz?: components["parameters"]["export_tz"];
                 /** @description An X-Consistency-Token from a command API write: the request first waits (at most 5 s) until that write is searchable, then answers 503 with Retry-After. */
                 consistency_token?: components["parameters"]["consistency_token"];
             };

@@ -269,13 +269,23 @@ describe('PaymentsPage', () => {
 
   it('sorts by amount from the column header', async () => {
     const { fetch } = fakeFetch(routes());
-    renderApp('/payments', fetch);
+    renderApp('/payments?currency=DKK', fetch);
     await screen.findAllByTestId('payment-row');
     await userEvent.click(screen.getByRole('button', { name: 'Sort by Amount' }));
-    await waitFor(() => expect(currentLocation()).toBe('/payments?sort=-amount'));
+    await waitFor(() => expect(currentLocation()).toBe('/payments?currency=DKK&sort=-amount'));
     await userEvent.click(screen.getByRole('button', { name: 'Sort by Amount' }));
-    await waitFor(() => expect(currentLocation()).toBe('/payments?sort=amount'));
+    await waitFor(() => expect(currentLocation()).toBe('/payments?currency=DKK&sort=amount'));
     expect(screen.getByRole('columnheader', { name: /Amount/ })).toHaveAttribute('aria-sort', 'ascending');
+  });
+
+  it('offers amount sorting only within one currency', async () => {
+    const { fetch } = fakeFetch(routes());
+    renderApp('/payments?sort=-amount', fetch);
+    await screen.findAllByTestId('payment-row');
+    expect(screen.queryByRole('button', { name: 'Sort by Amount' })).not.toBeInTheDocument();
+    expect(screen.getByRole('columnheader', { name: 'Amount' })).not.toHaveAttribute('aria-sort');
+    expect(screen.getByTestId('amount-sort-hint')).toHaveTextContent('Filter on one currency to sort by amount.');
+    expect(screen.getByRole('combobox', { name: 'Sort' })).toHaveValue('-date');
   });
 
   it('shows an empty state', async () => {

@@ -21,14 +21,16 @@ import { Link, useParams } from 'react-router';
 import { setConsistencyToken, useConsistencyToken } from '../api/consistency';
 import { ApiError } from '../api/problem';
 import type { CreatedPayment, Payment } from '../api/types';
-import { useApi } from '../auth/context';
+import { useApi, useSession } from '../auth/context';
 import { describeError } from '../components/describeError';
 import { ProblemAlert } from '../components/ProblemAlert';
 import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
 import { CreatePaymentModal } from './CreatePaymentModal';
 import { saveBlob } from './download';
-import { activeFilterCount, apiQuery, filtersToSearch, SORT_KEYS, type SortKey } from './filters';
+import { ColumnChooser } from './ColumnChooser';
+import { csvColumns, useTableSettings } from './columns';
+import { activeFilterCount, amountSortable, apiQuery, filtersToSearch, SORT_KEYS, type SortKey } from './filters';
 import { FiltersForm } from './FiltersForm';
 import { PaginationBar } from './PaginationBar';
 import { PaymentCards } from './PaymentCards';
@@ -64,6 +66,9 @@ export function PaymentsPage() {
   const [highlightId, setHighlightId] = useState<string | null>(null);
   const [exporting, setExporting] = useState(false);
   const consistencyToken = useConsistencyToken();
+  const session = useSession();
+  const [table, setTable] = useTableSettings(session.user.id);
+  const canSortAmount = amountSortable(filters);
 
   const withToken = (q: URLSearchParams) => {
     if (consistencyToken) q.set('consistency_token', consistencyToken);
@@ -109,7 +114,10 @@ export function PaymentsPage() {
   const onExport = async () => {
     setExporting(true);
     try {
-      const { blob, filename } = await api.exportCsv(withToken(apiQuery(filters, 'export')));
+      // The CSV has the table's columns, with times in the viewer's zone, as the table shows them.
+      const q = apiQuery(filters, 'export', viewerTimeZone());
+      q.set('columns', csvColumns(table.columns));
+      const { blob, filename } = await api.exportCsv(withToken(q));
       saveBlob(blob, filename);
       notifications.show({ color: 'green', message: t('payments.exported', { filename }) });
     } catch (err) {
@@ -168,6 +176,7 @@ export function PaymentsPage() {
           >
             {t('payments.filters')}
           </Button>
+          <ColumnChooser value={table} onChange={setTable} />
           <Button
             variant="default"
             leftSection={<IconDownload size={16} aria-hidden />}
@@ -194,14 +203,21 @@ export function PaymentsPage() {
       {summary.error ? null : <SummaryStrip summary={summary.data} loading={summary.isPending} />}
 
       <Group justify="space-between" gap="xs" wrap="wrap">
-        <NativeSelect
-          label={t('payments.sort.label')}
-          size="xs"
-          value={filters.sort}
-          onChange={(e) => onSort(e.currentTarget.value as SortKey)}
-          data={SORT_KEYS.map((k) => ({ value: k, label: t(`payments.sort.${k}`) }))}
-          styles={{ root: { display: 'flex', alignItems: 'center', gap: 8 }, label: { whiteSpace: 'nowrap' } }}
-        />
+        <Group gap="xs" wrap="wrap">
+          <NativeSelect
+            label={t('payments.sort.label')}
+            size="xs"
+            value={filters.sort}
+            onChange={(e) => onSort(e.currentTarget.value as SortKey)}
+            data={SORT_KEYS.filter((k) => canSortAmount || !k.endsWith('amount')).map((k) => ({ value: k, label: t(`payments.sort.${k}`) }))}
+            styles={{ root: { display: 'flex', alignItems: 'center', gap: 8 }, label: { whiteSpace: 'nowrap' } }}
+          />
+          {!canSortAmount && (
+            <Text size="xs" c="dimmed" data-testid="amount-sort-hint">
+              {t('payments.table.amountSortHint')}
+            </Text>
+          )}
+        </Group>
         <Button
           variant="subtle"
           size="xs"
@@ -275,6 +291,9 @@ export function PaymentsPage() {
           busy={payments.isFetching}
           sort={filters.sort}
           onSort={onSort}
+          columns={table.columns}
+          density={table.density}
+          amountSortable={canSortAmount}
         />
       )}
 

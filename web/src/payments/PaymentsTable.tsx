@@ -5,6 +5,7 @@ import type { Payment } from '../api/types';
 import { useLocale } from '../i18n';
 import { formatMoney } from '../money/money';
 import { ExecutedBy } from './ExecutedBy';
+import { DEFAULT_COLUMNS, type ColumnKey, type Density } from './columns';
 import type { SortKey } from './filters';
 import { formatDateTime, refLabel } from './format';
 import { FailureReason, RefundHint, StatusBadge } from './StatusBadge';
@@ -48,7 +49,18 @@ function SortHeader({
   );
 }
 
-/** PaymentsTable is the desktop list: one row per payment, sortable by date and amount. */
+/** PaymentsTableProps configures PaymentsTable. */
+export interface PaymentsTableProps extends PaymentListProps {
+  sort: SortKey;
+  onSort: (s: SortKey) => void;
+  /** columns are the shown columns, in display order. */
+  columns?: readonly ColumnKey[];
+  density?: Density;
+  /** amountSortable is true when one currency is filtered: only then are amounts comparable. */
+  amountSortable?: boolean;
+}
+
+/** PaymentsTable is the desktop list: one row per payment, the chosen columns, sortable by date (and amount within one currency). */
 export function PaymentsTable({
   payments,
   onOpen,
@@ -56,29 +68,144 @@ export function PaymentsTable({
   busy,
   sort,
   onSort,
-}: PaymentListProps & { sort: SortKey; onSort: (s: SortKey) => void }) {
+  columns = DEFAULT_COLUMNS,
+  density = 'comfortable',
+  amountSortable = false,
+}: PaymentsTableProps) {
   const { t } = useTranslation();
   const { locale } = useLocale();
+  const header = (c: ColumnKey) => {
+    const label = t(`payments.columns.${c}`);
+    if (c === 'date') return <SortHeader key={c} column="date" label={label} sort={sort} onSort={onSort} />;
+    if (c === 'amount') {
+      return amountSortable ? (
+        <SortHeader key={c} column="amount" label={label} sort={sort} onSort={onSort} align="right" />
+      ) : (
+        <Table.Th key={c} style={{ textAlign: 'right' }}>
+          {label}
+        </Table.Th>
+      );
+    }
+    return (
+      <Table.Th key={c} style={c === 'refunded' || c === 'attempts' ? { textAlign: 'right' } : undefined}>
+        {label}
+      </Table.Th>
+    );
+  };
+  const cell = (c: ColumnKey, p: Payment) => {
+    switch (c) {
+      case 'date':
+        return (
+          <Table.Td key={c} className="tabular">
+            {formatDateTime(p.date, locale)}
+          </Table.Td>
+        );
+      case 'reference':
+        return (
+          <Table.Td key={c}>
+            <Group gap={2} wrap="nowrap">
+              <Anchor
+                component="button"
+                type="button"
+                className="mono"
+                onClick={() => onOpen(p)}
+                title={p.payment_ref_id}
+                aria-label={t('payments.openDetails', { ref: p.payment_ref_id })}
+              >
+                {refLabel(p.payment_ref_id)}
+              </Anchor>
+              <CopyButton value={p.payment_ref_id} timeout={1500}>
+                {({ copied, copy }) => (
+                  <Tooltip label={copied ? t('payments.copied') : t('payments.copyReference')} withArrow>
+                    <ActionIcon
+                      size="sm"
+                      variant="subtle"
+                      color={copied ? 'teal' : 'gray'}
+                      onClick={copy}
+                      aria-label={t('payments.copyReferenceOf', { ref: p.payment_ref_id })}
+                    >
+                      {copied ? <IconCheck size={14} aria-hidden /> : <IconCopy size={14} aria-hidden />}
+                    </ActionIcon>
+                  </Tooltip>
+                )}
+              </CopyButton>
+            </Group>
+          </Table.Td>
+        );
+      case 'customer':
+        return <Table.Td key={c}>{p.customer_name || p.customer_id}</Table.Td>;
+      case 'executedBy':
+        return (
+          <Table.Td key={c}>
+            <ExecutedBy payment={p} />
+          </Table.Td>
+        );
+      case 'thirdParty':
+        return (
+          <Table.Td key={c} className="wrap">
+            {p.third_party}
+          </Table.Td>
+        );
+      case 'description':
+        return (
+          <Table.Td key={c} className="wrap">
+            {p.description || '—'}
+          </Table.Td>
+        );
+      case 'amount':
+        return (
+          <Table.Td key={c} className="tabular" ta="right" fw={600}>
+            <span data-testid="payment-amount">{formatMoney(p.amount, p.currency, locale)}</span>
+            <RefundHint amount={p.amount} refunded={p.amount_refunded} />
+          </Table.Td>
+        );
+      case 'refunded':
+        return (
+          <Table.Td key={c} className="tabular" ta="right">
+            {p.amount_refunded > 0 ? formatMoney(p.amount_refunded, p.currency, locale) : '—'}
+          </Table.Td>
+        );
+      case 'status':
+        return (
+          <Table.Td key={c}>
+            <StatusBadge status={p.status} />
+            {p.status === 'failed' && <FailureReason code={p.failure_code} message={p.failure_message} />}
+          </Table.Td>
+        );
+      case 'attempts':
+        return (
+          <Table.Td key={c} className="tabular" ta="right">
+            {p.attempts}
+          </Table.Td>
+        );
+      case 'processedAt':
+        return (
+          <Table.Td key={c} className="tabular">
+            {p.processed_at ? formatDateTime(p.processed_at, locale) : '—'}
+          </Table.Td>
+        );
+      case 'id':
+        return (
+          <Table.Td key={c} className="mono" style={{ wordBreak: 'break-all' }}>
+            {p.id}
+          </Table.Td>
+        );
+    }
+  };
   return (
-    <Table.ScrollContainer minWidth={960} type="native">
+    <Table.ScrollContainer minWidth={Math.max(640, columns.length * 135)} type="native">
       <Table
         className="payments-table"
         striped
         highlightOnHover
-        verticalSpacing="xs"
+        verticalSpacing={density === 'compact' ? 2 : 'xs'}
+        fz={density === 'compact' ? 'xs' : undefined}
         aria-busy={busy}
         aria-label={t('payments.title')}
+        data-density={density}
       >
         <Table.Thead>
-          <Table.Tr>
-            <SortHeader column="date" label={t('payments.columns.date')} sort={sort} onSort={onSort} />
-            <Table.Th>{t('payments.columns.reference')}</Table.Th>
-            <Table.Th>{t('payments.columns.customer')}</Table.Th>
-            <Table.Th>{t('payments.columns.executedBy')}</Table.Th>
-            <Table.Th>{t('payments.columns.thirdParty')}</Table.Th>
-            <SortHeader column="amount" label={t('payments.columns.amount')} sort={sort} onSort={onSort} align="right" />
-            <Table.Th>{t('payments.columns.status')}</Table.Th>
-          </Table.Tr>
+          <Table.Tr>{columns.map(header)}</Table.Tr>
         </Table.Thead>
         <Table.Tbody>
           {payments.map((p) => (
@@ -88,49 +215,7 @@ export function PaymentsTable({
               data-payment-id={p.id}
               bg={p.id === highlightId ? 'var(--mantine-primary-color-light)' : undefined}
             >
-              <Table.Td className="tabular">{formatDateTime(p.date, locale)}</Table.Td>
-              <Table.Td>
-                <Group gap={2} wrap="nowrap">
-                  <Anchor
-                    component="button"
-                    type="button"
-                    className="mono"
-                    onClick={() => onOpen(p)}
-                    title={p.payment_ref_id}
-                    aria-label={t('payments.openDetails', { ref: p.payment_ref_id })}
-                  >
-                    {refLabel(p.payment_ref_id)}
-                  </Anchor>
-                  <CopyButton value={p.payment_ref_id} timeout={1500}>
-                    {({ copied, copy }) => (
-                      <Tooltip label={copied ? t('payments.copied') : t('payments.copyReference')} withArrow>
-                        <ActionIcon
-                          size="sm"
-                          variant="subtle"
-                          color={copied ? 'teal' : 'gray'}
-                          onClick={copy}
-                          aria-label={t('payments.copyReferenceOf', { ref: p.payment_ref_id })}
-                        >
-                          {copied ? <IconCheck size={14} aria-hidden /> : <IconCopy size={14} aria-hidden />}
-                        </ActionIcon>
-                      </Tooltip>
-                    )}
-                  </CopyButton>
-                </Group>
-              </Table.Td>
-              <Table.Td>{p.customer_name || p.customer_id}</Table.Td>
-              <Table.Td>
-                <ExecutedBy payment={p} />
-              </Table.Td>
-              <Table.Td className="wrap">{p.third_party}</Table.Td>
-              <Table.Td className="tabular" ta="right" fw={600}>
-                <span data-testid="payment-amount">{formatMoney(p.amount, p.currency, locale)}</span>
-                <RefundHint amount={p.amount} refunded={p.amount_refunded} />
-              </Table.Td>
-              <Table.Td>
-                <StatusBadge status={p.status} />
-                {p.status === 'failed' && <FailureReason code={p.failure_code} message={p.failure_message} />}
-              </Table.Td>
+              {columns.map((c) => cell(c, p))}
             </Table.Tr>
           ))}
         </Table.Tbody>

@@ -18,10 +18,13 @@ const full: PaymentFilters = {
   amountMin: '100',
   amountMax: '99999',
   q: 'coffee',
-  sort: 'amount',
+  sort: '-date',
   limit: 10,
   cursor: 'abc',
 };
+
+/** oneCurrency is a view that can be ordered by amount. */
+const oneCurrency: PaymentFilters = { ...full, currencies: ['JPY'], sort: 'amount' };
 
 describe('URL round trip', () => {
   it('OK', () => {
@@ -62,7 +65,7 @@ describe('apiQuery', () => {
     expect(q.get('amount_min')).toBe('100');
     expect(q.get('amount_max')).toBe('99999');
     expect(q.get('q')).toBe('coffee');
-    expect(q.get('sort')).toBe('amount');
+    expect(q.get('sort')).toBe('-date');
     expect(q.get('limit')).toBe('10');
     expect(q.get('cursor')).toBe('abc');
   });
@@ -78,10 +81,19 @@ describe('apiQuery', () => {
     expect(q.has('sort')).toBe(false);
   });
   it('Export', () => {
-    const q = apiQuery(full, 'export');
+    const q = apiQuery(oneCurrency, 'export', 'America/New_York');
     expect(q.has('cursor')).toBe(false);
     expect(q.has('limit')).toBe(false);
     expect(q.get('sort')).toBe('amount');
+    expect(q.get('tz')).toBe('America/New_York');
+  });
+  it('AmountSortNeedsOneCurrency', () => {
+    expect(apiQuery(oneCurrency).get('sort')).toBe('amount');
+    expect(apiQuery({ ...oneCurrency, currencies: ['DKK', 'JPY'] }).get('sort')).toBe('-date');
+    expect(apiQuery({ ...oneCurrency, currencies: [] }, 'export').get('sort')).toBe('-date');
+    expect(filtersFromSearch(new URLSearchParams('sort=-amount')).sort).toBe('-date');
+    expect(filtersFromSearch(new URLSearchParams('sort=-amount&currency=EUR')).sort).toBe('-amount');
+    expect(filtersFromSearch(filtersToSearch(oneCurrency))).toEqual(oneCurrency);
   });
   it('PassesInstantsThrough', () => {
     const q = apiQuery({ ...EMPTY_FILTERS, from: '2026-11-01T10:00:00Z', to: '2026-11-01T12:00:00Z' });

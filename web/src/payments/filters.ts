@@ -72,6 +72,16 @@ export function isUuid(s: string): boolean {
   return UUID.test(s);
 }
 
+/** amountSortable reports whether amounts can be ordered: only within one currency (the API refuses otherwise). */
+export function amountSortable(f: Pick<PaymentFilters, 'currencies'>): boolean {
+  return f.currencies.length === 1;
+}
+
+/** effectiveSort is the view's sort, newest first when an amount order is not possible. */
+export function effectiveSort(f: Pick<PaymentFilters, 'currencies' | 'sort'>): SortKey {
+  return (f.sort === 'amount' || f.sort === '-amount') && !amountSortable(f) ? '-date' : f.sort;
+}
+
 function dateParam(v: string | null): string | null {
   if (!v) return null;
   return DAY.test(v) || INSTANT.test(v) ? v : null;
@@ -91,6 +101,7 @@ export function filtersFromSearch(sp: URLSearchParams): PaymentFilters {
   const limit = Number(sp.get('limit'));
   const amountMin = sp.get('amount_min') ?? '';
   const amountMax = sp.get('amount_max') ?? '';
+  const currencies = unique(sp.getAll('currency').map((c) => c.toUpperCase()).filter((c) => /^[A-Z]{3}$/.test(c)));
   return {
     from: dateParam(sp.get('from')),
     to: dateParam(sp.get('to')),
@@ -100,11 +111,11 @@ export function filtersFromSearch(sp: URLSearchParams): PaymentFilters {
     statuses: unique(sp.getAll('status').filter((s): s is PaymentStatus => (PAYMENT_STATUSES as string[]).includes(s))),
     failureCodes: unique(sp.getAll('failure_code').filter((c) => FAILURE_CODE.test(c))),
     refunded: refundedParam(sp.get('refunded')),
-    currencies: unique(sp.getAll('currency').map((c) => c.toUpperCase()).filter((c) => /^[A-Z]{3}$/.test(c))),
+    currencies,
     amountMin: INTEGER.test(amountMin) ? amountMin : '',
     amountMax: INTEGER.test(amountMax) ? amountMax : '',
     q: sp.get('q') ?? '',
-    sort: sort && SORT_KEYS.includes(sort) ? sort : '-date',
+    sort: sort && SORT_KEYS.includes(sort) ? effectiveSort({ currencies, sort }) : '-date',
     limit: Number.isInteger(limit) && limit >= 1 && limit <= 500 ? limit : DEFAULT_LIMIT,
     cursor: sp.get('cursor') || null,
   };
@@ -125,7 +136,7 @@ export function filtersToSearch(f: PaymentFilters): URLSearchParams {
   if (f.amountMin) sp.set('amount_min', f.amountMin);
   if (f.amountMax) sp.set('amount_max', f.amountMax);
   if (f.q.trim()) sp.set('q', f.q.trim());
-  if (f.sort !== '-date') sp.set('sort', f.sort);
+  if (effectiveSort(f) !== '-date') sp.set('sort', effectiveSort(f));
   if (f.limit !== DEFAULT_LIMIT) sp.set('limit', String(f.limit));
   if (f.cursor) sp.set('cursor', f.cursor);
   return sp;
@@ -161,12 +172,12 @@ export function apiQuery(f: PaymentFilters, purpose: QueryPurpose = 'search', ti
   if (f.amountMin) set('amount_min', f.amountMin);
   if (f.amountMax) set('amount_max', f.amountMax);
   if (f.q.trim()) set('q', f.q.trim());
-  if (purpose !== 'summary') set('sort', f.sort);
+  if (purpose !== 'summary') set('sort', effectiveSort(f));
   if (purpose === 'search') {
     set('limit', String(f.limit));
     if (f.cursor) set('cursor', f.cursor);
   }
-  if (purpose === 'summary' && timeZone) set('tz', timeZone);
+  if (purpose !== 'search' && timeZone) set('tz', timeZone);
   return sp;
 }
 
