@@ -139,7 +139,7 @@ func (c chart) draw(w io.Writer, pts []scalePoint) error {
 	p.X.Label.Text = "payments in the table (millions)"
 	p.Y.Label.Text = c.unit
 	p.Y.Min = 0
-	p.Legend.Top, p.Legend.Left = false, true
+	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
 	for i, s := range c.series {
 		xys := make(plotter.XYs, 0, len(pts))
@@ -165,7 +165,7 @@ func (c chart) draw(w io.Writer, pts []scalePoint) error {
 		p.Add(line, points)
 		p.Legend.Add(s.name, line, points)
 	}
-	p.Y.Max *= 1.15 // room for the legend above the lines
+	p.Y.Max *= 1.45 // the legend above the lines, not over them
 	wt, err := p.WriterTo(16*vg.Centimeter, 10*vg.Centimeter, "svg")
 	if err != nil {
 		return err
