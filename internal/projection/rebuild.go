@@ -150,10 +150,10 @@ func (l *loop) startRebuild(ctx context.Context, reason string) error {
 
 // yieldToStream paces a rebuild's copy: before each batch it waits while
 // the stream lags more than half a second (the copy competes with it for
-// the engine, PostgreSQL and the CPU), at most 2 s per batch, so that the
+// the engine, PostgreSQL and the CPU), at most 10 s per batch, so that the
 // rebuild still progresses under a load the stream cannot keep up with.
 func (p *Projector) yieldToStream(ctx context.Context) error {
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for p.lagSeconds() > 0.5 && time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
