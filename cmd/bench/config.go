@@ -28,6 +28,7 @@ type Config struct {
 	Customers        int           `env:"BENCH_CUSTOMERS" envDefault:"20"`
 	Rates            []int         `env:"BENCH_FRESHNESS_RATES" envDefault:"1000,2000,4000"`
 	SustainedRate    int           `env:"BENCH_SUSTAINED_RATE" envDefault:"10000"`
+	ProfileRuns      int           `env:"BENCH_PROFILE_RUNS" envDefault:"10"`
 	SustainedSeconds int           `env:"BENCH_SUSTAINED_SECONDS" envDefault:"60"`
 	Scenarios        []string      `env:"BENCH_SCENARIOS" envDefault:"search,single,batch,freshness,backfill,memory,processing"`
 	Out              string        `env:"BENCH_OUT" envDefault:".run/bench.json"`
@@ -55,6 +56,7 @@ func (c *Config) Validate() error {
 	ck.That(c.SeedPayments >= 0, "BENCH_SEED_PAYMENTS must be ≥ 0")
 	ck.That(c.Customers >= 2 && c.Customers <= 1000, "BENCH_CUSTOMERS must be 2..1000 (half hold the search data set, half take the write load)")
 	ck.That(c.SustainedRate >= 100 && c.SustainedRate <= 100000, "BENCH_SUSTAINED_RATE must be 100..100000 (batches of 100)")
+	ck.That(c.ProfileRuns >= 1 && c.ProfileRuns <= 1000, "BENCH_PROFILE_RUNS must be 1..1000")
 	ck.That(c.SustainedSeconds >= 1 && c.SustainedSeconds <= 3600, "BENCH_SUSTAINED_SECONDS must be 1..3600")
 	ck.That(len(c.ScaleSizes) > 0, "BENCH_SCALE_SIZES must name at least one size")
 	for i, n := range c.ScaleSizes {

@@ -108,6 +108,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		"webhooks":   b.webhooks,
 		"catchup":    b.catchup,
 		"sustained":  b.sustained,
+		"profile":    b.profile,
 		"scale":      b.scale,
 	}
 	// The search data set first, so that the searches measure an index

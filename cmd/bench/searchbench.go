@@ -19,10 +19,17 @@ import (
 // searchMix returns the query strings of typical analyst and UI searches:
 // the default table view, date ranges, status/currency filters, amount
 // ranges, a customer subset and free text — all scoped to the caller.
-func (b *bench) searchMix(r *rand.Rand) url.Values {
+func (b *bench) searchMix(r *rand.Rand) url.Values { return b.searchKind(r, r.IntN(len(searchKinds))) }
+
+// searchKinds names the searches of the mix, in searchKind's order.
+var searchKinds = []string{"table view", "30 days + status", "currency + amount range, by amount",
+	"two customers + 3 months", "free text", "one month, oldest first"}
+
+// searchKind returns the search of the mix numbered kind.
+func (b *bench) searchKind(r *rand.Rand, kind int) url.Values {
 	v := url.Values{}
 	now := time.Now().UTC()
-	switch r.IntN(6) {
+	switch kind {
 	case 0: // the table's first page
 	case 1:
 		v.Set("from", now.AddDate(0, 0, -30).Format(time.RFC3339))
