@@ -341,7 +341,7 @@ type Summary struct {
 		Succeeded  int64 `json:"succeeded"`
 	} `json:"count_by_status"`
 
-	// Histogram Calendar days in tz that have payments, oldest first.
+	// Histogram Calendar days in tz, oldest first: every day from the first to the last matching payment, and every day from..to when both are given (spanning at most 3,700 days); days without payments have count 0 and an empty sum_by_currency.
 	Histogram []struct {
 		Count int64              `json:"count"`
 		Date  openapi_types.Date `json:"date"`

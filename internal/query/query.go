@@ -8,6 +8,8 @@ package query
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/wildcat-payments/wildcat/internal/domain"
@@ -231,6 +233,56 @@ type Summary struct {
 	CountByFailureCode map[string]int64 `json:"count_by_failure_code"`
 	SuccessRate        *float64         `json:"success_rate"`
 	Histogram          []Day            `json:"histogram"`
+}
+
+// MaxHistogramDays bounds the zero days a summary's histogram adds: when
+// from and to are both given and span at most this many days, every day
+// between them is listed (count 0 where none match); a longer span lists
+// the days from the first to the last payment, zero days between them.
+const MaxHistogramDays = 3700
+
+// HistogramBounds returns the first and last instant the histogram must
+// cover (to is exclusive, so the last millisecond before it), or ok=false
+// when the filter has no such bounds or they span more than
+// MaxHistogramDays.
+func HistogramBounds(f Filter) (first, last time.Time, ok bool) {
+	if f.From == nil || f.To == nil {
+		return time.Time{}, time.Time{}, false
+	}
+	first, last = f.From.Truncate(time.Millisecond), f.To.Add(-time.Millisecond)
+	if last.Before(first) || last.Sub(first) > MaxHistogramDays*24*time.Hour {
+		return time.Time{}, time.Time{}, false
+	}
+	return first, last, true
+}
+
+// FillDays returns the histogram h (sorted, dates YYYY-MM-DD in loc) with
+// the zero days the engine adds: the days of HistogramBounds(f), and every
+// calendar day missing between the first and the last day.
+func FillDays(h []Day, f Filter, loc *time.Location) []Day {
+	if first, last, ok := HistogramBounds(f); ok {
+		for _, t := range []time.Time{first, last} {
+			key := t.In(loc).Format(time.DateOnly)
+			if !slices.ContainsFunc(h, func(d Day) bool { return d.Date == key }) {
+				h = append(h, Day{Date: key, SumByCurrency: map[string]int64{}})
+			}
+		}
+		slices.SortFunc(h, func(a, b Day) int { return strings.Compare(a.Date, b.Date) })
+	}
+	if len(h) < 2 {
+		return h
+	}
+	out := make([]Day, 0, len(h))
+	for i, d := range h {
+		if i > 0 {
+			prev, _ := time.Parse(time.DateOnly, h[i-1].Date)
+			for day := prev.AddDate(0, 0, 1); day.Format(time.DateOnly) < d.Date; day = day.AddDate(0, 0, 1) {
+				out = append(out, Day{Date: day.Format(time.DateOnly), SumByCurrency: map[string]int64{}})
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // SuccessRate returns succeeded / (succeeded + failed) of countByStatus, or

@@ -271,6 +271,8 @@ func (s *Service) Summary(ctx context.Context, caller Caller, req SummaryRequest
 		if sum, err = s.searcher.Summarize(ctx, f, loc); err != nil {
 			return Summary{}, err
 		}
+	} else {
+		sum.Histogram = FillDays(nil, req.Filter, loc) // the zero days the engine would list
 	}
 	if sum.SumByCurrency == nil {
 		sum.SumByCurrency = map[string]int64{}

@@ -156,6 +156,18 @@ func summaryBody(f query.Filter, zone string) ([]byte, error) {
 		"terms": map[string]any{"field": "currency", "size": maxCurrencies},
 		"aggs":  map[string]any{"sum": map[string]any{"sum": map[string]any{"field": "amount"}}},
 	}
+	// Days without payments are buckets too (min_doc_count 0): between the
+	// first and the last payment, and across from..to when both are given.
+	byDay := map[string]any{
+		"field":             "date",
+		"calendar_interval": "day",
+		"time_zone":         zone,
+		"format":            "yyyy-MM-dd",
+		"min_doc_count":     0,
+	}
+	if first, last, ok := query.HistogramBounds(f); ok {
+		byDay["extended_bounds"] = map[string]any{"min": first.UnixMilli(), "max": last.UnixMilli()}
+	}
 	body := map[string]any{
 		"size":             0,
 		"track_total_hits": true,
@@ -166,14 +178,8 @@ func summaryBody(f query.Filter, zone string) ([]byte, error) {
 			// Payments without a failure code are not in any bucket.
 			"by_failure_code": map[string]any{"terms": map[string]any{"field": "failure_code", "size": maxFailureCodes}},
 			"by_day": map[string]any{
-				"date_histogram": map[string]any{
-					"field":             "date",
-					"calendar_interval": "day",
-					"time_zone":         zone,
-					"format":            "yyyy-MM-dd",
-					"min_doc_count":     1,
-				},
-				"aggs": map[string]any{"by_currency": byCurrency},
+				"date_histogram": byDay,
+				"aggs":           map[string]any{"by_currency": byCurrency},
 			},
 		},
 	}

@@ -230,3 +230,22 @@ export async function expectNoSeriousViolations(page: Page, what: string) {
   const report = bad.map((v) => `${v.impact}: ${v.id} — ${v.help}\n  ${v.nodes.map((n) => n.target.join(' ')).join('\n  ')}`).join('\n');
   expect(bad, `${what}: axe violations\n${report}`).toEqual([]);
 }
+
+/** seedAnalytics makes a user with payments 1 and 4 days ago in EUR and DKK, one of them declined. */
+export async function seedAnalytics(page: Page, api: Api, tag: string): Promise<void> {
+  const user = newUser(tag);
+  await api.signUp(user);
+  const token = await api.token(user);
+  const shop = await api.createCustomer(token, `E2E Analytics Shop ${runId}`);
+  const made = [];
+  for (const [amount, currency, ago, party] of [
+    [1_000, 'EUR', 1, `Analytics Supplier ${runId}`],
+    [2_500, 'EUR', 1, `Analytics Supplier ${runId}`],
+    [7_700, 'DKK', 4, `Analytics Supplier ${runId}`],
+    [4_200, 'DKK', 4, 'sim:decline:insufficient_funds'],
+  ] as const) {
+    made.push(await api.createPayment(token, { customer_id: shop.id, amount, currency, third_party: party, date: daysAgo(ago).noonUtc }));
+  }
+  for (const p of made) await waitForStatus(page.request, token, p.id, ['succeeded', 'failed']);
+  await logIn(page, user);
+}

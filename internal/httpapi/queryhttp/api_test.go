@@ -874,3 +874,60 @@ func TestBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryZeroDays pins the histogram's zero days against the real
+// engine: the days between the first and the last payment, and every day
+// of from..to when both are given, in the requested zone.
+func TestSummaryZeroDays(t *testing.T) {
+	t.Parallel()
+	s := mustStack(t, stackOptions{})
+	rnd := mrand.New(mrand.NewPCG(23, 24))
+	w := newWorld(rnd)
+	s.putCustomers(w.c1)
+	mk := func(d time.Time, amount int64, currency string) projection.PaymentDoc {
+		p := w.p1[0]
+		p.ID, p.PaymentRefID, p.Date, p.Amount, p.Currency = uuidFrom(rnd), uuidFrom(rnd), d, amount, currency
+		return p
+	}
+	s.putPayments(
+		mk(time.Date(2024, 5, 2, 10, 0, 0, 0, time.UTC), 100, "DKK"),
+		mk(time.Date(2024, 5, 2, 11, 0, 0, 0, time.UTC), 5, "JPY"),
+		// 23:30 UTC on the 4th is the 5th in Copenhagen (UTC+2).
+		mk(time.Date(2024, 5, 4, 23, 30, 0, 0, time.UTC), 300, "DKK"),
+	)
+	tok := s.token(w.l)
+	type day struct {
+		date  string
+		count int64
+		sums  string
+	}
+	for _, tc := range []struct {
+		name   string
+		params url.Values
+		want   []day
+	}{
+		{"GapsBetweenPayments", url.Values{"tz": {"UTC"}}, []day{{"2024-05-02", 2, "DKK=100,JPY=5"}, {"2024-05-03", 0, ""}, {"2024-05-04", 1, "DKK=300"}}},
+		{"GapsInAZone", url.Values{"tz": {"Europe/Copenhagen"}}, []day{{"2024-05-02", 2, "DKK=100,JPY=5"}, {"2024-05-03", 0, ""}, {"2024-05-04", 0, ""}, {"2024-05-05", 1, "DKK=300"}}},
+		{"FromToBounds", url.Values{"tz": {"Europe/Copenhagen"}, "from": {"2024-04-29T22:00:00Z"}, "to": {"2024-05-06T22:00:00Z"}, "currency": {"JPY"}},
+			[]day{{"2024-04-30", 0, ""}, {"2024-05-01", 0, ""}, {"2024-05-02", 1, "JPY=5"}, {"2024-05-03", 0, ""}, {"2024-05-04", 0, ""}, {"2024-05-05", 0, ""}, {"2024-05-06", 0, ""}}},
+		{"NothingMatchesWithinBounds", url.Values{"from": {"2024-06-01T00:00:00Z"}, "to": {"2024-06-03T00:00:00Z"}}, []day{{"2024-06-01", 0, ""}, {"2024-06-02", 0, ""}}},
+		{"NothingMatches", url.Values{"currency": {"EUR"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sum query.Summary
+			s.get(t, tok, "/v1/payments/summary", tc.params).decode(t, &sum)
+			var got []day
+			for _, d := range sum.Histogram {
+				var sums []string
+				for c, v := range d.SumByCurrency {
+					sums = append(sums, fmt.Sprintf("%s=%d", c, v))
+				}
+				slices.Sort(sums)
+				got = append(got, day{d.Date, d.Count, strings.Join(sums, ",")})
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("histogram %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

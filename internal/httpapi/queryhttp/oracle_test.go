@@ -324,7 +324,7 @@ func TestOracle(t *testing.T) {
 			}
 			var sum query.Summary
 			res.decode(t, &sum)
-			wantSum := querytest.Summarize(want, c.tz)
+			wantSum := querytest.Summarize(want, c.filter, c.tz)
 			if !reflect.DeepEqual(sum, wantSum) {
 				t.Fatalf("summary (tz %s)\n got %+v\nwant %+v", c.tz, sum, wantSum)
 			}

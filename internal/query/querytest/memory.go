@@ -215,7 +215,7 @@ func (m *Memory) Summarize(ctx context.Context, f query.Filter, loc *time.Locati
 	m.mu.RLock()
 	ps := Filter(m.all(), f)
 	m.mu.RUnlock()
-	return Summarize(ps, loc), nil
+	return Summarize(ps, f, loc), nil
 }
 
 // AppliedLSN implements query.Searcher.
@@ -318,8 +318,9 @@ func SortPayments(ps []query.Payment, sort query.Sort) {
 	slices.SortFunc(ps, func(a, b query.Payment) int { return Compare(sort, a.Key, b.Key) })
 }
 
-// Summarize aggregates ps exactly, with calendar days in loc.
-func Summarize(ps []query.Payment, loc *time.Location) query.Summary {
+// Summarize aggregates ps (the payments matching f) exactly, with calendar
+// days in loc, zero days included as query.HistogramBounds says.
+func Summarize(ps []query.Payment, f query.Filter, loc *time.Location) query.Summary {
 	s := query.Summary{SumByCurrency: map[string]int64{}, CountByStatus: map[string]int64{},
 		CountByFailureCode: map[string]int64{}, Histogram: []query.Day{}}
 	days := map[string]*query.Day{}
@@ -347,6 +348,7 @@ func Summarize(ps []query.Payment, loc *time.Location) query.Summary {
 		s.Histogram = append(s.Histogram, *d)
 	}
 	slices.SortFunc(s.Histogram, func(a, b query.Day) int { return cmp.Compare(a.Date, b.Date) })
+	s.Histogram = query.FillDays(s.Histogram, f, loc)
 	return s
 }
 

@@ -213,7 +213,7 @@ export interface components {
             };
             /** @description succeeded / (succeeded + failed) of the matching payments, unrounded; null when none is decided yet (pending, processing and canceled payments do not count). */
             success_rate: number | null;
-            /** @description Calendar days in tz that have payments, oldest first. */
+            /** @description Calendar days in tz, oldest first: every day from the first to the last matching payment, and every day from..to when both are given (spanning at most 3,700 days); days without payments have count 0 and an empty sum_by_currency. */
             histogram: {
                 /** Format: date */
                 date: string;

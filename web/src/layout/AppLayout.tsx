@@ -12,7 +12,7 @@ import {
   useMantineColorScheme,
 } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconAlertTriangle, IconCreditCard, IconLogout, IconMoon, IconSun, IconUserCircle, IconUsersGroup } from '@tabler/icons-react';
+import { IconAlertTriangle, IconChartBar, IconCreditCard, IconLogout, IconMoon, IconSun, IconUserCircle, IconUsersGroup } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
 import { NavLink as RouterNavLink, Outlet, useLocation } from 'react-router';
 import { useEffect } from 'react';
@@ -23,6 +23,7 @@ import { HEADER_HEIGHT } from './metrics';
 
 const LINKS = [
   { to: '/payments', key: 'nav.payments', icon: IconCreditCard },
+  { to: '/analytics', key: 'nav.analytics', icon: IconChartBar },
   { to: '/customers', key: 'nav.customers', icon: IconUsersGroup },
   { to: '/attention', key: 'nav.attention', icon: IconAlertTriangle },
 ] as const;
