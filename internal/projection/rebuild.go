@@ -50,14 +50,13 @@ func (m *mirror) set(g *Generation) {
 	m.mu.Unlock()
 }
 
-// Bulk writes ops to the aliases, then to the generation being built; an
-// op's result is the worse of the two.
+// Bulk writes ops to the aliases and, at the same time, to the generation
+// being built; an op's result is the worse of the two.
 func (m *mirror) Bulk(ctx context.Context, ops []IndexOp) ([]ItemResult, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	res, err := m.w.Bulk(ctx, ops)
-	if err != nil || m.gen == nil {
-		return res, err
+	if m.gen == nil {
+		return m.w.Bulk(ctx, ops)
 	}
 	copied := make([]IndexOp, len(ops))
 	for i, op := range ops {
@@ -67,7 +66,18 @@ func (m *mirror) Bulk(ctx context.Context, ops []IndexOp) ([]ItemResult, error) 
 			copied[i].Index = m.gen.Payments
 		}
 	}
-	res2, err := m.w.BulkDirect(ctx, copied)
+	var res2 []ItemResult
+	var err2 error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res2, err2 = m.w.BulkDirect(ctx, copied)
+	}()
+	res, err := m.w.Bulk(ctx, ops)
+	<-done
+	if err == nil {
+		err = err2
+	}
 	if err != nil {
 		return nil, err
 	}
