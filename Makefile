@@ -3,7 +3,7 @@
 SHELL := bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down status infra test test-go test-deploy test-web test-e2e lint build bench logs
+.PHONY: help up down status infra test test-go test-deploy test-web test-e2e lint build bench lighthouse logs
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ build: ## build the Go binaries into .run/bin and the web UI into web/dist
 	go build -o .run/bin/ ./cmd/...
 	@if [[ -f web/package.json ]]; then \
 	  source scripts/lib.sh && ensure_web_deps && cd web && npm run --silent build; fi
+
+lighthouse: ## Lighthouse 12.2.3 (headless Debian Chromium) on the login, payments and detail pages of the running stack -> .run/lighthouse.json
+	@cd web && node scripts/bundle-size.mjs && node scripts/lighthouse.mjs
 
 bench: ## benchmarks (scripts/bench.sh)
 	@if [[ -x scripts/bench.sh ]]; then scripts/bench.sh; \

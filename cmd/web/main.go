@@ -187,6 +187,7 @@ func writeProblem(w http.ResponseWriter, err error) {
 // spa serves files from dist, and index.html for client-side routes.
 func spa(dist fs.FS) func(c *gin.Context) {
 	files := http.FileServerFS(dist)
+	gz := newGzipped(dist)
 	return func(c *gin.Context) {
 		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
 			httpapi.WriteError(c, domain.Errorf(domain.ENOTFOUND, "No route %s %s.", c.Request.Method, c.Request.URL.Path))
@@ -202,13 +203,17 @@ func spa(dist fs.FS) func(c *gin.Context) {
 		// A directory (/assets/) is a client route too: never a listing.
 		if st, err := fs.Stat(dist, p); p == "" || errors.Is(err, fs.ErrNotExist) || err == nil && st.IsDir() {
 			c.Header("Cache-Control", "no-cache")
-			c.FileFromFS("/", http.FS(dist))
+			if !gz.serve(c, "index.html") {
+				c.FileFromFS("/", http.FS(dist))
+			}
 			return
 		}
 		if strings.HasPrefix(p, "assets/") {
 			c.Header("Cache-Control", "public, max-age=31536000, immutable")
 		}
-		files.ServeHTTP(c.Writer, c.Request)
+		if !gz.serve(c, p) {
+			files.ServeHTTP(c.Writer, c.Request)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"io"
 	"log/slog"
@@ -249,5 +250,69 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
+	}
+}
+
+// TestWebGzip: the UI's text files go out gzip-compressed to browsers that
+// accept it, byte for byte the file; small files, other types and clients
+// that refuse gzip get the file as it is.
+func TestWebGzip(t *testing.T) {
+	dist := t.TempDir()
+	big := strings.Repeat("export const x = 'wildcat';\n", 200)
+	for name, body := range map[string]string{"index.html": "<html>" + strings.Repeat(" ", 2000) + "app</html>", "assets/big.js": big, "assets/small.css": "a{}", "assets/logo.png": big} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dist, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dist, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := routes(Config{Dist: dist}, slog.New(slog.DiscardHandler), os.DirFS(dist))
+	for _, tc := range []struct {
+		name, path, accept string
+		wantGzip           bool
+		wantType, wantBody string
+	}{
+		{"JavaScript", "/assets/big.js", "gzip, deflate, br", true, "javascript", big},
+		{"ClientRouteIndex", "/payments/123", "gzip", true, "text/html", "app</html>"},
+		{"RefusedWithQZero", "/assets/big.js", "gzip;q=0, br", false, "javascript", big},
+		{"NoAcceptEncoding", "/assets/big.js", "", false, "javascript", big},
+		{"TooSmall", "/assets/small.css", "gzip", false, "text/css", "a{}"},
+		{"NotText", "/assets/logo.png", "gzip", false, "image/png", big},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			if tc.accept != "" {
+				req.Header.Set("Accept-Encoding", tc.accept)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			res := rec.Result()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			gotGzip := res.Header.Get("Content-Encoding") == "gzip"
+			if gotGzip != tc.wantGzip {
+				t.Fatalf("Content-Encoding %q, want gzip=%v", res.Header.Get("Content-Encoding"), tc.wantGzip)
+			}
+			if ct := res.Header.Get("Content-Type"); !strings.Contains(ct, tc.wantType) {
+				t.Errorf("Content-Type %q, want %s", ct, tc.wantType)
+			}
+			body := io.Reader(res.Body)
+			if gotGzip {
+				zr, err := gzip.NewReader(res.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = zr
+			}
+			got, _ := io.ReadAll(body)
+			if n, _ := strconv.Atoi(res.Header.Get("Content-Length")); gotGzip && (n == 0 || n >= len(got)) {
+				t.Errorf("Content-Length %d, want a compressed size below %d", n, len(got))
+			}
+			if !strings.HasSuffix(string(got), tc.wantBody) {
+				t.Fatalf("body %.60q…, want it to end in %.60q", got, tc.wantBody)
+			}
+		})
 	}
 }

@@ -341,7 +341,7 @@ describe('PaymentsPage', () => {
     const { fetch } = fakeFetch(routes());
     renderApp('/payments', fetch);
     await screen.findAllByTestId('payment-row');
-    await userEvent.click(screen.getByRole('button', { name: `Show details of payment ${PAGE1[0]!.payment_ref_id}` }));
+    await userEvent.click(screen.getByRole('button', { name: new RegExp(`Show details of payment ${PAGE1[0]!.payment_ref_id}$`) }));
     const dialog = await screen.findByRole('dialog', { name: 'Payment details' });
     expect(within(dialog).getByText(PAGE1[0]!.id)).toBeInTheDocument();
     expect(within(dialog).getByText(PAGE1[0]!.payment_ref_id)).toBeInTheDocument();

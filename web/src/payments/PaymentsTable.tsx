@@ -110,7 +110,8 @@ export function PaymentsTable({
                 className="mono"
                 onClick={() => onOpen(p)}
                 title={p.payment_ref_id}
-                aria-label={t('payments.openDetails', { ref: p.payment_ref_id })}
+                // The name starts with the text shown (WCAG 2.5.3, label in name), then says what it does.
+                aria-label={`${refLabel(p.payment_ref_id)}: ${t('payments.openDetails', { ref: p.payment_ref_id })}`}
               >
                 {refLabel(p.payment_ref_id)}
               </Anchor>
