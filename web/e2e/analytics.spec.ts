@@ -9,7 +9,7 @@ test('analytics show per-day counts with zero days, volume per currency, statuse
   await seedAnalytics(page, new Api(request), 'analytics');
   await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Analytics' }).click();
   await expect(page).toHaveURL(/\/analytics$/);
-  await page.getByRole('radio', { name: 'Last 7 days' }).check({ force: true });
+  await page.locator('label', { hasText: 'Last 7 days' }).click();
   await expect(page).toHaveURL(/days=7/);
 
   await expect(page.getByTestId('kpi-count')).toHaveText('4');

@@ -29,7 +29,7 @@ function ChartCard({ title, chart, table, testId }: { title: string; chart: Reac
         </Title>
         <Button
           size="compact-xs"
-          variant="subtle"
+          variant="default"
           leftSection={asTable ? <IconChartBar size={14} aria-hidden /> : <IconTable size={14} aria-hidden />}
           onClick={() => setAsTable((v) => !v)}
           aria-pressed={asTable}
