@@ -65,6 +65,13 @@ func (b *bench) backfillThenCatchUp(ctx context.Context, n int) (backfill, catch
 		return Stats{}, Stats{}, err
 	}
 	backfill = Stats{Count: count.Count, Elapsed: backfillElapsed.Seconds(), PerSec: float64(count.Count) / backfillElapsed.Seconds()}
+	// Let it stream what others wrote during the backfill before stopping
+	// it: on a busy database a long backfill leaves minutes of other
+	// changes behind its consistent point, which the catch-up would
+	// otherwise replay and count as the backlog's time.
+	if err := p.waitCurrent(ctx, first); err != nil {
+		return Stats{}, Stats{}, err
+	}
 	b.cleanupProcess(first) // stopped; its slot keeps the WAL from here on
 
 	// 2. The backlog.
@@ -106,17 +113,45 @@ func (p benchProjector) startUntil(ctx context.Context, target uint64) (*exec.Cm
 		b.dropProjection(p.prefix, p.slot)
 		return nil, 0, err
 	}
-	stateURL := b.cfg.SearchURL + "/" + projection.StateIndex(p.prefix) + "/_doc/" + projection.StateDocID
+	if err := p.waitPublished(ctx, start, target); err != nil {
+		b.cleanupBackfill(p.prefix, p.slot, cmd)
+		return nil, 0, err
+	}
+	return cmd, time.Since(start), nil
+}
+
+// waitCurrent waits until the running projector cmd has published the
+// WAL position current now. On an error it is stopped and its slot and
+// indices dropped.
+func (p benchProjector) waitCurrent(ctx context.Context, cmd *exec.Cmd) error {
+	b := p.b
+	pool, err := b.pool(ctx, 1)
+	if err == nil {
+		defer pool.Close()
+		var lsn uint64
+		if err = pool.QueryRow(ctx, "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint").Scan(&lsn); err == nil {
+			err = p.waitPublished(ctx, time.Now(), lsn)
+		}
+	}
+	if err != nil {
+		b.cleanupBackfill(p.prefix, p.slot, cmd)
+	}
+	return err
+}
+
+// waitPublished waits (at most 20 minutes from start) until the projector
+// has published target.
+func (p benchProjector) waitPublished(ctx context.Context, start time.Time, target uint64) error {
+	stateURL := p.b.cfg.SearchURL + "/" + projection.StateIndex(p.prefix) + "/_doc/" + projection.StateDocID
 	for {
 		var doc struct {
 			Source projection.StateDoc `json:"_source"`
 		}
-		if _, err := b.getJSON(ctx, stateURL, &doc); err == nil && doc.Source.AppliedLSN >= target {
-			return cmd, time.Since(start), nil
+		if _, err := p.b.getJSON(ctx, stateURL, &doc); err == nil && doc.Source.AppliedLSN >= target {
+			return nil
 		}
 		if err := waitStep(ctx, start, 20*time.Minute, p.log.Name()); err != nil {
-			b.cleanupBackfill(p.prefix, p.slot, cmd)
-			return nil, 0, err
+			return err
 		}
 	}
 }
