@@ -188,6 +188,7 @@ describe('WebhooksSection', () => {
     const { fetch } = backend([endpoint()]);
     renderApp(PAGE, fetch);
     await userEvent.click(await screen.findByRole('link', { name: 'Delivery log of https://hooks.example.com/wildcat' }));
-    expect(currentLocation()).toBe(`/customers/${SHOP.id}/webhooks/${endpoint().id}`);
+    // The delivery log is a lazy chunk: the navigation commits once it has loaded.
+    await waitFor(() => expect(currentLocation()).toBe(`/customers/${SHOP.id}/webhooks/${endpoint().id}`));
   });
 });

@@ -1,8 +1,12 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach, vi } from 'vitest';
 import { notifications } from '@mantine/notifications';
 import '../i18n';
+
+// Pages are lazy chunks (AppRoutes.tsx): the first render of a route imports and transforms its
+// module, which on a busy 2-core machine can take longer than findBy*'s default second.
+configure({ asyncUtilTimeout: 5000 });
 
 // jsdom lacks a few browser APIs Mantine relies on.
 Object.defineProperty(window, 'matchMedia', {
