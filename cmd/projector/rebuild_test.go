@@ -171,7 +171,7 @@ func TestMappingUpgradeRebuildsBesideTheStream(t *testing.T) {
 	}
 	e.exec(ctx, `UPDATE projector_backfills SET payments_index = $1, customers_index = $2 WHERE slot_name = $3`, names[0], names[1], e.slot)
 
-	in = e.start(vars)
+	e.start(vars)
 	waitRole(t, addr, "active", 60*time.Second)
 	deadline := time.Now().Add(90 * time.Second)
 	writes := 0

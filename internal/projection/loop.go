@@ -43,12 +43,11 @@ func (p *Projector) apply(ctx context.Context, stream txStream, in <-chan Tx, a 
 
 // loop is the state of one apply loop.
 type loop struct {
-	p       *Projector
-	stream  txStream
-	in      <-chan Tx
-	a       *Applier
-	fan     *fanout // nil: parents are re-projected inline
-	written uint64  // end of the last plan written (published or not)
+	p      *Projector
+	stream txStream
+	in     <-chan Tx
+	a      *Applier
+	fan    *fanout // nil: parents are re-projected inline
 
 	// Rebuilds beside the stream (rebuild.go); mirror nil: none.
 	mirror      *mirror
