@@ -105,17 +105,27 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	return errors.Join(serr, <-done)
 }
 
+// openTool loads the configuration and opens a pool for a one-shot
+// command (rebuild, redrive, verify).
+func openTool(ctx context.Context, getenv func(string) string) (Config, *pgxpool.Pool, error) {
+	cfg, _, err := load(getenv, io.Discard)
+	if err != nil {
+		return cfg, nil, err
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("projector: database: %w", err)
+	}
+	return cfg, pool, nil
+}
+
 // rebuild asks the active projector of this INDEX_PREFIX to rebuild the
 // read model beside the stream (docs/projector.md, *Rebuilds beside the
 // stream*).
 func rebuild(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, _, err := load(getenv, io.Discard)
+	cfg, pool, err := openTool(ctx, getenv)
 	if err != nil {
 		return err
-	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("projector: database: %w", err)
 	}
 	defer pool.Close()
 	store := &postgres.ProjectorStore{Pool: pool}
@@ -129,13 +139,9 @@ func rebuild(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 // redrive asks the active projector to re-index every pending dead letter
 // of this INDEX_PREFIX (see ProjectorStore.Redrive) and prints how many.
 func redrive(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, _, err := load(getenv, io.Discard)
+	cfg, pool, err := openTool(ctx, getenv)
 	if err != nil {
 		return err
-	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("projector: database: %w", err)
 	}
 	defer pool.Close()
 	store := &postgres.ProjectorStore{Pool: pool}

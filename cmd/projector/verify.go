@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/wildcat-payments/wildcat/internal/domain"
 	"github.com/wildcat-payments/wildcat/internal/postgres"
 	"github.com/wildcat-payments/wildcat/internal/projection"
@@ -28,13 +26,9 @@ func verify(ctx context.Context, getenv func(string) string, stdout io.Writer, a
 		}
 		repair = true
 	}
-	cfg, _, err := load(getenv, io.Discard)
+	cfg, pool, err := openTool(ctx, getenv)
 	if err != nil {
 		return err
-	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("projector: database: %w", err)
 	}
 	defer pool.Close()
 	client, err := search.Open(ctx, cfg.SearchURL, search.Options{})

@@ -11,6 +11,7 @@ import (
 	"github.com/wildcat-payments/wildcat/internal/domain"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wildcat-payments/wildcat/internal/projection"
@@ -130,7 +131,7 @@ func (s *ProjectorStore) RequestRebuild(ctx context.Context, indexPrefix, reason
 	if err != nil {
 		return err
 	}
-	if _, err := s.Pool.Exec(ctx, `SELECT pg_logical_emit_message(true, $1, $2::text)`, projection.RebuildPrefix, string(body)); err != nil {
+	if err := emitMessage(ctx, s.Pool, projection.RebuildPrefix, body); err != nil {
 		return fmt.Errorf("replication: request rebuild: %w", err)
 	}
 	return nil
@@ -170,7 +171,15 @@ func emitRedrive(ctx context.Context, tx pgx.Tx, msg projection.RedriveMessage) 
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `SELECT pg_logical_emit_message(true, $1, $2::text)`, projection.RedrivePrefix, string(body))
+	return emitMessage(ctx, tx, projection.RedrivePrefix, body)
+}
+
+// emitMessage emits a transactional logical decoding message: the active
+// projector receives it in commit order with the transaction carrying it.
+func emitMessage(ctx context.Context, q interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, prefix string, body []byte) error {
+	_, err := q.Exec(ctx, `SELECT pg_logical_emit_message(true, $1, $2::text)`, prefix, string(body))
 	return err
 }
 
